@@ -1,0 +1,51 @@
+"""Operator routes: liveness, readiness (the database answers) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+
+from service.http.metrics import CONTENT_TYPE_LATEST
+from service.services import Services
+
+__all__ = ["ROUTES"]
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    """A health answer."""
+
+    status: str
+    database: str | None = None
+
+
+@get("/health/live", tags=["operations"], summary="The process is up", sync_to_thread=False)
+def live() -> Health:
+    """Answers 200 while the process runs."""
+    return Health(status="ok")
+
+
+@get(
+    "/health/ready",
+    tags=["operations"],
+    summary="The service can serve: the database answers",
+    responses={},
+)
+async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
+    """200 when the database answers within the timeout, else 503."""
+    services: Services = request.app.state.services
+    if await services.db.ping():
+        return Response(Health(status="ok", database="ok"))
+    return Response(Health(status="unavailable", database="unreachable"), status_code=503)
+
+
+@get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Request counts and latency histograms by route and status; database pool gauges."""
+    services: Services = request.app.state.services
+    services.metrics.set_pool(*services.db.pool_stats())
+    return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+ROUTES = [live, ready, metrics]

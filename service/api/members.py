@@ -1,0 +1,77 @@
+"""Member routes for servers (API keys) and for the member's own token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post, put
+from litestar.params import JSONBody, Parameter
+
+from service.auth import MemberPrincipal
+from service.http.access import api_key, member_or_key, member_token, principal_of
+from service.services import Services
+from service.usecases import members
+from service.usecases.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
+
+__all__ = ["ROUTES", "MemberId"]
+
+MemberId = Annotated[
+    str,
+    Parameter(
+        pattern=MEMBER_ID_PATTERN,
+        max_length=128,
+        description="The caller-chosen member id (1-128 of letters, digits, . _ : @ + -).",
+    ),
+]
+
+
+def _services(request: Request[Any, Any, Any]) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+@get(
+    "/v1/members/{member_id:str}",
+    opt=member_or_key("members:read"),
+    tags=["members"],
+    summary="A member's profile and summaries",
+)
+async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> MemberProfile:
+    """Scope `members:read`, or the member's own token."""
+    return await members.get_profile(_services(request), member_id)
+
+
+@put(
+    "/v1/members/{member_id:str}",
+    opt=api_key("members:write"),
+    tags=["members"],
+    summary="Create or update a member's profile",
+)
+async def put_member(
+    request: Request[Any, Any, Any], member_id: MemberId, data: JSONBody[ProfileUpdate]
+) -> MemberProfile:
+    """Scope `members:write`. Omitted fields keep their value; attributes are merged."""
+    return await members.put_profile(_services(request), member_id, data)
+
+
+@post(
+    "/v1/members/{member_id:str}/tokens",
+    opt=api_key("members:token"),
+    tags=["members"],
+    summary="Mint a short-lived member token for the member's app",
+    status_code=201,
+)
+async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> TokenIssued:
+    """Scope `members:token`. The token names one member and can read only that member."""
+    return await members.issue_token(_services(request), member_id)
+
+
+@get("/v1/me", opt=member_token(), tags=["me"], summary="The calling member's profile")
+async def get_me(request: Request[Any, Any, Any]) -> MemberProfile:
+    """Member token only: the member the token names."""
+    principal = principal_of(request)
+    assert isinstance(principal, MemberPrincipal)
+    return await members.get_profile(_services(request), principal.member_id)
+
+
+ROUTES = [get_member, put_member, mint_token, get_me]

@@ -1,0 +1,120 @@
+"""The litestar application: routes, access guard, problem documents, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from importlib.metadata import version
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service.api import health, members
+from service.auth import ApiKeys, MemberTokens
+from service.core.clock import Clock, SystemClock
+from service.http.access import access_guard
+from service.http.logs import configure_logging
+from service.http.metrics import Metrics
+from service.http.middleware import ObservabilityMiddleware
+from service.http.problems import EXCEPTION_HANDLERS
+from service.services import Services
+from service.settings import Settings, load_settings
+from service.store import secrets as secret_store
+from service.store.database import Database
+
+__all__ = ["create_app", "create_app_from_env"]
+
+API_VERSION = version("loyalty-service")
+
+
+async def _token_secrets(settings: Settings, db: Database) -> list[str]:
+    if settings.token_secrets:
+        return [s.strip() for s in settings.token_secrets.split(",") if s.strip()]
+    # Zero-setup default: one generated secret, stored in the database so replicas agree.
+    for attempt in range(30):
+        try:
+            async with db.transaction() as conn:
+                value = await secret_store.get_or_create_secret(
+                    conn, "member_token_secret", secrets.token_urlsafe(48)
+                )
+            return [value]
+        except Exception:
+            if attempt == 29:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Loyalty and gamification service",
+        version=API_VERSION,
+        description=(
+            "Events in (purchases, refunds, reviews, referrals), points, tiers, challenges, "
+            "badges, streaks and leaderboards out. Errors are RFC 9457 problem documents."
+        ),
+        security=[{"bearer": []}],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="An API key (lk_...) or a member token (JWT).",
+                )
+            }
+        ),
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
+    """Build the app for `settings`; `settings.database_url` must be resolved already."""
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        assert settings.database_url, "resolve the database before building the app"
+        db = Database(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            timeout=settings.db_timeout_seconds,
+        )
+        await db.open()
+        try:
+            app.state.services = Services(
+                settings=settings,
+                db=db,
+                api_keys=ApiKeys(db, settings.api_key_cache_seconds),
+                member_tokens=MemberTokens(
+                    await _token_secrets(settings, db), settings.token_ttl_seconds
+                ),
+                clock=clock or SystemClock(),
+                metrics=metrics,
+            )
+            yield
+        finally:
+            await db.close()
+
+    api = Router(path="/", route_handlers=[*members.ROUTES], guards=[access_guard])
+    app = Litestar(
+        route_handlers=[*health.ROUTES, api],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=_openapi(),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+        logging_config=None,
+    )
+    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, metrics)
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for the ASGI server: settings from the environment (the CLI resolved the DB)."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,195 @@
+"""The `loyalty` command: serve, migrate, keys, openapi, rules, ledger, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+
+from service.settings import Settings, SettingsError, load_settings
+
+__all__ = ["database_url", "main"]
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The database every command uses: DATABASE_URL, else the embedded server (started if
+    needed, and stopped afterwards only if no other process still uses it)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from service.store.embedded import EmbeddedPostgres
+
+    embedded = EmbeddedPostgres(settings.data_path, binaries=settings.pg_bin)
+    url = embedded.acquire()
+    try:
+        yield url
+    finally:
+        embedded.release()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.http.logs import configure_logging
+    from service.store.migrate import migrate
+
+    configure_logging(settings.log_level)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
+    # embedded PostgreSQL be stopped cleanly on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with database_url(settings) as url:
+        migrate(url)
+        os.environ["DATABASE_URL"] = url
+        workers = settings.workers
+        with tempfile.TemporaryDirectory(prefix="loyalty-metrics-") as metrics_dir:
+            if workers > 1:
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            uvicorn.run(
+                "service.app:create_app_from_env",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=workers,
+                loop="uvloop" if sys.platform != "win32" else "asyncio",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=10,
+            )
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from service.store.migrate import migrate
+
+    with database_url(settings) as url:
+        migrate(url)
+    print("database migrated to the latest schema")
+    return 0
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from service.auth import SCOPES, generate_key
+    from service.store import keys as key_store
+    from service.store.database import Database
+    from service.store.migrate import migrate
+
+    async def run(url: str) -> int:
+        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
+        await db.open()
+        try:
+            async with db.transaction() as conn:
+                if args.keys_command == "create":
+                    scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
+                    try:
+                        issued = generate_key(args.name, scopes)
+                    except ValueError as exc:
+                        print(f"error: {exc}", file=sys.stderr)
+                        return 2
+                    if any(row["name"] == args.name for row in await key_store.list_keys(conn)):
+                        print(f"error: a key named '{args.name}' exists", file=sys.stderr)
+                        return 2
+                    await key_store.insert_key(
+                        conn,
+                        key_id=issued.key_id,
+                        name=issued.name,
+                        secret_hash=issued.secret_hash,
+                        scopes=issued.scopes,
+                    )
+                    print(issued.token)
+                    print(
+                        f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
+                        "the token above is shown once",
+                        file=sys.stderr,
+                    )
+                elif args.keys_command == "list":
+                    for row in await key_store.list_keys(conn):
+                        state = "revoked" if row["revoked_at"] else "active"
+                        print(f"{row['name']}\t{','.join(row['scopes'])}\t{state}")
+                elif args.keys_command == "revoke":
+                    if not await key_store.revoke_key(conn, args.name):
+                        print(f"error: no active key named '{args.name}'", file=sys.stderr)
+                        return 1
+                    print(f"revoked key '{args.name}'")
+            return 0
+        finally:
+            await db.close()
+
+    _ = SCOPES
+    with database_url(settings) as url:
+        migrate(url)
+        return asyncio.run(run(url))
+
+
+def _openapi(settings: Settings, args: argparse.Namespace) -> int:
+    from service.app import create_app
+
+    app = create_app(settings)
+    document = app.openapi_schema.to_schema()
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from service.auth import SCOPES
+
+    parser = argparse.ArgumentParser(
+        prog="loyalty", description="Loyalty and gamification service."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP service (migrates first)")
+    serve.add_argument("--host", help="address to bind (LOYALTY_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (LOYALTY_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (LOYALTY_WORKERS)")
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key; prints its token once")
+    create.add_argument("--name", required=True, help="a unique name, e.g. checkout")
+    create.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        help=f"a scope (repeat or comma-separate): {', '.join(SCOPES)}",
+    )
+    key_commands.add_parser("list", help="list keys (never their secrets)")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("--name", required=True)
+    keys.set_defaults(run=_keys)
+
+    commands.add_parser(
+        "openapi", help="print the OpenAPI document the code generates"
+    ).set_defaults(run=_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `loyalty` console script."""
+    args = _parser().parse_args(argv)
+    overrides = {name: getattr(args, name, None) for name in ("host", "port", "workers")}
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    run: Callable[[Settings, argparse.Namespace], int] = args.run
+    return run(settings, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Who may call what: each route declares an `Access` in its `opt`; one guard enforces it.
+
+Missing or invalid credentials: 401. Valid credentials with the wrong scope, or a member token
+reaching another member: 403. A route without a declared access is a programming error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from service.auth import ApiKeyPrincipal, MemberPrincipal, Principal
+from service.errors import Forbidden, Unauthenticated
+from service.services import Services
+
+__all__ = ["Access", "access_guard", "api_key", "member_or_key", "member_token", "principal_of"]
+
+
+class Access(msgspec.Struct, frozen=True):
+    """A route's policy: an API key scope, and whether a member token may (or must) be used."""
+
+    scope: str | None = None
+    member_param: str | None = None
+    """Path parameter naming the member; a token for that member is accepted."""
+    member_only: bool = False
+    """Only member tokens (the /v1/me routes)."""
+
+
+def api_key(scope: str) -> dict[str, Any]:
+    """Route opt: an API key holding `scope`."""
+    return {"access": Access(scope=scope)}
+
+
+def member_or_key(scope: str, member_param: str = "member_id") -> dict[str, Any]:
+    """Route opt: an API key holding `scope`, or that member's own token."""
+    return {"access": Access(scope=scope, member_param=member_param)}
+
+
+def member_token() -> dict[str, Any]:
+    """Route opt: a member token only."""
+    return {"access": Access(member_only=True)}
+
+
+async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    header = connection.headers.get("authorization")
+    if not header:
+        raise Unauthenticated("missing Authorization: Bearer credentials")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise Unauthenticated("expected Authorization: Bearer <API key or member token>")
+    services: Services = connection.app.state.services
+    if credential.startswith("lk_"):
+        return await services.api_keys.verify(credential)
+    return services.member_tokens.verify(credential, services.clock.now())
+
+
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Authenticate the caller and check the route's declared access."""
+    access = handler.opt.get("access")
+    if not isinstance(access, Access):
+        raise AssertionError(f"route {handler} declares no access policy")
+    principal = await _authenticate(connection)
+    if isinstance(principal, MemberPrincipal):
+        if access.member_only:
+            pass
+        elif access.member_param is None:
+            raise Forbidden("a member token cannot use this route", code="member_token_refused")
+        elif connection.path_params.get(access.member_param) != principal.member_id:
+            raise Forbidden("a member token can only reach its own member", code="other_member")
+    else:
+        if access.member_only:
+            raise Forbidden("this route needs a member token", code="member_token_required")
+        if access.scope is not None:
+            principal.require(access.scope)
+    connection.scope["state"]["principal"] = principal
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The principal the guard authenticated for this request."""
+    principal = connection.scope["state"].get("principal")
+    if not isinstance(principal, ApiKeyPrincipal | MemberPrincipal):
+        raise AssertionError("no authenticated principal: is the route guarded?")
+    return principal

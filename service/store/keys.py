@@ -1,0 +1,65 @@
+"""SQL for API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+
+from service.store.database import Connection
+from service.store.sql import compile_query
+from service.store.tables import api_keys
+
+__all__ = ["fetch_key", "insert_key", "list_keys", "revoke_key"]
+
+_INSERT = compile_query(
+    insert(api_keys).values(
+        key_id=bindparam("key_id"),
+        name=bindparam("name"),
+        secret_hash=bindparam("secret_hash"),
+        scopes=bindparam("scopes"),
+    )
+)
+_FETCH = compile_query(
+    select(api_keys.c.key_id, api_keys.c.name, api_keys.c.secret_hash, api_keys.c.scopes).where(
+        api_keys.c.key_id == bindparam("key_id"), api_keys.c.revoked_at.is_(None)
+    )
+)
+_LIST = compile_query(
+    select(
+        api_keys.c.key_id,
+        api_keys.c.name,
+        api_keys.c.scopes,
+        api_keys.c.created_at,
+        api_keys.c.revoked_at,
+    ).order_by(api_keys.c.created_at)
+)
+_REVOKE = compile_query(
+    update(api_keys)
+    .where(api_keys.c.name == bindparam("name"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=func.now())
+)
+
+
+async def insert_key(
+    conn: Connection, *, key_id: str, name: str, secret_hash: str, scopes: list[str]
+) -> None:
+    """Store a new key (its secret only as a hash)."""
+    await conn.execute(
+        _INSERT, {"key_id": key_id, "name": name, "secret_hash": secret_hash, "scopes": scopes}
+    )
+
+
+async def fetch_key(conn: Connection, key_id: str) -> Any:
+    """The active key with this id, or None."""
+    return await conn.fetchrow(_FETCH, {"key_id": key_id})
+
+
+async def list_keys(conn: Connection) -> list[Any]:
+    """Every key, oldest first, without hashes."""
+    return await conn.fetch(_LIST)
+
+
+async def revoke_key(conn: Connection, name: str) -> bool:
+    """Revoke the active key with this name; False if there was none."""
+    return (await conn.execute(_REVOKE, {"name": name})).endswith(" 1")

@@ -1,0 +1,146 @@
+"""Test harness: one real PostgreSQL per run, a fresh database per test, the real app over HTTP.
+
+The server is the embedded one (the same code `loyalty serve` uses, in a temporary folder, with
+fsync off for speed) unless TEST_DATABASE_URL names an existing server. Each test gets its own
+database cloned from a template migrated once per run, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.auth import generate_key
+from service.core.clock import FixedClock
+from service.settings import Settings, load_settings
+from service.store import keys as key_store
+from service.store.database import Database
+from service.store.migrate import migrate
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+"""Where every test's clock starts: a Monday morning in March."""
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    """A URL to a maintenance database on the test server."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    from service.store.embedded import EmbeddedPostgres
+
+    folder = Path(tempfile.mkdtemp(prefix="loyalty-test-pg-"))
+    server = EmbeddedPostgres(folder, durable=False)
+    url = server.acquire("postgres")
+    try:
+        yield url
+    finally:
+        server.release()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str) -> str:
+    """The name of a database migrated to the latest schema, cloned by every test."""
+    name = f"loyalty_template_{os.getpid()}"
+    import asyncio
+
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    migrate(_with_database(pg_admin_url, name))
+    return name
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh database for one test, cloned from the migrated template."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(pg_admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
+    finally:
+        await conn.close()
+    yield _with_database(pg_admin_url, name)
+    conn = await asyncpg.connect(pg_admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The clock the app under test reads; tests move it."""
+    return FixedClock(START)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for the app under test."""
+    return load_settings(
+        {},
+        database_url=database_url,
+        token_secrets="test-secret-one-0123456789abcdef,test-secret-old-0123456789abcdef",
+        api_key_cache_seconds=0,
+        db_pool_min=1,
+        db_pool_max=10,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, clock: FixedClock) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """An HTTP client driving the real app (lifespan included) on this test's database."""
+    app = create_app(settings, clock=clock)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """Direct access to this test's database, for arranging and inspecting rows."""
+    database = Database(database_url, min_size=0, max_size=4)
+    await database.open()
+    yield database
+    await database.close()
+
+
+MakeKey = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def make_key(db: Database) -> MakeKey:
+    """Create an API key with the given scopes; returns its bearer token."""
+
+    async def make(*scopes: str, name: str | None = None) -> str:
+        issued = generate_key(name or f"key-{uuid.uuid4().hex[:8]}", list(scopes))
+        async with db.transaction() as conn:
+            await key_store.insert_key(
+                conn,
+                key_id=issued.key_id,
+                name=issued.name,
+                secret_hash=issued.secret_hash,
+                scopes=issued.scopes,
+            )
+        return issued.token
+
+    return make

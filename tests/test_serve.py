@@ -1,0 +1,97 @@
+"""`loyalty serve` as a user runs it: a real process on the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+LOYALTY = [sys.executable, "-m", "service.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["LOYALTY_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [*LOYALTY, "serve", "--port", str(port)],
+        env=_env(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, "serve exited early"
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("serve did not become ready")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) is not None
+
+
+@pytest.mark.slow
+def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    first = _start(data_dir, port)
+    try:
+        created = subprocess.run(
+            [
+                *LOYALTY,
+                "keys",
+                "create",
+                "--name",
+                "checkout",
+                "--scope",
+                "members:write",
+                "--scope",
+                "members:read",
+            ],
+            env=_env(data_dir),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        key = created.stdout.strip()
+        headers = {"Authorization": f"Bearer {key}"}
+        put = httpx.put(
+            f"http://127.0.0.1:{port}/v1/members/alice",
+            json={"display_name": "Alice"},
+            headers=headers,
+        )
+        assert put.status_code == 200, put.text
+    finally:
+        _stop(first)
+    # the embedded server stopped with the service
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+    second = _start(data_dir, port)
+    try:
+        got = httpx.get(f"http://127.0.0.1:{port}/v1/members/alice", headers=headers)
+        assert got.status_code == 200
+        assert got.json()["display_name"] == "Alice"
+    finally:
+        _stop(second)
