@@ -20,6 +20,7 @@ from service.http.logs import configure_logging
 from service.http.metrics import Metrics
 from service.http.middleware import ObservabilityMiddleware
 from service.http.problems import EXCEPTION_HANDLERS
+from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
@@ -70,8 +71,12 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
-    """Build the app for `settings`; `settings.database_url` must be resolved already."""
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, publish_rules_dir: bool = True
+) -> Litestar:
+    """Build the app for `settings`; `settings.database_url` must be resolved already.
+
+    With no active ruleset in the database, the rules folder is published at start."""
     metrics = Metrics()
 
     @contextlib.asynccontextmanager
@@ -85,6 +90,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
         )
         await db.open()
         try:
+            rules = ActiveRuleset(db)
+            await rules.start(settings.rules_path if publish_rules_dir else None)
             app.state.services = Services(
                 settings=settings,
                 db=db,
@@ -94,8 +101,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Litestar:
                 ),
                 clock=clock or SystemClock(),
                 metrics=metrics,
+                rules=rules,
             )
             yield
+            await rules.stop()
         finally:
             await db.close()
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock
 from service.http.metrics import Metrics
+from service.rules_runtime import ActiveRuleset
 from service.settings import Settings
 from service.store.database import Database
 
@@ -15,7 +16,7 @@ __all__ = ["Services"]
 
 @dataclass
 class Services:
-    """The process's settings, database pool, credential checkers, clock and metrics."""
+    """The process's settings, database pool, credentials, clock, metrics and ruleset."""
 
     settings: Settings
     db: Database
@@ -23,3 +24,4 @@ class Services:
     member_tokens: MemberTokens
     clock: Clock
     metrics: Metrics
+    rules: ActiveRuleset

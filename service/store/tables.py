@@ -13,16 +13,39 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-__all__ = ["api_keys", "members", "metadata", "service_secrets"]
+__all__ = [
+    "active_ruleset",
+    "api_keys",
+    "balances",
+    "challenge_progress",
+    "coupon_codes",
+    "events",
+    "ledger_entries",
+    "lots",
+    "member_badges",
+    "member_counters",
+    "members",
+    "metadata",
+    "orders",
+    "redemptions",
+    "reward_stock",
+    "rule_budgets",
+    "rule_usage",
+    "rulesets",
+    "service_secrets",
+]
 
 metadata = MetaData(
     naming_convention={
@@ -70,3 +93,220 @@ service_secrets = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 """Secrets the service generates once and every replica shares (e.g. the default token key)."""
+
+# -- rules ------------------------------------------------------------------------------------
+
+rulesets = Table(
+    "rulesets",
+    metadata,
+    Column("version", Text, primary_key=True),
+    Column("files", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_by", Text),
+)
+"""Every ruleset ever published, with the exact text of its files (explanations cite them)."""
+
+active_ruleset = Table(
+    "active_ruleset",
+    metadata,
+    Column("singleton", Boolean, primary_key=True, server_default="true"),
+    Column("version", Text, nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("singleton", name="one_row"),
+)
+"""The one active version; changed in the same transaction as a NOTIFY to every replica."""
+
+rule_budgets = Table(
+    "rule_budgets",
+    metadata,
+    Column("rule_id", Text, primary_key=True),
+    Column("spent", BigInteger, nullable=False, server_default="0"),
+)
+"""Points granted so far by each rule with a global budget (a conditional UPDATE caps it)."""
+
+# -- events and the ledger (member-owned: member_id leads every key) --------------------------
+
+events = Table(
+    "events",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("body_hash", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("ruleset_version", Text),
+    Column("result", JSONB, nullable=False),
+    PrimaryKeyConstraint("member_id", "event_id"),
+)
+"""Every accepted event, its body hash (idempotency) and the answer it got (replays)."""
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("member_id", Text, primary_key=True),
+    Column("available", BigInteger, nullable=False, server_default="0"),
+    Column("pending", BigInteger, nullable=False, server_default="0"),
+    Column("held", BigInteger, nullable=False, server_default="0"),
+    Column("debt", BigInteger, nullable=False, server_default="0"),
+    Column("lifetime_earned", BigInteger, nullable=False, server_default="0"),
+    Column("lifetime_spent", BigInteger, nullable=False, server_default="0"),
+    Column("entries", BigInteger, nullable=False, server_default="0"),
+    Column("next_maturity_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""A member's balances: always the sum of their ledger entries (`loyalty ledger verify`)."""
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("lot_id", Text, nullable=False),
+    Column("earned_at", DateTime(timezone=True), nullable=False),
+    Column("activates_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("event_id", Text),
+    Column("rule_id", Text),
+    Column("ruleset_version", Text),
+    Column("order_id", Text),
+    PrimaryKeyConstraint("member_id", "lot_id"),
+    CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_in_range"),
+)
+"""Points earned together; spent oldest first, expired per lot."""
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("entry_no", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("balance", Text, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("lot_id", Text),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("event_id", Text),
+    Column("rule_id", Text),
+    Column("ruleset_version", Text),
+    Column("redemption_id", Text),
+    Column("order_id", Text),
+    Column("actor", Text),
+    PrimaryKeyConstraint("member_id", "entry_no"),
+)
+"""Append-only: never updated or deleted; every balance change is one row that says why."""
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("purchase_event_id", Text, nullable=False),
+    Column("amount", Numeric(18, 4), nullable=False),
+    Column("points_earned", BigInteger, nullable=False),
+    Column("refunded_amount", Numeric(18, 4), nullable=False, server_default="0"),
+    Column("points_reversed", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("member_id", "order_id"),
+)
+"""A purchase's amount and points, so that refunds reverse them proportionally."""
+
+rule_usage = Table(
+    "rule_usage",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("period_key", Text, nullable=False),
+    Column("times", Integer, nullable=False, server_default="0"),
+    Column("points", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("member_id", "rule_id", "period_key"),
+)
+"""How often and for how many points each rule fired for a member per cap period."""
+
+member_counters = Table(
+    "member_counters",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("count", BigInteger, nullable=False, server_default="0"),
+    Column("last_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("member_id", "event_type"),
+)
+"""Events seen per member and type (rules read them as member.purchases, member.reviews)."""
+
+member_badges = Table(
+    "member_badges",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("badge_id", Text, nullable=False),
+    Column("level", Integer, nullable=False, server_default="1"),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Text),
+    Column("rule_id", Text),
+    PrimaryKeyConstraint("member_id", "badge_id"),
+)
+"""Badges a member holds."""
+
+challenge_progress = Table(
+    "challenge_progress",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("challenge_id", Text, nullable=False),
+    Column("window_key", Text, nullable=False),
+    Column("progress", BigInteger, nullable=False, server_default="0"),
+    Column("completed_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("member_id", "challenge_id", "window_key"),
+)
+"""Progress per member, challenge and window."""
+
+# -- rewards and redemptions ------------------------------------------------------------------
+
+reward_stock = Table(
+    "reward_stock",
+    metadata,
+    Column("reward_id", Text, primary_key=True),
+    Column("issued", Integer, nullable=False, server_default="0"),
+)
+"""Units of each stocked reward handed out (a conditional UPDATE keeps it within stock)."""
+
+coupon_codes = Table(
+    "coupon_codes",
+    metadata,
+    Column("reward_id", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("member_id", Text),
+    Column("redemption_id", Text),
+    Column("issued_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("reward_id", "code"),
+)
+"""Codes from a reward's pool, each issued at most once."""
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("redemption_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("reward_id", Text),
+    Column("points", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("coupon_code", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("hold_expires_at", DateTime(timezone=True)),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("draws", JSONB, nullable=False, server_default="[]"),
+    PrimaryKeyConstraint("member_id", "redemption_id"),
+    UniqueConstraint("member_id", "idempotency_key"),
+)
+"""Spending on a reward or at checkout; a hold reserves points until commit, cancel or timeout."""
+
+Index("ix_balances_next_maturity_at", balances.c.next_maturity_at)
+Index(
+    "ix_redemptions_hold_expires_at",
+    redemptions.c.hold_expires_at,
+    postgresql_where=redemptions.c.status == "held",
+)

@@ -1,0 +1,209 @@
+"""CEL through cel-expr-python (Google's cel-cpp): typed environments, compiled once, safe to run.
+
+Each event type gets its own environment in which every field a rule may read is a declared,
+typed variable with a qualified name (`event.amount: double`, `member.reviews: int`,
+`member.attributes.region: string`). The checker then refuses `event.ammount` at compile time
+with a line and column, and arithmetic is type-checked (`event.amount * 10` is refused: write
+`10.0`). A missing optional attribute is simply not bound; reading it is a runtime error and the
+rule does not fire.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import msgspec
+from cel_expr_python import cel
+
+from service.engine.problems import did_you_mean
+
+__all__ = [
+    "CelCompileError",
+    "CelEnv",
+    "CompiledExpr",
+    "attribute_cel_type",
+    "build_env",
+    "run",
+]
+
+_T = cel.Type
+_SCALARS: dict[str, Any] = {
+    "string": _T.STRING,
+    "int": _T.INT,
+    "decimal": _T.DOUBLE,
+    "bool": _T.BOOL,
+    "timestamp": _T.TIMESTAMP,
+    "list<string>": _T.List(_T.STRING),
+    "list<item>": _T.List(_T.Map(_T.STRING, _T.DYN)),
+}
+
+MEMBER_FIELDS: dict[str, str] = {
+    "id": "string",
+    "tier": "string",
+    "purchases": "int",
+    "reviews": "int",
+    "referrals": "int",
+    "lifetime_points": "int",
+    "days_since_last_purchase": "int",
+    "birthday_month": "int",
+    "engagement": "string",
+    "badges": "list<string>",
+    "timezone": "string",
+}
+EVENT_FIELDS: dict[str, str] = {
+    "type": "string",
+    "id": "string",
+    "member_id": "string",
+    "occurred_at": "timestamp",
+}
+TIER_FIELDS: dict[str, str] = {"name": "string", "multiplier": "decimal"}
+
+
+def _floor(x: float) -> int:
+    return math.floor(x)
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(x)
+
+
+def _round(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def _int_identity(x: int) -> int:
+    return x
+
+
+_FUNCTIONS = [
+    cel.FunctionDecl(
+        name,
+        [
+            cel.Overload(f"{name}_double", _T.INT, [_T.DOUBLE], impl=impl),
+            cel.Overload(f"{name}_int", _T.INT, [_T.INT], impl=_int_identity),
+        ],
+    )
+    for name, impl in (("floor", _floor), ("ceil", _ceil), ("round", _round))
+]
+
+
+def attribute_cel_type(attr_type: str) -> Any:
+    """Return the CEL type for a declared attribute type (without the optional `?`)."""
+    return _SCALARS[attr_type.rstrip("?")]
+
+
+class CelCompileError(Exception):
+    """An expression was refused; `line`/`col` are 1-based positions inside the expression."""
+
+    def __init__(self, line: int, col: int, message: str) -> None:
+        self.line, self.col, self.message = line, col, message
+        super().__init__(f"{line}:{col}: {message}")
+
+
+class CompiledExpr(msgspec.Struct, frozen=True):
+    """A compiled CEL expression and its checked result type (`BOOL`, `INT`, `DOUBLE`, ...)."""
+
+    source: str
+    program: Any
+    result_type: str
+
+
+class CelEnv(msgspec.Struct, frozen=True):
+    """A CEL environment for one event type, with the names its rules may read."""
+
+    event_type: str
+    env: Any
+    event_attributes: tuple[str, ...]
+    member_attributes: tuple[str, ...]
+    names: frozenset[str]
+
+    def compile(self, source: str, expected: tuple[str, ...]) -> CompiledExpr:
+        """Compile and type-check `source`; its result type must be one of `expected`."""
+        try:
+            program = self.env.compile(source)
+        except RuntimeError as exc:
+            line, col, message = _first_error(str(exc))
+            raise CelCompileError(line, col, self._explain(message)) from None
+        result = program.return_type().name()
+        if result not in expected and result != "DYN":
+            want = " or ".join(t.lower() for t in expected)
+            raise CelCompileError(1, 1, f"expression gives {result.lower()}, expected {want}")
+        return CompiledExpr(source, program, result)
+
+    def _explain(self, message: str) -> str:
+        found = re.match(r"undeclared reference to '([^']+)'", message)
+        if not found:
+            return message
+        name = found.group(1)
+        head, _, rest = name.partition(".")
+        if head == "event" and rest:
+            attr = rest.split(".")[0]
+            choices = [*EVENT_FIELDS, *self.event_attributes]
+            return (
+                f"unknown attribute 'event.{attr}' on {self.event_type} events"
+                f"{did_you_mean(attr, choices)}"
+            )
+        if head == "member" and rest.startswith("attributes."):
+            attr = rest.removeprefix("attributes.").split(".")[0]
+            return (
+                f"undeclared member attribute '{attr}'{did_you_mean(attr, self.member_attributes)}"
+            )
+        if head == "member" and rest:
+            field = rest.split(".")[0]
+            choices = [*MEMBER_FIELDS, "attributes"]
+            return f"unknown member field '{field}'{did_you_mean(field, choices)}"
+        if head == "tier" and rest:
+            return f"unknown tier field '{rest}'{did_you_mean(rest, TIER_FIELDS)}"
+        hint = did_you_mean(name, ["event", "member", "tier", "now"])
+        return f"undeclared reference to '{name}'{hint}"
+
+
+_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+
+
+def _first_error(text: str) -> tuple[int, int, str]:
+    found = _ERROR.search(text)
+    if not found:
+        return 1, 1, text.strip()
+    message = found.group(3).replace(" (in container '')", "").strip()
+    return int(found.group(1)), int(found.group(2)), message
+
+
+def build_env(
+    event_type: str, event_attributes: dict[str, str], member_attributes: dict[str, str]
+) -> CelEnv:
+    """Declare `event.*`, `member.*`, `tier.*` and `now` as typed CEL variables of an event type."""
+    variables: dict[str, Any] = {"now": _T.TIMESTAMP}
+    for prefix, fields in (
+        ("event.", {**EVENT_FIELDS, **event_attributes}),
+        ("member.", MEMBER_FIELDS),
+        ("member.attributes.", member_attributes),
+        ("tier.", TIER_FIELDS),
+    ):
+        for name, attr_type in fields.items():
+            variables[prefix + name] = attribute_cel_type(attr_type)
+    env = cel.NewEnv(variables=variables, functions=_FUNCTIONS)
+    return CelEnv(
+        event_type, env, tuple(event_attributes), tuple(member_attributes), frozenset(variables)
+    )
+
+
+def run(expr: CompiledExpr, activation: Any) -> tuple[Any, str | None]:
+    """Evaluate; return `(value, None)` or `(None, error text)` — never raises on CEL errors."""
+    try:
+        value = expr.program.eval(activation)
+    except Exception as exc:  # a binding failure must not crash the caller
+        return None, f"{type(exc).__name__}: {exc}"
+    kind = value.type().name()
+    if kind == "ERROR":
+        return None, _runtime_message(str(value.value()))
+    return value.plain_value(), None
+
+
+def _runtime_message(text: str) -> str:
+    missing = re.search(r'No value with name "([^"]+)" found', text)
+    if missing:
+        return f"'{missing.group(1)}' has no value for this event or member"
+    return re.sub(r"^[A-Z_]+: ", "", text)

@@ -1,0 +1,107 @@
+"""What an evaluation decides: effects to apply, rules skipped and why, cap usage to record."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = [
+    "AttributeEffect",
+    "BadgeEffect",
+    "ChallengeEffect",
+    "Effect",
+    "Evaluation",
+    "PointsEffect",
+    "Skip",
+    "SkipReason",
+    "UsageIncrement",
+]
+
+
+class PointsEffect(msgspec.Struct, frozen=True, tag="points"):
+    """Award `points`; `budget` is the rule's global budget the store must draw from, if any."""
+
+    rule_id: str
+    ruleset_version: str
+    points: int
+    reason: str
+    budget: int | None = None
+
+
+class BadgeEffect(msgspec.Struct, frozen=True, tag="badge"):
+    """Grant a badge."""
+
+    rule_id: str
+    ruleset_version: str
+    badge: str
+    reason: str
+
+
+class ChallengeEffect(msgspec.Struct, frozen=True, tag="challenge"):
+    """Advance a challenge by `amount`."""
+
+    rule_id: str
+    ruleset_version: str
+    challenge: str
+    amount: int
+    reason: str
+
+
+class AttributeEffect(msgspec.Struct, frozen=True, tag="attribute"):
+    """Set a member attribute."""
+
+    rule_id: str
+    ruleset_version: str
+    name: str
+    value: Any
+    reason: str
+
+
+Effect = PointsEffect | BadgeEffect | ChallengeEffect | AttributeEffect
+
+SkipReason = Literal[
+    "wrong_type",
+    "condition_false",
+    "out_of_schedule",
+    "cap_reached",
+    "stopped_by_earlier_rule",
+    "error",
+]
+
+
+class Skip(msgspec.Struct, frozen=True):
+    """A rule that did not fire, with a reason code and a sentence for people."""
+
+    rule_id: str
+    reason: SkipReason
+    detail: str
+
+
+class UsageIncrement(msgspec.Struct, frozen=True):
+    """Add `times` and `points` to a rule's cap counter for one period."""
+
+    rule_id: str
+    period_key: str
+    times: int
+    points: int
+
+
+class Evaluation(msgspec.Struct, frozen=True):
+    """The result of evaluating one event against a ruleset for one member."""
+
+    ruleset_version: str
+    effects: list[Effect]
+    skipped: list[Skip]
+    usage: list[UsageIncrement]
+    fired: list[str]
+
+    @property
+    def points(self) -> int:
+        """Total points awarded by the effects."""
+        return sum(e.points for e in self.effects if isinstance(e, PointsEffect))
+
+    @property
+    def badges(self) -> list[str]:
+        """Badges granted by the effects."""
+        return [e.badge for e in self.effects if isinstance(e, BadgeEffect)]

@@ -1,0 +1,276 @@
+"""Pure evaluation: one event, one member snapshot, one ruleset in; effects and skips out.
+
+Rules are tried in ruleset order (priority, then file order). A rule fires when its event type
+matches, the event's `occurred_at` is inside its schedule, its condition holds, its per-member caps
+(counted in the period of `occurred_at`, program time zone) leave room and its actions evaluate.
+Points formulas may give an int or a double; a double is floored to an int.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from service.core.periods import period_key
+from service.engine.cel import run
+from service.engine.effects import (
+    AttributeEffect,
+    BadgeEffect,
+    ChallengeEffect,
+    Effect,
+    Evaluation,
+    PointsEffect,
+    Skip,
+    UsageIncrement,
+)
+from service.engine.events import Event
+from service.engine.ruleset import CompiledAction, CompiledRule, Ruleset
+from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
+
+__all__ = ["cel_activation_data", "evaluate"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _cel_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return [{k: _cel_value(v) for k, v in item.items()} for item in value]
+        return value
+    return value
+
+
+def cel_activation_data(
+    ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime
+) -> dict[str, Any]:
+    """The CEL variables of one evaluation, by qualified name (`event.amount`, `member.tier`)."""
+    program = ruleset.program
+    spec = ruleset.event_types[event.type]
+    zone = ZoneInfo(program.timezone)
+    counters = snapshot.counters
+    last = counters.last_purchase_at
+    days_since = (
+        -1 if last is None else (now.astimezone(zone).date() - last.astimezone(zone).date()).days
+    )
+    data: dict[str, Any] = {
+        "now": now,
+        "event.type": event.type,
+        "event.id": event.id,
+        "event.member_id": event.member_id,
+        "event.occurred_at": event.occurred_at,
+        "member.id": snapshot.member_id,
+        "member.tier": snapshot.tier or "",
+        "member.purchases": counters.purchases,
+        "member.reviews": counters.reviews,
+        "member.referrals": counters.referrals,
+        "member.lifetime_points": counters.lifetime_points,
+        "member.days_since_last_purchase": days_since,
+        "member.birthday_month": snapshot.birthday.month if snapshot.birthday else 0,
+        "member.engagement": counters.engagement,
+        "member.badges": sorted(snapshot.badges),
+        "member.timezone": snapshot.timezone or program.timezone,
+        "tier.name": snapshot.tier or "",
+        "tier.multiplier": float(snapshot.tier_multiplier),
+    }
+    for name, value in event.attributes.items():
+        if name in spec.attributes and value is not None:
+            data["event." + name] = _cel_value(value)
+    for name, value in snapshot.attributes.items():
+        if name in program.member_attributes and value is not None:
+            data["member.attributes." + name] = _cel_value(value)
+    return data
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _template_parts(template: str) -> tuple[str, ...]:
+    # Even indexes are literal text, odd indexes placeholder names.
+    return tuple(_PLACEHOLDER.split(template))
+
+
+def _render(template: str, data: dict[str, Any], event: Event, points: int | None) -> str:
+    parts = _template_parts(template)
+    if len(parts) == 1:
+        return template
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        if not i % 2:
+            out.append(part)
+        elif part == "points":
+            out.append(str(points))
+        elif part.startswith("event.") and part[6:] in event.attributes:
+            out.append(_display(event.attributes[part[6:]]))  # money as written, not as a double
+        else:
+            out.append(_display(data.get(part, "{" + part + "}")))
+    return "".join(out)
+
+
+class _Context:
+    def __init__(
+        self, ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime
+    ) -> None:
+        self.ruleset, self.snapshot, self.event = ruleset, snapshot, event
+        env = ruleset.envs[event.type]
+        self.data = cel_activation_data(ruleset, snapshot, event, now)
+        self.activation = env.env.Activation(self.data)
+        self.tz = ruleset.program.timezone
+
+
+def _cap_room(ctx: _Context, rule: CompiledRule) -> tuple[str | None, int | None, list[str]]:
+    """Return (why capped or None, points left or None for unlimited, period keys in play)."""
+    left: int | None = None
+    keys: list[str] = []
+    for cap in rule.caps:
+        key = period_key(cap.period, ctx.event.occurred_at, ctx.tz)
+        keys.append(key)
+        used = ctx.snapshot.rule_usage.get(usage_key(rule.id, key), RuleUsage())
+        if cap.max_times is not None and used.times >= cap.max_times:
+            return (
+                f"fired {used.times} of {cap.max_times} times this {cap.period} ({key})",
+                None,
+                keys,
+            )
+        if cap.max_points is not None:
+            room = cap.max_points - used.points
+            if room <= 0:
+                return (
+                    f"{used.points} of {cap.max_points} points used this {cap.period} ({key})",
+                    None,
+                    keys,
+                )
+            left = room if left is None else min(left, room)
+    if rule.budget is not None and rule.id in ctx.snapshot.budget_remaining:
+        remaining = ctx.snapshot.budget_remaining[rule.id]
+        if remaining <= 0:
+            return f"global budget of {rule.budget} points is spent", None, keys
+        left = remaining if left is None else min(left, remaining)
+    return None, left, keys
+
+
+def _points_value(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"points formula gave {value!r}, not a number")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"points formula gave {value}")
+        value = math.floor(value)
+    if value < 0:
+        raise ValueError(f"points formula gave {value}; points cannot be negative")
+    return int(value)
+
+
+def _other_effect(
+    ctx: _Context, rule: CompiledRule, action: CompiledAction, value: Any
+) -> Effect | None:
+    version = ctx.ruleset.version
+    reason = _render(rule.reason or f"rule '{rule.id}'", ctx.data, ctx.event, None)
+    if action.kind == "badge":
+        held = action.target in ctx.snapshot.badges
+        return None if held else BadgeEffect(rule.id, version, action.target, reason)
+    if action.kind == "challenge":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"challenge amount {value!r} is not an int")
+        return ChallengeEffect(rule.id, version, action.target, value, reason)
+    return AttributeEffect(rule.id, version, action.target, value, reason)
+
+
+def _fire(ctx: _Context, rule: CompiledRule) -> tuple[list[Effect], list[UsageIncrement]] | Skip:
+    capped, left, keys = _cap_room(ctx, rule)
+    if capped is not None:
+        return Skip(rule.id, "cap_reached", capped)
+    effects: list[Effect] = []
+    total = 0
+    for action in rule.actions:
+        value: Any = None
+        if action.expr is not None:
+            value, error = run(action.expr, ctx.activation)
+            if error is not None:
+                return Skip(rule.id, "error", f"{action.kind}: {error}")
+        try:
+            if action.kind != "points":
+                effect = _other_effect(ctx, rule, action, value)
+                effects.extend([effect] if effect is not None else [])
+                continue
+            points = _points_value(value)
+        except ValueError as exc:
+            return Skip(rule.id, "error", str(exc))
+        points = points if left is None else min(points, left - total)
+        total += points
+        if points > 0:
+            template = rule.reason or "{points} points from rule '" + rule.id + "'"
+            reason = _render(template, ctx.data, ctx.event, points)
+            effects.append(PointsEffect(rule.id, ctx.ruleset.version, points, reason, rule.budget))
+    return effects, [UsageIncrement(rule.id, key, 1, total) for key in keys]
+
+
+def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime) -> Evaluation:
+    """Decide what `event` earns `snapshot`'s member under `ruleset`; pure, `now` is a parameter."""
+    effects: list[Effect] = []
+    skipped: list[Skip] = []
+    usage: list[UsageIncrement] = []
+    fired: list[str] = []
+    ctx = _Context(ruleset, snapshot, event, now) if event.type in ruleset.envs else None
+    stopper: str | None = None
+    at = event.occurred_at
+    for rule in ruleset.rules:
+        if ctx is None or rule.on != event.type:
+            skipped.append(Skip(rule.id, "wrong_type", f"rule is on {rule.on} events"))
+            continue
+        if stopper is not None:
+            skipped.append(
+                Skip(
+                    rule.id,
+                    "stopped_by_earlier_rule",
+                    f"rule '{stopper}' fired and stops later rules",
+                )
+            )
+            continue
+        if (rule.start is not None and at < rule.start) or (
+            rule.end is not None and at >= rule.end
+        ):
+            skipped.append(
+                Skip(
+                    rule.id,
+                    "out_of_schedule",
+                    f"event at {at.isoformat()} is outside the rule's schedule",
+                )
+            )
+            continue
+        if rule.when is not None:
+            holds, error = run(rule.when, ctx.activation)
+            if error is not None:
+                skipped.append(Skip(rule.id, "error", f"condition: {error}"))
+                continue
+            if holds is not True:
+                skipped.append(
+                    Skip(
+                        rule.id,
+                        "condition_false",
+                        f"condition is false: {rule.when.source.strip()}",
+                    )
+                )
+                continue
+        outcome = _fire(ctx, rule)
+        if isinstance(outcome, Skip):
+            skipped.append(outcome)
+            continue
+        effects.extend(outcome[0])
+        usage.extend(outcome[1])
+        fired.append(rule.id)
+        if rule.stop:
+            stopper = rule.id
+    return Evaluation(ruleset.version, effects, skipped, usage, fired)

@@ -1,0 +1,232 @@
+"""The rule-file format: msgspec structs that `program.yaml` and the rule files decode into.
+
+Every struct forbids unknown fields, so a typo is refused with a did-you-mean instead of ignored.
+Expressions stay as text here; `cel.py` compiles them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "AttributeAction",
+    "BadgeDef",
+    "Caps",
+    "ChallengeAction",
+    "Coupon",
+    "Expiry",
+    "MemberCap",
+    "PointsPolicy",
+    "ProgramFile",
+    "ProgramInfo",
+    "RewardDef",
+    "RuleAction",
+    "RuleDef",
+    "RuleFile",
+    "Schedule",
+    "TestCase",
+    "TestCounters",
+    "TestEvent",
+    "TestExpect",
+    "TestMember",
+]
+
+ATTRIBUTE_TYPES = ("string", "int", "decimal", "bool", "timestamp", "list<string>", "list<item>")
+"""Attribute types an event or member attribute may declare; a trailing `?` marks it optional."""
+
+
+class _File(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    pass
+
+
+class Expiry(_File, frozen=True):
+    """When earned points expire: per lot after `days` (rolling), or never (`none`)."""
+
+    kind: Literal["rolling", "none"] = "none"
+    days: int | None = None
+
+
+class PointsPolicy(_File, frozen=True):
+    """How points behave once earned."""
+
+    pending_days: dict[str, int] = {}
+    expiry: Expiry = Expiry()
+    allow_negative_balance: bool = False
+    hold_timeout_minutes: int = 15
+
+
+class ProgramInfo(_File, frozen=True):
+    """The program's identity and policies."""
+
+    name: str
+    timezone: str
+    currency: str = "EUR"
+    points: PointsPolicy = PointsPolicy()
+
+
+class Coupon(_File, frozen=True):
+    """Coupon codes issued on redemption: a fixed list, or generated with a prefix."""
+
+    codes: list[str] | None = None
+    prefix: str | None = None
+
+
+class RewardDef(_File, frozen=True):
+    """A catalog reward."""
+
+    id: str
+    name: str
+    cost: int
+    stock: int | None = None
+    per_member_limit: int | None = None
+    coupon: Coupon | None = None
+
+
+class BadgeDef(_File, frozen=True):
+    """A badge a rule or challenge may grant; `levels` maps level name to a threshold count."""
+
+    id: str
+    name: str
+    levels: dict[str, int] | None = None
+
+
+class ProgramFile(_File, frozen=True):
+    """`program.yaml`: the program, its event types, member attributes, rewards and badges."""
+
+    program: ProgramInfo
+    event_types: dict[str, dict[str, str]] = {}
+    member_attributes: dict[str, str] = {}
+    rewards: list[RewardDef] = []
+    badges: list[BadgeDef] = []
+
+
+class ChallengeAction(_File, frozen=True):
+    """Advance a challenge by a CEL int amount."""
+
+    id: str
+    amount: str = "1"
+
+
+class AttributeAction(_File, frozen=True):
+    """Set a declared member attribute to a CEL value."""
+
+    name: str
+    value: str
+
+
+class RuleAction(_File, frozen=True):
+    """One action; exactly one of its fields is set."""
+
+    points: str | int | None = None
+    badge: str | None = None
+    challenge: ChallengeAction | None = None
+    attribute: AttributeAction | None = None
+
+
+class MemberCap(_File, frozen=True):
+    """A per-member cap over a calendar period in the program's time zone."""
+
+    period: Literal["day", "week", "month", "year", "lifetime"]
+    max_times: int | None = None
+    max_points: int | None = None
+
+
+class Caps(_File, frozen=True):
+    """Per-member caps and a global points budget."""
+
+    per_member: list[MemberCap] = []
+    budget: int | None = None
+
+
+class Schedule(_File, frozen=True):
+    """When a rule is live: `start` inclusive, `end` exclusive (either may be open)."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class RuleDef(_File, frozen=True):
+    """A rule: on an event type, when a CEL condition holds, do the actions."""
+
+    id: str
+    on: str
+    actions: list[RuleAction]
+    when: str | bool = True
+    reason: str | None = None
+    priority: int = 0
+    schedule: Schedule | None = None
+    stop: bool = False
+    caps: Caps | None = None
+
+
+class TestCounters(_File, frozen=True):
+    """Member counters given in a rule test."""
+
+    __test__ = False  # not a pytest class
+
+    purchases: int = 0
+    reviews: int = 0
+    referrals: int = 0
+    lifetime_points: int = 0
+    last_purchase_at: datetime | None = None
+    engagement: str = "moderately_engaged"
+
+
+class TestMember(_File, frozen=True):
+    """The member a rule test runs against."""
+
+    __test__ = False  # not a pytest class
+
+    id: str = "test-member"
+    tier: str | None = None
+    tier_multiplier: float = 1.0
+    attributes: dict[str, Any] = {}
+    timezone: str | None = None
+    birthday: str | None = None
+    counters: TestCounters = TestCounters()
+    badges: list[str] = []
+
+
+class TestEvent(_File, frozen=True):
+    """The event a rule test evaluates."""
+
+    __test__ = False  # not a pytest class
+
+    type: str
+    attributes: dict[str, Any] = {}
+    occurred_at: datetime | None = None
+    id: str = "test-event"
+
+
+class TestExpect(_File, frozen=True):
+    """What a rule test expects."""
+
+    __test__ = False  # not a pytest class
+
+    points: int | None = None
+    badges: list[str] | None = None
+    fired: list[str] = []
+    not_fired: list[str] = []
+
+
+class TestCase(_File, frozen=True):
+    """A unit test of the rules, written in a rule file."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    event: TestEvent
+    expect: TestExpect
+    member: TestMember = TestMember()
+    now: datetime | None = None
+
+
+class RuleFile(_File, frozen=True):
+    """A rule file: rules and their tests."""
+
+    rules: list[RuleDef] = []
+    tests: list[TestCase] = []

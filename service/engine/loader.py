@@ -1,0 +1,424 @@
+"""Load a ruleset from YAML files: decode, check, compile CEL, and report every problem at once.
+
+Every problem is pinned to `file:line:col`. Nothing is half-loaded: either a whole `Ruleset` comes
+back or `RulesetInvalid` lists what is wrong in all files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from service.engine.cel import CelCompileError, CelEnv, CompiledExpr, build_env
+from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
+from service.engine.files import (
+    ATTRIBUTE_TYPES,
+    ProgramFile,
+    RuleDef,
+    TestCase,
+)
+from service.engine.problems import Problem, RulesetInvalid, did_you_mean
+from service.engine.ruleset import (
+    CompiledAction,
+    CompiledCap,
+    CompiledRule,
+    Program,
+    Ruleset,
+    RuleTest,
+)
+from service.engine.yamldoc import Path, YamlDoc, decode, parse_yaml
+
+__all__ = ["PROGRAM_FILE", "load_ruleset", "load_ruleset_from_files", "ruleset_version"]
+
+PROGRAM_FILE = "program.yaml"
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class _RawRuleFile(msgspec.Struct, forbid_unknown_fields=True):
+    rules: list[Any] = []
+    tests: list[Any] = []
+
+
+def ruleset_version(files: dict[str, str]) -> str:
+    """The sha256 (hex) over the sorted file names and their contents."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def load_ruleset(directory: FsPath) -> Ruleset:
+    """Load `program.yaml` and every other `*.yaml` in `directory`; raise `RulesetInvalid`."""
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    return load_ruleset_from_files(files, origin=str(directory))
+
+
+def load_ruleset_from_files(files: dict[str, str], origin: str | None = None) -> Ruleset:
+    """Load a ruleset from in-memory texts (name -> YAML); problems name `origin/name`."""
+    loader = _Loader(files, origin)
+    ruleset = loader.load()
+    if loader.problems or ruleset is None:
+        raise RulesetInvalid(loader.problems)
+    return ruleset
+
+
+class _Loader:
+    def __init__(self, files: dict[str, str], origin: str | None) -> None:
+        self.files = dict(files)
+        self.origin = origin
+        self.problems: list[Problem] = []
+        self.event_types: dict[str, EventTypeSpec] = {}
+        self.member_attributes: dict[str, AttributeSpec] = {}
+        self.envs: dict[str, CelEnv] = {}
+        self.badges: set[str] = set()
+        self.tz = "UTC"
+        self.declared_ids: set[str] = set()
+
+    def display(self, name: str) -> str:
+        return f"{self.origin.rstrip('/')}/{name}" if self.origin else name
+
+    def parse(self, name: str) -> YamlDoc | None:
+        doc, problems = parse_yaml(self.display(name), self.files[name])
+        self.problems.extend(problems)
+        return doc
+
+    def load(self) -> Ruleset | None:
+        if PROGRAM_FILE not in self.files:
+            self.problems.append(Problem(self.display(PROGRAM_FILE), 0, 0, "file is missing"))
+            return None
+        program = self.load_program()
+        rules: list[CompiledRule] = []
+        tests: list[RuleTest] = []
+        for name in sorted(self.files):
+            if name != PROGRAM_FILE and name.endswith((".yaml", ".yml")):
+                self.load_rule_file(name, rules, tests)
+        self.check_rule_ids(rules)
+        self.check_tests(tests, self.declared_ids)
+        if program is None:
+            return None
+        rules.sort(key=lambda r: (-r.priority, r.file, r.line))
+        return Ruleset(
+            version=ruleset_version(self.files),
+            files=self.files,
+            program=program,
+            event_types=self.event_types,
+            rules=tuple(rules),
+            tests=tuple(tests),
+            envs=self.envs,
+        )
+
+    # -- program.yaml -------------------------------------------------------------------------
+
+    def load_program(self) -> Program | None:
+        doc = self.parse(PROGRAM_FILE)
+        if doc is None:
+            return None
+        if not isinstance(doc.data, dict):
+            self.problems.append(doc.problem((), "expected a mapping with a 'program:' section"))
+            return None
+        parsed, problems = decode(doc, doc.data, (), ProgramFile)
+        self.problems.extend(problems)
+        if parsed is None:
+            return None
+        self.tz = self.check_timezone(doc, parsed.program.timezone)
+        self.member_attributes = self.attribute_specs(
+            doc, ("member_attributes",), parsed.member_attributes
+        )
+        self.event_types = self.build_event_types(doc, parsed.event_types)
+        for type_name in parsed.program.points.pending_days:
+            if type_name not in self.event_types:
+                path: Path = ("program", "points", "pending_days", type_name)
+                hint = did_you_mean(type_name, self.event_types)
+                self.problems.append(
+                    doc.problem(path, f"unknown event type '{type_name}'{hint}", key=True)
+                )
+        self.check_catalog(doc, parsed)
+        attrs = {n: s.type for n, s in self.member_attributes.items()}
+        for spec in self.event_types.values():
+            event_attrs = {n: a.type for n, a in spec.attributes.items()}
+            self.envs[spec.name] = build_env(spec.name, event_attrs, attrs)
+        return Program(
+            name=parsed.program.name,
+            timezone=self.tz,
+            currency=parsed.program.currency,
+            points=parsed.program.points,
+            rewards=tuple(parsed.rewards),
+            badges={b.id: b for b in parsed.badges},
+            member_attributes=self.member_attributes,
+        )
+
+    def check_timezone(self, doc: YamlDoc, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.append(doc.problem(("program", "timezone"), f"unknown time zone '{tz}'"))
+            return "UTC"
+        return tz
+
+    def attribute_specs(
+        self, doc: YamlDoc, path: Path, declared: dict[str, str]
+    ) -> dict[str, AttributeSpec]:
+        specs: dict[str, AttributeSpec] = {}
+        for name, text in declared.items():
+            spec = AttributeSpec.parse(text)
+            if spec.type not in ATTRIBUTE_TYPES:
+                hint = did_you_mean(spec.type, ATTRIBUTE_TYPES)
+                self.problems.append(
+                    doc.problem((*path, name), f"unknown attribute type '{spec.type}'{hint}")
+                )
+                continue
+            specs[name] = spec
+        return specs
+
+    def build_event_types(
+        self, doc: YamlDoc, declared: dict[str, dict[str, str]]
+    ) -> dict[str, EventTypeSpec]:
+        types: dict[str, EventTypeSpec] = {}
+        for name, builtin in BUILTIN_EVENT_TYPES.items():
+            types[name] = EventTypeSpec(
+                name, {a: AttributeSpec.parse(t) for a, t in builtin.items()}
+            )
+        for name, attrs in declared.items():
+            specs = self.attribute_specs(doc, ("event_types", name), attrs)
+            base = types[name].attributes if name in types else {}
+            types[name] = EventTypeSpec(name, {**base, **specs})
+        return types
+
+    def check_catalog(self, doc: YamlDoc, parsed: ProgramFile) -> None:
+        seen: set[str] = set()
+        for i, reward in enumerate(parsed.rewards):
+            path: Path = ("rewards", i)
+            if reward.id in seen:
+                self.problems.append(
+                    doc.problem((*path, "id"), f"duplicate reward id '{reward.id}'")
+                )
+            seen.add(reward.id)
+            if reward.cost <= 0:
+                self.problems.append(
+                    doc.problem((*path, "cost"), "cost must be a positive number of points")
+                )
+            coupon = reward.coupon
+            if coupon is not None and (coupon.codes is None) == (coupon.prefix is None):
+                self.problems.append(
+                    doc.problem(
+                        (*path, "coupon"), "coupon needs exactly one of 'codes' or 'prefix'"
+                    )
+                )
+        for i, badge in enumerate(parsed.badges):
+            if badge.id in self.badges:
+                self.problems.append(
+                    doc.problem(("badges", i, "id"), f"duplicate badge id '{badge.id}'")
+                )
+            self.badges.add(badge.id)
+
+    # -- rule files ---------------------------------------------------------------------------
+
+    def load_rule_file(self, name: str, rules: list[CompiledRule], tests: list[RuleTest]) -> None:
+        doc = self.parse(name)
+        if doc is None:
+            return
+        raw, problems = decode(doc, doc.data, (), _RawRuleFile)
+        self.problems.extend(problems)
+        if raw is None:
+            return
+        for i, item in enumerate(raw.rules):
+            rule_def, problems = decode(doc, item, ("rules", i), RuleDef)
+            self.problems.extend(problems)
+            if rule_def is not None:
+                self.declared_ids.add(rule_def.id)
+                compiled = self.compile_rule(doc, ("rules", i), rule_def)
+                if compiled is not None:
+                    rules.append(compiled)
+        for i, item in enumerate(raw.tests):
+            case, problems = decode(doc, item, ("tests", i), TestCase)
+            self.problems.extend(problems)
+            if case is not None:
+                tests.append(RuleTest(doc.file, doc.pos(("tests", i)).line, case))
+
+    def compile_rule(self, doc: YamlDoc, path: Path, rule: RuleDef) -> CompiledRule | None:
+        env = self.envs.get(rule.on)
+        if env is None:
+            if self.event_types:  # otherwise program.yaml failed and already said so
+                hint = did_you_mean(rule.on, self.event_types)
+                self.problems.append(
+                    doc.problem((*path, "on"), f"unknown event type '{rule.on}'{hint}")
+                )
+            return None
+        before = len(self.problems)
+        when = None
+        if isinstance(rule.when, str):
+            when = self.compile_expr(doc, (*path, "when"), env, rule.when, ("BOOL",))
+        elif rule.when is False:
+            self.problems.append(
+                doc.problem((*path, "when"), "'when: false' never fires; remove the rule")
+            )
+        compiled = [
+            self.compile_action(doc, (*path, "actions", i), env, action)
+            for i, action in enumerate(rule.actions)
+        ]
+        actions = tuple(a for a in compiled if a is not None)
+        if not rule.actions:
+            self.problems.append(
+                doc.problem((*path, "actions"), "a rule needs at least one action")
+            )
+        self.check_template(doc, (*path, "reason"), env, rule.reason)
+        start, end = self.schedule(doc, path, rule)
+        caps = self.caps(doc, path, rule)
+        if len(self.problems) > before:
+            return None
+        return CompiledRule(
+            id=rule.id,
+            on=rule.on,
+            file=doc.file,
+            line=doc.pos(path).line,
+            priority=rule.priority,
+            when=when,
+            actions=actions,
+            reason=rule.reason,
+            start=start,
+            end=end,
+            stop=rule.stop,
+            caps=caps,
+            budget=rule.caps.budget if rule.caps else None,
+        )
+
+    def compile_action(
+        self, doc: YamlDoc, path: Path, env: CelEnv, action: Any
+    ) -> CompiledAction | None:
+        chosen = [
+            f
+            for f in ("points", "badge", "challenge", "attribute")
+            if getattr(action, f) is not None
+        ]
+        if len(chosen) != 1:
+            found = ", ".join(chosen) or "none"
+            self.problems.append(
+                doc.problem(
+                    path,
+                    "an action needs exactly one of points, badge, challenge, attribute"
+                    f" (found {found})",
+                )
+            )
+            return None
+        kind = chosen[0]
+        if kind == "points":
+            expr = self.compile_expr(
+                doc, (*path, "points"), env, str(action.points), ("INT", "DOUBLE")
+            )
+            return CompiledAction("points", "points", expr) if expr else None
+        if kind == "badge":
+            if action.badge not in self.badges:
+                hint = did_you_mean(action.badge, self.badges)
+                self.problems.append(
+                    doc.problem((*path, "badge"), f"undeclared badge '{action.badge}'{hint}")
+                )
+                return None
+            return CompiledAction("badge", action.badge)
+        if kind == "challenge":
+            expr = self.compile_expr(
+                doc, (*path, "challenge", "amount"), env, action.challenge.amount, ("INT",)
+            )
+            return CompiledAction("challenge", action.challenge.id, expr) if expr else None
+        name = action.attribute.name
+        spec = self.member_attributes.get(name)
+        if spec is None:
+            hint = did_you_mean(name, self.member_attributes)
+            self.problems.append(
+                doc.problem(
+                    (*path, "attribute", "name"), f"undeclared member attribute '{name}'{hint}"
+                )
+            )
+            return None
+        want = env.env.compile("member.attributes." + name).return_type().name()
+        expr = self.compile_expr(
+            doc, (*path, "attribute", "value"), env, action.attribute.value, (want,)
+        )
+        return CompiledAction("attribute", name, expr) if expr else None
+
+    def compile_expr(
+        self, doc: YamlDoc, path: Path, env: CelEnv, source: str, expected: tuple[str, ...]
+    ) -> CompiledExpr | None:
+        try:
+            return env.compile(source, expected)
+        except CelCompileError as exc:
+            pos = doc.pos(path)
+            line = pos.text_line + exc.line - 1
+            col = (
+                pos.text_col + exc.col - 1 if exc.line == 1 or pos.style in ("|", ">") else exc.col
+            )
+            self.problems.append(Problem(doc.file, line, col, exc.message))
+            return None
+
+    def check_template(self, doc: YamlDoc, path: Path, env: CelEnv, template: str | None) -> None:
+        for name in _PLACEHOLDER.findall(template or ""):
+            if name != "points" and name not in env.names:
+                hint = did_you_mean(name, [*env.names, "points"])
+                self.problems.append(
+                    doc.problem(path, f"unknown placeholder '{{{name}}}' in reason{hint}")
+                )
+
+    def schedule(
+        self, doc: YamlDoc, path: Path, rule: RuleDef
+    ) -> tuple[datetime | None, datetime | None]:
+        if rule.schedule is None:
+            return None, None
+        zone = ZoneInfo(self.tz)
+        start, end = (
+            t if t is None or t.tzinfo else t.replace(tzinfo=zone)
+            for t in (rule.schedule.start, rule.schedule.end)
+        )
+        if start is not None and end is not None and end <= start:
+            self.problems.append(
+                doc.problem((*path, "schedule", "end"), "schedule end must be after its start")
+            )
+        return start, end
+
+    def caps(self, doc: YamlDoc, path: Path, rule: RuleDef) -> tuple[CompiledCap, ...]:
+        if rule.caps is None:
+            return ()
+        out: list[CompiledCap] = []
+        periods: set[str] = set()
+        for i, cap in enumerate(rule.caps.per_member):
+            where: Path = (*path, "caps", "per_member", i)
+            if cap.max_times is None and cap.max_points is None:
+                self.problems.append(doc.problem(where, "a cap needs max_times or max_points"))
+            if any(v is not None and v <= 0 for v in (cap.max_times, cap.max_points)):
+                self.problems.append(doc.problem(where, "cap limits must be positive"))
+            if cap.period in periods:
+                self.problems.append(
+                    doc.problem(where, f"two caps for period '{cap.period}'; merge them")
+                )
+            periods.add(cap.period)
+            out.append(CompiledCap(cap.period, cap.max_times, cap.max_points))
+        if rule.caps.budget is not None and rule.caps.budget <= 0:
+            self.problems.append(doc.problem((*path, "caps", "budget"), "budget must be positive"))
+        return tuple(out)
+
+    def check_rule_ids(self, rules: list[CompiledRule]) -> None:
+        seen: dict[str, CompiledRule] = {}
+        for rule in rules:
+            first = seen.setdefault(rule.id, rule)
+            if first is not rule:
+                where = f"{first.file}:{first.line}"
+                self.problems.append(
+                    Problem(
+                        rule.file,
+                        rule.line,
+                        1,
+                        f"duplicate rule id '{rule.id}' (first defined at {where})",
+                    )
+                )
+
+    def check_tests(self, tests: list[RuleTest], rule_ids: set[str]) -> None:
+        for test in tests:
+            for rule_id in (*test.case.expect.fired, *test.case.expect.not_fired):
+                if rule_id not in rule_ids:
+                    hint = did_you_mean(rule_id, rule_ids)
+                    message = f"test '{test.case.name}' names unknown rule '{rule_id}'{hint}"
+                    self.problems.append(Problem(test.file, test.line, 1, message))

@@ -1,0 +1,96 @@
+"""The compiled, immutable ruleset: program policies, event types and rules in firing order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from service.engine.cel import CelEnv, CompiledExpr
+from service.engine.events import AttributeSpec, EventTypeSpec
+from service.engine.files import BadgeDef, PointsPolicy, RewardDef, TestCase
+
+__all__ = [
+    "CompiledAction",
+    "CompiledCap",
+    "CompiledRule",
+    "Program",
+    "RuleTest",
+    "Ruleset",
+]
+
+
+class CompiledAction(msgspec.Struct, frozen=True):
+    """One action of a rule, its CEL compiled (`expr` is None for a badge)."""
+
+    kind: Literal["points", "badge", "challenge", "attribute"]
+    target: str
+    expr: CompiledExpr | None = None
+
+
+class CompiledCap(msgspec.Struct, frozen=True):
+    """A per-member cap over a period."""
+
+    period: Literal["day", "week", "month", "year", "lifetime"]
+    max_times: int | None = None
+    max_points: int | None = None
+
+
+class CompiledRule(msgspec.Struct, frozen=True):
+    """A rule ready to evaluate; `reason` is a template (`{points} points for {event.amount}`)."""
+
+    id: str
+    on: str
+    file: str
+    line: int
+    priority: int
+    when: CompiledExpr | None
+    actions: tuple[CompiledAction, ...]
+    reason: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    stop: bool = False
+    caps: tuple[CompiledCap, ...] = ()
+    budget: int | None = None
+
+
+class Program(msgspec.Struct, frozen=True):
+    """The program's identity and policies, as the ledger and the catalog need them."""
+
+    name: str
+    timezone: str
+    currency: str
+    points: PointsPolicy
+    rewards: tuple[RewardDef, ...]
+    badges: dict[str, BadgeDef]
+    member_attributes: dict[str, AttributeSpec]
+
+
+class RuleTest(msgspec.Struct, frozen=True):
+    """A test case from a rule file, with where it was written."""
+
+    file: str
+    line: int
+    case: TestCase
+
+
+class Ruleset(msgspec.Struct, frozen=True):
+    """A loaded ruleset. `version` is the sha256 (hex) of its files; `files` keeps their text."""
+
+    version: str
+    files: dict[str, str]
+    program: Program
+    event_types: dict[str, EventTypeSpec]
+    rules: tuple[CompiledRule, ...]
+    tests: tuple[RuleTest, ...]
+    envs: dict[str, CelEnv]
+
+    @property
+    def short_version(self) -> str:
+        """The first 16 hex digits of the version, for display."""
+        return self.version[:16]
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        """Return the rule with this id, if any."""
+        return next((r for r in self.rules if r.id == rule_id), None)
