@@ -12,7 +12,8 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import health, members
+from service.api import events, health, members
+from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
 from service.http.access import access_guard
@@ -108,7 +109,11 @@ def create_app(
         finally:
             await db.close()
 
-    api = Router(path="/", route_handlers=[*members.ROUTES], guards=[access_guard])
+    api = Router(
+        path="/",
+        route_handlers=[*members.ROUTES, *events.ROUTES, *rule_routes.ROUTES],
+        guards=[access_guard],
+    )
     app = Litestar(
         route_handlers=[*health.ROUTES, api],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from service.settings import Settings, SettingsError, load_settings
 
@@ -132,6 +133,62 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(run(url))
 
 
+def _rules(settings: Settings, args: argparse.Namespace) -> int:
+    directory = Path(args.dir) if args.dir else settings.rules_path
+    if not directory.is_dir():
+        print(f"error: {directory} is not a folder", file=sys.stderr)
+        return 2
+    if args.rules_command in ("check", "test"):
+        from service.engine import check_command, test_command
+
+        command = check_command if args.rules_command == "check" else test_command
+        code, lines = command(directory)
+        for line in lines:
+            print(line)
+        return code
+    return _rules_publish(settings, directory)
+
+
+def _rules_publish(settings: Settings, directory: Path) -> int:
+    import getpass
+
+    from service.errors import DomainError, RulesetRefused
+    from service.store.database import Database
+    from service.store.migrate import migrate
+    from service.usecases.rules import publish_to
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+
+    async def run(url: str) -> int:
+        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
+        await db.open()
+        try:
+            _, published = await publish_to(db, files, f"cli:{getpass.getuser()}")
+        except RulesetRefused as exc:
+            for problem in exc.problems:
+                print(f"{directory}/{problem}")
+            print(f"{len(exc.problems)} problem(s) found; the active ruleset is unchanged")
+            return 1
+        except DomainError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+        finally:
+            await db.close()
+        if published.changed:
+            print(
+                f"published {published.short_version}: {published.rules} rules in "
+                f"{len(published.files)} files; every replica switches within seconds"
+            )
+        else:
+            print(f"{published.short_version} is already the active version; nothing changed")
+        print(published.version)
+        return 0
+
+    with database_url(settings) as url:
+        migrate(url)
+        return asyncio.run(run(url))
+
+
 def _openapi(settings: Settings, args: argparse.Namespace) -> int:
     from service.app import create_app
 
@@ -171,6 +228,22 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("--name", required=True)
     keys.set_defaults(run=_keys)
+
+    rules = commands.add_parser("rules", help="check, test and publish the rule files")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True)
+    for name, text in (
+        ("check", "load and check the rule files; print every problem as file:line:col"),
+        ("test", "run the tests: blocks of the rule files"),
+        ("publish", "check the rule files, then make them the active ruleset (database)"),
+    ):
+        sub = rule_commands.add_parser(name, help=text)
+        sub.add_argument(
+            "dir",
+            nargs="?",
+            metavar="DIR",
+            help="the rules folder (LOYALTY_RULES_DIR, default rules)",
+        )
+    rules.set_defaults(run=_rules)
 
     commands.add_parser(
         "openapi", help="print the OpenAPI document the code generates"

@@ -3,12 +3,19 @@ maps each class to one status in one table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.engine.problems import Problem
+
 __all__ = [
     "Conflict",
     "DomainError",
     "Forbidden",
     "InvalidInput",
     "NotFound",
+    "RulesetRefused",
     "Unauthenticated",
     "Unprocessable",
 ]
@@ -36,6 +43,29 @@ class Unprocessable(DomainError):
     """The request is well-formed but breaks a rule of the program (e.g. refund > purchase)."""
 
     title = "Request cannot be processed"
+
+
+class RulesetRefused(Unprocessable):
+    """A published ruleset has problems; the version in force stays active.
+
+    `errors` lists every problem as (`file:line:col`, message), in file order."""
+
+    title = "Ruleset refused"
+
+    def __init__(self, problems: Iterable[Problem], *, active_version: str | None = None):
+        self.problems = sorted(problems)
+        self.errors = [
+            (f"{p.file}:{p.line}:{p.col}" if p.line > 0 else p.file, p.message)
+            for p in self.problems
+        ]
+        count = len(self.problems)
+        kept = f"; version {active_version[:16]} stays active" if active_version else ""
+        first = f": {self.problems[0]}" if self.problems else ""
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        super().__init__(
+            f"the ruleset was refused with {count} problem(s){first}{more}{kept}",
+            code="ruleset_refused",
+        )
 
 
 class NotFound(DomainError):

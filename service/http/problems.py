@@ -22,13 +22,14 @@ from service.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RulesetRefused,
     Unauthenticated,
     Unprocessable,
 )
 from service.http.context import request_id_var
 from service.store.database import DatabaseUnavailable
 
-__all__ = ["EXCEPTION_HANDLERS", "FieldError", "Problem", "problem_response"]
+__all__ = ["EXCEPTION_HANDLERS", "FieldError", "Problem", "problem_response", "status_of"]
 
 logger = logging.getLogger("service.http")
 
@@ -103,9 +104,16 @@ def problem_response(
     )
 
 
+def status_of(exc: DomainError) -> int:
+    """The HTTP status of a domain error."""
+    return next(s for cls, s in STATUS.items() if isinstance(exc, cls))
+
+
 def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
-    status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
+    status = status_of(exc)
     errors = [FieldError(field=exc.field, reason=exc.detail)] if exc.field else None
+    if isinstance(exc, RulesetRefused):
+        errors = [FieldError(field=where, reason=message) for where, message in exc.errors]
     headers = {"WWW-Authenticate": 'Bearer realm="loyalty"'} if status == 401 else None
     return problem_response(status, exc.detail, errors=errors, code=exc.code, headers=headers)
 

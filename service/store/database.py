@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -68,7 +68,7 @@ class Connection:
         """Run a statement; return its status tag (e.g. 'UPDATE 1')."""
         return str(await self.raw.execute(query.sql, *query.args(params or {})))
 
-    async def executemany(self, query: Query, rows: list[Mapping[str, Any]]) -> None:
+    async def executemany(self, query: Query, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run a statement once per parameter set, in one round trip per batch."""
         await self.raw.executemany(query.sql, [query.args(row) for row in rows])
 

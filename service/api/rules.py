@@ -1,0 +1,93 @@
+"""Rule management routes for program managers: show, publish and dry-run the ruleset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
+
+from service.auth import ApiKeyPrincipal
+from service.http.access import api_key, principal_of
+from service.http.problems import Problem
+from service.services import Services
+from service.usecases import rules
+from service.usecases.rules import (
+    ActiveRulesetView,
+    DryRun,
+    DryRunRequest,
+    PublishedRuleset,
+    PublishRequest,
+)
+
+__all__ = ["ROUTES"]
+
+
+def _services(request: Request[Any, Any, Any]) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+@get(
+    "/v1/admin/rules",
+    opt=api_key("admin"),
+    tags=["rules"],
+    summary="The active ruleset: version, program, files and rules",
+)
+async def get_rules(request: Request[Any, Any, Any]) -> ActiveRulesetView:
+    """Scope `admin`. Rules are listed in firing order, with the file and line of each."""
+    return await rules.active(_services(request))
+
+
+@post(
+    "/v1/admin/rules",
+    opt=api_key("admin"),
+    tags=["rules"],
+    summary="Publish a ruleset: checked, stored and activated on every replica",
+    status_code=201,
+    responses={
+        200: ResponseSpec(
+            data_container=PublishedRuleset,
+            generate_examples=False,
+            description="These files are already the active version; nothing changed",
+        ),
+        422: ResponseSpec(
+            data_container=Problem,
+            generate_examples=False,
+            media_type="application/problem+json",
+            description="Refused: `errors` lists every problem as `file:line:col`; "
+            "the previous version stays active",
+        ),
+    },
+)
+async def publish_rules(
+    request: Request[Any, Any, Any], data: JSONBody[PublishRequest]
+) -> Response[PublishedRuleset]:
+    """Scope `admin`. Send every file of the rules folder (at most 50 files, 1 MB in all).
+
+    201: the new version is active; this replica uses it at once and every other replica within
+    seconds. 200: the files are the version already active (a no-op). 422: the ruleset is refused,
+    `errors` lists every problem as `file:line:col` and the previous version stays active."""
+    principal = principal_of(request)
+    by = principal.name if isinstance(principal, ApiKeyPrincipal) else "api"
+    published = await rules.publish(_services(request), dict(data.files), f"api:{by}")
+    return Response(published, status_code=201 if published.changed else 200)
+
+
+@post(
+    "/v1/admin/rules/dry-run",
+    opt=api_key("admin"),
+    tags=["rules"],
+    summary="Evaluate one event under the active ruleset without writing anything",
+    status_code=200,
+)
+async def dry_run_rules(request: Request[Any, Any, Any], data: JSONBody[DryRunRequest]) -> DryRun:
+    """Scope `admin`. Returns the effects (points, badges, ...), the rules that fired and every
+    rule skipped with its reason (`wrong_type`, `condition_false`, `cap_reached`, ...).
+
+    The member is `member` (made up), else the stored member `member_id`, else a new member."""
+    return await rules.dry_run(_services(request), data.event, data.member_id, data.member)
+
+
+ROUTES = [get_rules, publish_rules, dry_run_rules]

@@ -1,0 +1,294 @@
+"""SQL for the member's ledger: the member lock, the state an operation needs, and its writes.
+
+One operation on a member is: `lock_member` (creates an unknown member and takes its row lock),
+`load_state` (balances, lots with points left, counters, badges and cap usage, in one round
+trip), then the writes of what the pure core returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from service.core.ledger import Balances, Entry, Lot
+from service.store.database import Connection
+from service.store.sql import compile_query
+from service.store.tables import balances, ledger_entries, lots, members
+
+__all__ = [
+    "MemberState",
+    "append_entries",
+    "fetch_entries",
+    "fetch_lots",
+    "load_state",
+    "lock_member",
+    "save_balances",
+    "save_lots",
+]
+
+_profile = (
+    members.c.member_id,
+    members.c.display_name,
+    members.c.timezone,
+    members.c.birthday,
+    members.c.hidden,
+    members.c.attributes,
+)
+_lock = insert(members).values(member_id=bindparam("member_id"))
+_LOCK = compile_query(
+    _lock.on_conflict_do_update(
+        index_elements=[members.c.member_id],
+        set_={"member_id": _lock.excluded.member_id},  # no-op update: takes the row lock
+    ).returning(*_profile)
+)
+
+# One round trip for everything an operation reads about a member (the row lock is held).
+_STATE_SQL = """
+SELECT
+  (SELECT row_to_json(b) FROM balances b WHERE b.member_id = $1) AS balances,
+  (SELECT coalesce(json_agg(l ORDER BY l.activates_at, l.earned_at, l.lot_id), '[]')
+     FROM lots l WHERE l.member_id = $1 AND (l.remaining > 0 OR l.lot_id = ANY($3::text[])))
+     AS lots,
+  (SELECT coalesce(json_object_agg(c.event_type, json_build_object(
+            'count', c.count, 'last_at', c.last_at)), '{}')
+     FROM member_counters c WHERE c.member_id = $1) AS counters,
+  (SELECT coalesce(json_agg(mb.badge_id), '[]')
+     FROM member_badges mb WHERE mb.member_id = $1) AS badges,
+  (SELECT coalesce(json_object_agg(u.rule_id || ':' || u.period_key, json_build_object(
+            'times', u.times, 'points', u.points)), '{}')
+     FROM rule_usage u WHERE u.member_id = $1 AND u.period_key = ANY($2::text[])) AS usage
+"""
+
+
+class Counter(msgspec.Struct, frozen=True):
+    """Events of one type a member has had, and the latest one's time."""
+
+    count: int
+    last_at: datetime | None = None
+
+
+class Usage(msgspec.Struct, frozen=True):
+    """How often, and for how many points, a rule fired in one cap period."""
+
+    times: int
+    points: int
+
+
+class StoredBalances(msgspec.Struct, frozen=True):
+    """The balances row."""
+
+    available: int = 0
+    pending: int = 0
+    held: int = 0
+    debt: int = 0
+    lifetime_earned: int = 0
+    lifetime_spent: int = 0
+    entries: int = 0
+
+
+class MemberState(msgspec.Struct, frozen=True):
+    """What one operation reads about a locked member."""
+
+    balances: Balances
+    entries: int
+    lots: tuple[Lot, ...]
+    counters: dict[str, Counter]
+    badges: frozenset[str]
+    usage: dict[str, Usage]
+
+
+async def lock_member(conn: Connection, member_id: str) -> Any:
+    """Create the member if unknown, lock its row until commit, and return its profile."""
+    return await conn.fetchrow(_LOCK, {"member_id": member_id})
+
+
+async def load_state(
+    conn: Connection,
+    member_id: str,
+    period_keys: Sequence[str] = (),
+    extra_lot_ids: Sequence[str] = (),
+) -> MemberState:
+    """Balances, lots with points left (and `extra_lot_ids`), counters, badges, cap usage."""
+    row = await conn.raw.fetchrow(_STATE_SQL, member_id, list(period_keys), list(extra_lot_ids))
+    stored = msgspec.convert(row["balances"] or {}, StoredBalances, strict=False)
+    return MemberState(
+        balances=Balances(
+            available=stored.available,
+            pending=stored.pending,
+            held=stored.held,
+            debt=stored.debt,
+            lifetime_earned=stored.lifetime_earned,
+            lifetime_spent=stored.lifetime_spent,
+        ),
+        entries=stored.entries,
+        lots=tuple(msgspec.convert(row["lots"], list[Lot], strict=False)),
+        counters=msgspec.convert(row["counters"], dict[str, Counter], strict=False),
+        badges=frozenset(row["badges"]),
+        usage=msgspec.convert(row["usage"], dict[str, Usage], strict=False),
+    )
+
+
+_lot_upsert = insert(lots).values(
+    member_id=bindparam("member_id"),
+    lot_id=bindparam("lot_id"),
+    earned_at=bindparam("earned_at"),
+    activates_at=bindparam("activates_at"),
+    expires_at=bindparam("expires_at"),
+    points=bindparam("points"),
+    remaining=bindparam("remaining"),
+    state=bindparam("state"),
+    event_id=bindparam("event_id"),
+    rule_id=bindparam("rule_id"),
+    ruleset_version=bindparam("ruleset_version"),
+    order_id=bindparam("order_id"),
+)
+_SAVE_LOT = compile_query(
+    _lot_upsert.on_conflict_do_update(
+        index_elements=[lots.c.member_id, lots.c.lot_id],
+        set_={"remaining": _lot_upsert.excluded.remaining, "state": _lot_upsert.excluded.state},
+    )
+)
+
+
+async def save_lots(conn: Connection, changed: Iterable[Lot]) -> None:
+    """Insert new lots and update the remaining points and state of changed ones."""
+    rows = [msgspec.structs.asdict(lot) for lot in changed]
+    if rows:
+        await conn.executemany(_SAVE_LOT, rows)
+
+
+_APPEND = compile_query(
+    insert(ledger_entries).values(
+        member_id=bindparam("member_id"),
+        entry_no=bindparam("entry_no"),
+        kind=bindparam("kind"),
+        balance=bindparam("balance"),
+        points=bindparam("points"),
+        lot_id=bindparam("lot_id"),
+        reason=bindparam("reason"),
+        at=bindparam("at"),
+        event_id=bindparam("event_id"),
+        rule_id=bindparam("rule_id"),
+        ruleset_version=bindparam("ruleset_version"),
+        redemption_id=bindparam("redemption_id"),
+        order_id=bindparam("order_id"),
+        actor=bindparam("actor"),
+    )
+)
+
+
+async def append_entries(
+    conn: Connection,
+    member_id: str,
+    first_no: int,
+    entries: Sequence[Entry],
+    actor: str | None = None,
+) -> None:
+    """Append entries numbered from `first_no` (the member's entry count before them)."""
+    rows = []
+    for offset, entry in enumerate(entries):
+        row = msgspec.structs.asdict(entry)
+        row.update(member_id=member_id, entry_no=first_no + offset + 1, actor=actor)
+        rows.append(row)
+    if rows:
+        await conn.executemany(_APPEND, rows)
+
+
+_balances_upsert = insert(balances).values(
+    member_id=bindparam("member_id"),
+    available=bindparam("available"),
+    pending=bindparam("pending"),
+    held=bindparam("held"),
+    debt=bindparam("debt"),
+    lifetime_earned=bindparam("lifetime_earned"),
+    lifetime_spent=bindparam("lifetime_spent"),
+    entries=bindparam("entries"),
+    next_maturity_at=bindparam("next_maturity_at"),
+)
+_SAVE_BALANCES = compile_query(
+    _balances_upsert.on_conflict_do_update(
+        index_elements=[balances.c.member_id],
+        set_={
+            name: getattr(_balances_upsert.excluded, name)
+            for name in (
+                "available",
+                "pending",
+                "held",
+                "debt",
+                "lifetime_earned",
+                "lifetime_spent",
+                "entries",
+                "next_maturity_at",
+            )
+        }
+        | {"updated_at": func.now()},
+    )
+)
+
+
+async def save_balances(
+    conn: Connection,
+    member_id: str,
+    new: Balances,
+    entries: int,
+    next_maturity_at: datetime | None,
+) -> None:
+    """Write the member's balances row (created on first use)."""
+    await conn.execute(
+        _SAVE_BALANCES,
+        {
+            "member_id": member_id,
+            **msgspec.structs.asdict(new),
+            "entries": entries,
+            "next_maturity_at": next_maturity_at,
+        },
+    )
+
+
+_ENTRIES = compile_query(
+    select(
+        ledger_entries.c.entry_no,
+        ledger_entries.c.kind,
+        ledger_entries.c.balance,
+        ledger_entries.c.points,
+        ledger_entries.c.lot_id,
+        ledger_entries.c.reason,
+        ledger_entries.c.at,
+        ledger_entries.c.recorded_at,
+        ledger_entries.c.event_id,
+        ledger_entries.c.rule_id,
+        ledger_entries.c.ruleset_version,
+        ledger_entries.c.redemption_id,
+        ledger_entries.c.order_id,
+        ledger_entries.c.actor,
+    )
+    .where(
+        ledger_entries.c.member_id == bindparam("member_id"),
+        ledger_entries.c.entry_no < bindparam("before"),
+    )
+    .order_by(ledger_entries.c.entry_no.desc())
+    .limit(bindparam("limit"))
+)
+
+
+async def fetch_entries(conn: Connection, member_id: str, before: int, limit: int) -> list[Any]:
+    """Entries numbered below `before`, newest first."""
+    return await conn.fetch(_ENTRIES, {"member_id": member_id, "before": before, "limit": limit})
+
+
+_LOTS = compile_query(
+    select(lots)
+    .where(lots.c.member_id == bindparam("member_id"), lots.c.remaining > 0)
+    .order_by(lots.c.activates_at, lots.c.earned_at, lots.c.lot_id)
+)
+
+
+async def fetch_lots(conn: Connection, member_id: str) -> tuple[Lot, ...]:
+    """The member's lots with points left, in spending order."""
+    rows = await conn.fetch(_LOTS, {"member_id": member_id})
+    return tuple(msgspec.convert([dict(r) for r in rows], list[Lot]))

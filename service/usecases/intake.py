@@ -1,0 +1,144 @@
+"""Event intake: one event, one transaction, exactly once per (member, event id).
+
+Lock the member (creating an unknown one), check the event id, read the member's state,
+evaluate the rules, book the effects in the ledger, store the event with its answer, commit.
+The same id with the same body answers the stored result as a replay; a different body is a 409.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from service.engine import Event, InvalidEvent, evaluate, validate_event_attributes
+from service.errors import Conflict, DomainError, Unprocessable
+from service.services import Services
+from service.store import events as event_store
+from service.store import ledger as ledger_store
+from service.store import progress as progress_store
+from service.store.database import Connection
+from service.usecases.booking import EventResult, book_event
+from service.usecases.members import MEMBER_ID_PATTERN
+from service.usecases.snapshot import budgeted_rules, build_snapshot, cap_period_keys
+
+__all__ = ["EventIn", "EventResult", "ingest", "ingest_batch"]
+
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """An event as a caller posts it."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    """The caller's id for this event; resending it never counts twice."""
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    member_id: Annotated[str, msgspec.Meta(pattern=MEMBER_ID_PATTERN)]
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    """When it happened (with a time zone); may be late or out of order."""
+    attributes: dict[str, Any] = {}
+    """The event type's attributes, e.g. order_id, amount, currency, items for a purchase."""
+
+
+def _event_of(services: Services, event_in: EventIn) -> tuple[Event, str]:
+    ruleset = services.rules.current
+    try:
+        attributes = validate_event_attributes(ruleset, event_in.type, event_in.attributes)
+    except InvalidEvent as exc:
+        raise Unprocessable(exc.reason, field=exc.field_path, code="invalid_event") from None
+    event = Event(
+        id=event_in.id,
+        type=event_in.type,
+        member_id=event_in.member_id,
+        occurred_at=event_in.occurred_at,
+        attributes=attributes,
+    )
+    body = {
+        "type": event.type,
+        "member_id": event.member_id,
+        "occurred_at": event.occurred_at.timestamp(),
+        "attributes": attributes,
+    }
+    return event, hashlib.sha256(_canonical.encode(body)).hexdigest()
+
+
+def _replay(row: Any, body_hash: str, event_id: str) -> EventResult:
+    if row["body_hash"] != body_hash:
+        raise Conflict(
+            f"event '{event_id}' was already received with a different body",
+            field="id",
+            code="event_id_reused",
+        )
+    result = msgspec.convert(row["result"], EventResult)
+    return msgspec.structs.replace(result, replay=True)
+
+
+async def ingest(services: Services, event_in: EventIn) -> EventResult:
+    """Process one event exactly once and answer what it did (or what it did the first time)."""
+    event, body_hash = _event_of(services, event_in)
+    async with services.db.connection() as conn:  # replays answer without taking the lock
+        row = await event_store.fetch_event(conn, event.member_id, event.id)
+    if row is not None:
+        return _replay(row, body_hash, event.id)
+    async with services.db.transaction() as conn:
+        return await _ingest_locked(services, conn, event, body_hash)
+
+
+async def _ingest_locked(
+    services: Services, conn: Connection, event: Event, body_hash: str
+) -> EventResult:
+    ruleset = services.rules.current
+    now = services.clock.now()
+    profile = await ledger_store.lock_member(conn, event.member_id)
+    row = await event_store.fetch_event(conn, event.member_id, event.id)
+    if row is not None:  # a concurrent delivery of the same event committed first
+        return _replay(row, body_hash, event.id)
+    state = await ledger_store.load_state(
+        conn, event.member_id, cap_period_keys(ruleset, event.occurred_at)
+    )
+    budgeted = budgeted_rules(ruleset)
+    spent = await progress_store.budget_spent(conn, budgeted) if budgeted else {}
+    snapshot = build_snapshot(ruleset, event.member_id, profile, state, spent, event.occurred_at)
+    evaluation = evaluate(ruleset, snapshot, event, now)
+    result = await book_event(conn, ruleset, event, state, evaluation, now)
+    await event_store.insert_event(
+        conn,
+        member_id=event.member_id,
+        event_id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        received_at=now,
+        body_hash=body_hash,
+        attributes=event.attributes,
+        ruleset_version=ruleset.version,
+        result=result,
+    )
+    return result
+
+
+async def ingest_batch(
+    services: Services, events: Sequence[EventIn], concurrency: int
+) -> list[EventResult | DomainError]:
+    """Process many events, each in its own transaction: one member's events in order,
+    different members' concurrently. A refused event does not stop the others."""
+    by_member: dict[str, list[int]] = defaultdict(list)
+    for index, event_in in enumerate(events):
+        by_member[event_in.member_id].append(index)
+    outcomes: list[EventResult | DomainError | None] = [None] * len(events)
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def run_member(indexes: list[int]) -> None:
+        async with gate:
+            for index in indexes:
+                try:
+                    outcomes[index] = await ingest(services, events[index])
+                except DomainError as exc:
+                    outcomes[index] = exc
+
+    await asyncio.gather(*(run_member(indexes) for indexes in by_member.values()))
+    return [outcome for outcome in outcomes if outcome is not None]
