@@ -26,6 +26,7 @@ from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
 from service.store.database import Database
+from service.worker import run_worker
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -104,7 +105,17 @@ def create_app(
                 metrics=metrics,
                 rules=rules,
             )
+            stop = asyncio.Event()
+            worker = None
+            if settings.worker_interval_seconds > 0:
+                worker = asyncio.create_task(
+                    run_worker(app.state.services, settings.worker_interval_seconds, stop),
+                    name="worker",
+                )
             yield
+            stop.set()
+            if worker is not None:
+                await worker
             await rules.stop()
         finally:
             await db.close()

@@ -189,6 +189,46 @@ def _rules_publish(settings: Settings, directory: Path) -> int:
         return asyncio.run(run(url))
 
 
+def _ledger(settings: Settings, args: argparse.Namespace) -> int:
+    from service.store.database import Database
+    from service.store.migrate import migrate
+    from service.usecases.ledger_check import MemberMismatch, verify_ledger
+
+    async def run(url: str) -> int:
+        db = Database(url, min_size=0, max_size=2, timeout=60)
+        await db.open()
+        bad = 0
+        try:
+            async for outcome in verify_ledger(db):
+                if isinstance(outcome, MemberMismatch):
+                    bad += 1
+                    for problem in outcome.problems:
+                        print(f"{outcome.member_id}: {problem}")
+                else:
+                    print(f"checked {outcome} members: {bad} with differences")
+        finally:
+            await db.close()
+        return 1 if bad else 0
+
+    with database_url(settings) as url:
+        migrate(url)
+        return asyncio.run(run(url))
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from service.http.logs import configure_logging
+    from service.store.migrate import migrate
+    from service.worker import run_standalone
+
+    configure_logging(settings.log_level)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with database_url(settings) as url:
+        migrate(url)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_standalone(settings, url, once=args.once))
+    return 0
+
+
 def _openapi(settings: Settings, args: argparse.Namespace) -> int:
     from service.app import create_app
 
@@ -244,6 +284,19 @@ def _parser() -> argparse.ArgumentParser:
             help="the rules folder (LOYALTY_RULES_DIR, default rules)",
         )
     rules.set_defaults(run=_rules)
+
+    ledger = commands.add_parser("ledger", help="check the points ledger")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_commands.add_parser(
+        "verify", help="every balance equals the sum of its entries (exit 1 if not)"
+    )
+    ledger.set_defaults(run=_ledger)
+
+    worker = commands.add_parser(
+        "worker", help="activate pending points, expire lots, time out holds (serve runs it too)"
+    )
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.set_defaults(run=_worker)
 
     commands.add_parser(
         "openapi", help="print the OpenAPI document the code generates"

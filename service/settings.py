@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Lifetime of a member token."""
     api_key_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=300)] = 10.0
     """How long a verified API key is trusted without reading the database (revocation delay)."""
+    worker_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    """Seconds between background passes (activation, expiry, hold timeouts); 0 turns the
+    in-process worker off (run `loyalty worker` instead)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Lowest level written to the JSON log on stderr."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576

@@ -19,8 +19,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.auth import generate_key
+from service.auth import ApiKeys, MemberTokens, generate_key
 from service.core.clock import FixedClock
+from service.http.metrics import Metrics
+from service.rules_runtime import ActiveRuleset
+from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import keys as key_store
 from service.store.database import Database
@@ -80,12 +83,28 @@ async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str
         await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
     finally:
         await conn.close()
-    yield _with_database(pg_admin_url, name)
+    url = _with_database(pg_admin_url, name)
+    yield url
+    await _assert_ledger_verifies(url)
     conn = await asyncpg.connect(pg_admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def _assert_ledger_verifies(url: str) -> None:
+    """After every test: `loyalty ledger verify` finds every balance equal to its entries."""
+    from helpers import ledger_problems
+
+    database = Database(url, min_size=0, max_size=2)
+    await database.open()
+    try:
+        if os.environ.get("LOYALTY_SKIP_VERIFY") != "1":
+            problems = await ledger_problems(database)
+            assert not problems, f"ledger verify failed after the test: {problems}"
+    finally:
+        await database.close()
 
 
 @pytest.fixture
@@ -104,6 +123,7 @@ def settings(database_url: str) -> Settings:
         api_key_cache_seconds=0,
         db_pool_min=1,
         db_pool_max=10,
+        worker_interval_seconds=0,
     )
 
 
@@ -144,3 +164,23 @@ def make_key(db: Database) -> MakeKey:
         return issued.token
 
     return make
+
+
+@pytest.fixture
+async def services(client, settings: Settings, clock: FixedClock) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+    """The service's use cases on this test's database, for calling them directly (the
+    worker, verify); the app under test runs on the test client's own event loop."""
+    database = Database(settings.database_url or "", min_size=0, max_size=4)
+    await database.open()
+    rules = ActiveRuleset(database)
+    await rules.refresh()
+    yield Services(
+        settings=settings,
+        db=database,
+        api_keys=ApiKeys(database, 0),
+        member_tokens=MemberTokens(["test-secret-one-0123456789abcdef"], 900),
+        clock=clock,
+        metrics=Metrics(),
+        rules=rules,
+    )
+    await database.close()

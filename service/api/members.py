@@ -11,6 +11,7 @@ from service.auth import MemberPrincipal
 from service.http.access import api_key, member_or_key, member_token, principal_of
 from service.services import Services
 from service.usecases import members
+from service.usecases.member_view import LedgerPage, MemberView, ledger_page, member_view
 from service.usecases.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
 
 __all__ = ["ROUTES", "MemberId"]
@@ -36,9 +37,10 @@ def _services(request: Request[Any, Any, Any]) -> Services:
     tags=["members"],
     summary="A member's profile and summaries",
 )
-async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> MemberProfile:
-    """Scope `members:read`, or the member's own token."""
-    return await members.get_profile(_services(request), member_id)
+async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> MemberView:
+    """Scope `members:read`, or the member's own token. Balances are as of now: points past
+    their return window count as available even before the worker books it."""
+    return await member_view(_services(request), member_id)
 
 
 @put(
@@ -67,11 +69,45 @@ async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> To
 
 
 @get("/v1/me", opt=member_token(), tags=["me"], summary="The calling member's profile")
-async def get_me(request: Request[Any, Any, Any]) -> MemberProfile:
+async def get_me(request: Request[Any, Any, Any]) -> MemberView:
     """Member token only: the member the token names."""
+    return await member_view(_services(request), _me(request))
+
+
+CursorParam = Annotated[
+    str | None, Parameter(max_length=32, description="next_cursor of the previous page")
+]
+LimitParam = Annotated[int, Parameter(ge=1, le=200, description="entries per page (<= 200)")]
+
+
+@get(
+    "/v1/members/{member_id:str}/ledger",
+    opt=member_or_key("members:read"),
+    tags=["members"],
+    summary="A member's ledger, newest first, each entry with its explanation",
+)
+async def get_ledger(
+    request: Request[Any, Any, Any],
+    member_id: MemberId,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+) -> LedgerPage:
+    """Scope `members:read`, or the member's own token. Cursor pagination."""
+    return await ledger_page(_services(request), member_id, limit, cursor)
+
+
+@get("/v1/me/ledger", opt=member_token(), tags=["me"], summary="The calling member's ledger")
+async def get_my_ledger(
+    request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
+) -> LedgerPage:
+    """Member token only."""
+    return await ledger_page(_services(request), _me(request), limit, cursor)
+
+
+def _me(request: Request[Any, Any, Any]) -> str:
     principal = principal_of(request)
     assert isinstance(principal, MemberPrincipal)
-    return await members.get_profile(_services(request), principal.member_id)
+    return principal.member_id
 
 
-ROUTES = [get_member, put_member, mint_token, get_me]
+ROUTES = [get_member, put_member, mint_token, get_me, get_ledger, get_my_ledger]

@@ -23,12 +23,17 @@ from service.store.tables import balances, ledger_entries, lots, members
 __all__ = [
     "MemberState",
     "append_entries",
+    "balance_page",
+    "entries_between",
     "fetch_entries",
     "fetch_lots",
     "load_state",
     "lock_member",
+    "members_due",
+    "members_without_balances",
     "save_balances",
     "save_lots",
+    "try_lock_member",
 ]
 
 _profile = (
@@ -292,3 +297,61 @@ async def fetch_lots(conn: Connection, member_id: str) -> tuple[Lot, ...]:
     """The member's lots with points left, in spending order."""
     rows = await conn.fetch(_LOTS, {"member_id": member_id})
     return tuple(msgspec.convert([dict(r) for r in rows], list[Lot]))
+
+
+_TRY_LOCK = compile_query(
+    select(members.c.member_id)
+    .where(members.c.member_id == bindparam("member_id"))
+    .with_for_update(skip_locked=True)
+)
+_DUE = compile_query(
+    select(balances.c.member_id)
+    .where(balances.c.next_maturity_at <= bindparam("now"))
+    .order_by(balances.c.next_maturity_at)
+    .limit(bindparam("limit"))
+)
+
+
+async def try_lock_member(conn: Connection, member_id: str) -> bool:
+    """Lock the member unless another transaction holds it (then False: someone is on it)."""
+    return await conn.fetchval(_TRY_LOCK, {"member_id": member_id}) is not None
+
+
+async def members_due(conn: Connection, now: datetime, limit: int) -> list[str]:
+    """Members with a lot to activate or expire at or before `now`, most overdue first."""
+    rows = await conn.fetch(_DUE, {"now": now, "limit": limit})
+    return [row["member_id"] for row in rows]
+
+
+_ALL_ENTRIES_SQL = """
+SELECT e.member_id, e.kind, e.balance, e.points, e.lot_id, e.reason, e.at,
+       e.event_id, e.rule_id, e.ruleset_version, e.redemption_id, e.order_id
+FROM ledger_entries e
+WHERE e.member_id > $1 AND e.member_id <= $2
+ORDER BY e.member_id, e.entry_no
+"""
+_BALANCE_PAGE_SQL = """
+SELECT b.member_id, b.available, b.pending, b.held, b.debt, b.lifetime_earned,
+       b.lifetime_spent, b.entries,
+       (SELECT count(*) FROM ledger_entries e WHERE e.member_id = b.member_id) AS entry_rows
+FROM balances b WHERE b.member_id > $1 ORDER BY b.member_id LIMIT $2
+"""
+_ORPHANS_SQL = """
+SELECT DISTINCT e.member_id FROM ledger_entries e
+WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.member_id = e.member_id)
+"""
+
+
+async def balance_page(conn: Connection, after: str, limit: int) -> list[Any]:
+    """Balances rows after member id `after` (with their entry counts), in id order."""
+    return list(await conn.raw.fetch(_BALANCE_PAGE_SQL, after, limit))
+
+
+async def entries_between(conn: Connection, after: str, last: str) -> list[Any]:
+    """Every entry of the members with ids in (after, last], in member and entry order."""
+    return list(await conn.raw.fetch(_ALL_ENTRIES_SQL, after, last))
+
+
+async def members_without_balances(conn: Connection) -> list[str]:
+    """Members that have entries but no balances row (a broken invariant)."""
+    return [row[0] for row in await conn.raw.fetch(_ORPHANS_SQL)]

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 __all__ = [
     "active_ruleset",
+    "adjustments",
     "api_keys",
     "balances",
     "challenge_progress",
@@ -299,10 +300,30 @@ redemptions = Table(
     Column("hold_expires_at", DateTime(timezone=True)),
     Column("settled_at", DateTime(timezone=True)),
     Column("draws", JSONB, nullable=False, server_default="[]"),
+    Column("reference", Text),
     PrimaryKeyConstraint("member_id", "redemption_id"),
     UniqueConstraint("member_id", "idempotency_key"),
 )
-"""Spending on a reward or at checkout; a hold reserves points until commit, cancel or timeout."""
+"""Spending on a reward or at checkout; a hold reserves points until commit, cancel or timeout.
+
+`reference` is the caller's (e.g. the checkout's order id); `draws` the lots a hold took from."""
+
+adjustments = Table(
+    "adjustments",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("adjustment_id", Text, nullable=False),
+    Column("idempotency_key", Text),
+    Column("request_hash", Text, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("result", JSONB, nullable=False),
+    PrimaryKeyConstraint("member_id", "adjustment_id"),
+    UniqueConstraint("member_id", "idempotency_key"),
+)
+"""Admin corrections: who, why, and the answer given (replayed for a repeated Idempotency-Key)."""
 
 Index("ix_balances_next_maturity_at", balances.c.next_maturity_at)
 Index(

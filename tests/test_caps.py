@@ -1,0 +1,98 @@
+"""Caps hold under concurrency: per member per period, and a global budget of points."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from helpers import bearer
+
+DEMO = Path(__file__).parents[1] / "rules"
+
+CAPPED_RULES = """
+rules:
+  - id: checkin-bonus
+    on: checkin
+    actions:
+      - points: 5
+    reason: "daily check-in: {points} points"
+    caps:
+      per_member:
+        - period: day
+          max_times: 3
+        - period: lifetime
+          max_points: 40
+  - id: launch-budget
+    on: checkin
+    actions:
+      - points: 10
+    reason: "launch week bonus: {points} points"
+    caps:
+      budget: 95
+"""
+
+
+async def _publish_capped(client, admin):
+    files = {p.name: p.read_text() for p in DEMO.glob("*.yaml")}
+    files["checkins.yaml"] = CAPPED_RULES
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 201, response.text
+
+
+def _checkin(event_id: str, member_id: str, at: str = "2026-03-02T10:00:00Z"):
+    return {"id": event_id, "type": "checkin", "member_id": member_id, "occurred_at": at}
+
+
+async def test_per_member_daily_cap_holds_under_50_concurrent_events(client, make_key, db):
+    admin = await make_key("admin")
+    await _publish_capped(client, admin)
+    events = [_checkin(f"c{i}", "alice") for i in range(50)]
+    responses = await asyncio.gather(
+        *(client.post("/v1/events", json=e, headers=bearer(admin)) for e in events)
+    )
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses][:3]
+    fired = [e for r in responses for e in r.json()["effects"] if e["rule_id"] == "checkin-bonus"]
+    assert len(fired) == 3
+    async with db.connection() as conn:
+        usage = await conn.raw.fetchrow(
+            "SELECT times, points FROM rule_usage WHERE rule_id = 'checkin-bonus' "
+            "AND period_key = '2026-03-02'"
+        )
+    assert (usage["times"], usage["points"]) == (3, 15)
+    # the next day the cap starts over; the lifetime points cap trims the award
+    more = [
+        _checkin(f"d{day}-{i}", "alice", f"2026-03-{day:02d}T10:00:00Z")
+        for day in (3, 4)
+        for i in range(3)
+    ]
+    awarded = 0
+    for event in more:
+        body = (await client.post("/v1/events", json=event, headers=bearer(admin))).json()
+        awarded += sum(e["points"] for e in body["effects"] if e["rule_id"] == "checkin-bonus")
+    assert 15 + awarded == 40
+
+
+async def test_global_budget_never_overshoots_under_50_concurrent_events(client, make_key, db):
+    admin = await make_key("admin")
+    await _publish_capped(client, admin)
+    events = [_checkin(f"g{i}", f"member-{i}") for i in range(50)]
+    responses = await asyncio.gather(
+        *(client.post("/v1/events", json=e, headers=bearer(admin)) for e in events)
+    )
+    assert all(r.status_code == 201 for r in responses)
+    granted = [
+        e["points"]
+        for r in responses
+        for e in r.json()["effects"]
+        if e["rule_id"] == "launch-budget"
+    ]
+    assert sum(granted) == 95  # nine full awards and one trimmed to 5
+    assert sorted(granted) == [5] + [10] * 9
+    async with db.connection() as conn:
+        spent = await conn.raw.fetchval(
+            "SELECT spent FROM rule_budgets WHERE rule_id = 'launch-budget'"
+        )
+        lots = await conn.raw.fetchval(
+            "SELECT sum(points) FROM lots WHERE rule_id = 'launch-budget'"
+        )
+    assert spent == 95 and lots == 95
