@@ -124,6 +124,7 @@ def settings(database_url: str) -> Settings:
         db_pool_min=1,
         db_pool_max=10,
         worker_interval_seconds=0,
+        db_timeout_seconds=30,
     )
 
 

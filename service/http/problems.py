@@ -146,8 +146,9 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         message = str(item.get("message", ""))
         source, key = item.get("source"), str(item.get("key", ""))
         if source == "body" and key and key != "data":
-            # litestar already turned msgspec's `$.a[0].b` into `a[0].b`
-            errors.append(FieldError(field=key, reason=message.split(" - at `")[0]))
+            # litestar already turned msgspec's `$.a[0].b` into `a[0].b`; a missing or unknown
+            # field is named in the message, below that path
+            errors.append(field_error_from_msgspec(message.split(" - at `")[0], root=key))
         elif source == "body" or key == "data":
             errors.append(field_error_from_msgspec(message))
         else:

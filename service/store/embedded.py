@@ -61,6 +61,8 @@ class EmbeddedPostgres:
     root: Path
     durable: bool = True
     binaries: str | None = None
+    port: int | None = None
+    """Listen on this port rather than a free one chosen at each start."""
     _started_here: bool = False
     _registered: bool = False
 
@@ -99,9 +101,21 @@ class EmbeddedPostgres:
             if not self._live_holders() and self._running_port() is not None:
                 self._pg_ctl(["-m", "fast", "-w", "stop"], timeout=60)
 
-    def port(self) -> int | None:
+    def running_port(self) -> int | None:
         """The port of the running server, if any."""
         return self._running_port()
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server now, whoever uses it (`immediate` is a crash-like stop)."""
+        with self._lock():
+            if self._running_port() is not None:
+                self._pg_ctl(["-m", mode, "-w", "stop"], timeout=60)
+
+    def start(self) -> int:
+        """Start the (initialised) server if it is not running; returns its port."""
+        with self._lock():
+            port = self._running_port()
+            return port if port is not None else self._start()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -193,7 +207,7 @@ class EmbeddedPostgres:
         return port if _accepts(port) else None
 
     def _start(self) -> int:
-        port = _free_port()
+        port = self.port or _free_port()
         socket_dir = self.root / "socket"
         socket_dir.mkdir(exist_ok=True)
         if self._user() is not None:
