@@ -134,7 +134,8 @@ async def test_three_sigkills_under_load_lose_and_double_nothing(
     assert earns == EVENTS  # every event earned exactly once
     assert {r["member_id"]: r["available"] for r in rows} == dict(expected)
     assert await ledger_problems(db) == []
-    verify = subprocess.run(
+    verify = await asyncio.to_thread(
+        subprocess.run,
         [*LOYALTY, "ledger", "verify"],
         env={**service.env},
         capture_output=True,
