@@ -12,7 +12,7 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import events, health, members
+from service.api import adjustments, events, health, members, redemptions
 from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
@@ -122,7 +122,13 @@ def create_app(
 
     api = Router(
         path="/",
-        route_handlers=[*members.ROUTES, *events.ROUTES, *rule_routes.ROUTES],
+        route_handlers=[
+            *members.ROUTES,
+            *events.ROUTES,
+            *rule_routes.ROUTES,
+            *redemptions.ROUTES,
+            *adjustments.ROUTES,
+        ],
         guards=[access_guard],
     )
     app = Litestar(

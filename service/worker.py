@@ -16,6 +16,7 @@ from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
 from service.usecases.booking import Ledgerbook
+from service.usecases.redeem import release_expired_holds
 
 __all__ = ["mature_due", "run_worker", "run_worker_once"]
 
@@ -42,7 +43,7 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
     """One pass: (members matured, holds released)."""
     now = services.clock.now()
     matured = await mature_due(services, now)
-    released = 0  # hold timeouts join when redemptions land
+    released = await release_expired_holds(services, now)
     return matured, released
 
 

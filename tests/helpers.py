@@ -66,3 +66,46 @@ async def ledger_problems(db: Any) -> list[str]:
         if isinstance(outcome, MemberMismatch):
             problems.extend(f"{outcome.member_id}: {p}" for p in outcome.problems)
     return problems
+
+
+_SUMMED_BALANCES = """
+SELECT member_id, balance AS name, sum(points) AS points
+  FROM ledger_entries GROUP BY member_id, balance
+UNION ALL  -- activate, hold and release also move their counterpart the other way
+SELECT member_id, CASE kind WHEN 'activate' THEN 'pending' ELSE 'held' END, -sum(points)
+  FROM ledger_entries WHERE kind IN ('activate', 'hold', 'release')
+ GROUP BY member_id, kind
+"""
+
+
+async def assert_ledger_balances(db: Any) -> None:
+    """Every member's balances row equals the sum of their ledger entries, none is negative,
+    the lots hold exactly the available and pending points, and the entry count matches."""
+    names = ("available", "pending", "held", "debt")
+    async with db.connection() as conn:
+        summed_rows = await conn.raw.fetch(_SUMMED_BALANCES)
+        stored_rows = await conn.raw.fetch("SELECT * FROM balances")
+        lot_rows = await conn.raw.fetch(
+            "SELECT member_id, state, sum(remaining) AS points FROM lots GROUP BY 1, 2"
+        )
+        counts = dict(
+            await conn.raw.fetch("SELECT member_id, count(*) FROM ledger_entries GROUP BY 1")
+        )
+    summed: dict[str, dict[str, int]] = {}
+    for row in summed_rows:
+        per = summed.setdefault(row["member_id"], dict.fromkeys(names, 0))
+        per[row["name"]] += int(row["points"])
+    lots: dict[str, dict[str, int]] = {}
+    for row in lot_rows:
+        lots.setdefault(row["member_id"], {})[row["state"]] = int(row["points"])
+    stored = {row["member_id"]: row for row in stored_rows}
+    assert set(summed) <= set(stored), f"entries without balances: {set(summed) - set(stored)}"
+    for member_id, row in stored.items():
+        expected = summed.get(member_id, dict.fromkeys(names, 0))
+        actual = {name: int(row[name]) for name in names}
+        assert actual == expected, f"{member_id}: balances {actual} != entries {expected}"
+        assert min(actual.values()) >= 0, f"{member_id}: negative balance {actual}"
+        in_lots = lots.get(member_id, {})
+        for name in ("available", "pending"):
+            assert in_lots.get(name, 0) == actual[name], f"{member_id}: lots {in_lots} {actual}"
+        assert row["entries"] == counts.get(member_id, 0), f"{member_id}: entry count"

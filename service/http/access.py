@@ -16,7 +16,16 @@ from service.auth import ApiKeyPrincipal, MemberPrincipal, Principal
 from service.errors import Forbidden, Unauthenticated
 from service.services import Services
 
-__all__ = ["Access", "access_guard", "api_key", "member_or_key", "member_token", "principal_of"]
+__all__ = [
+    "Access",
+    "access_guard",
+    "any_credential",
+    "api_key",
+    "key_or_any_member",
+    "member_or_key",
+    "member_token",
+    "principal_of",
+]
 
 
 class Access(msgspec.Struct, frozen=True):
@@ -27,6 +36,8 @@ class Access(msgspec.Struct, frozen=True):
     """Path parameter naming the member; a token for that member is accepted."""
     member_only: bool = False
     """Only member tokens (the /v1/me routes)."""
+    any_member: bool = False
+    """Any member's token is accepted too (routes that show nothing member-specific)."""
 
 
 def api_key(scope: str) -> dict[str, Any]:
@@ -42,6 +53,16 @@ def member_or_key(scope: str, member_param: str = "member_id") -> dict[str, Any]
 def member_token() -> dict[str, Any]:
     """Route opt: a member token only."""
     return {"access": Access(member_only=True)}
+
+
+def key_or_any_member(scope: str) -> dict[str, Any]:
+    """Route opt: an API key holding `scope`, or any member's token (public boards)."""
+    return {"access": Access(scope=scope, any_member=True)}
+
+
+def any_credential() -> dict[str, Any]:
+    """Route opt: any valid API key (whatever its scopes) or any member token."""
+    return {"access": Access(any_member=True)}
 
 
 async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -67,7 +88,7 @@ async def access_guard(
         raise AssertionError(f"route {handler} declares no access policy")
     principal = await _authenticate(connection)
     if isinstance(principal, MemberPrincipal):
-        if access.member_only:
+        if access.member_only or access.any_member:
             pass
         elif access.member_param is None:
             raise Forbidden("a member token cannot use this route", code="member_token_refused")

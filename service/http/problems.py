@@ -119,6 +119,7 @@ def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
 
 
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_MISSING_PARAM = re.compile(r"Missing required (?P<kind>\w+) parameter '(?P<name>[^']+)'")
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
 
@@ -154,7 +155,10 @@ def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response
         else:
             errors.append(FieldError(field=key or "request", reason=message))
     if not errors:
-        errors.append(FieldError(field="body", reason=str(exc.detail)))
+        missing = _MISSING_PARAM.search(str(exc.detail))
+        field = missing["name"] if missing else "body"
+        reason = f"missing required {missing['kind']} parameter" if missing else str(exc.detail)
+        errors.append(FieldError(field=field, reason=reason))
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
     return problem_response(400, detail, errors=errors)
 

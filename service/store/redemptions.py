@@ -11,7 +11,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, any_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import (
+    DateTime,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from service.store.database import Connection
@@ -38,6 +50,7 @@ __all__ = [
 
 _r = redemptions.c
 _member = _r.member_id == bindparam("member_id")
+_held = _r.status == literal_column("'held'")  # inline, so the partial index on holds applies
 
 _BY_KEY = compile_query(
     select(redemptions).where(_member, _r.idempotency_key == bindparam("idempotency_key"))
@@ -52,13 +65,13 @@ _BY_ID_LOCKED = compile_query(
 )
 _EXPIRED_OF_MEMBER = compile_query(
     select(redemptions)
-    .where(_member, _r.status == "held", _r.hold_expires_at <= bindparam("now"))
+    .where(_member, _held, _r.hold_expires_at <= bindparam("now"))
     .order_by(_r.hold_expires_at, _r.redemption_id)
     .with_for_update()
 )
 _FIND_EXPIRED = compile_query(
     select(_r.member_id)
-    .where(_r.status == "held", _r.hold_expires_at <= bindparam("now"))
+    .where(_held, _r.hold_expires_at <= bindparam("now"))
     .order_by(_r.hold_expires_at)
     .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -66,7 +79,11 @@ _FIND_EXPIRED = compile_query(
 _COUNT_ACTIVE = compile_query(
     select(func.count())
     .select_from(redemptions)
-    .where(_member, _r.reward_id == bindparam("reward_id"), or_(_r.status == "held", _r.status == "committed"))
+    .where(
+        _member,
+        _r.reward_id == bindparam("reward_id"),
+        or_(_r.status == "held", _r.status == "committed"),
+    )
 )
 _INSERT = compile_query(
     insert(redemptions).values(
@@ -95,7 +112,10 @@ _PAGE = compile_query(
     .where(
         _member,
         tuple_(_r.created_at, _r.redemption_id)
-        < tuple_(bindparam("before_at"), bindparam("before_id")),
+        < tuple_(
+            bindparam("before_at", type_=DateTime(timezone=True)),
+            bindparam("before_id", type_=Text),
+        ),
     )
     .order_by(_r.created_at.desc(), _r.redemption_id.desc())
     .limit(bindparam("limit"))
@@ -175,7 +195,7 @@ _RETURN_CODE = compile_query(
         _c.code == bindparam("code"),
         _c.redemption_id == bindparam("issued_to"),
     )
-    .values(member_id=None, redemption_id=None, issued_at=None)
+    .values(member_id=null(), redemption_id=null(), issued_at=null())
 )
 
 
@@ -224,7 +244,12 @@ async def settle(
     """Move a held redemption to `committed`, `cancelled` or `expired`."""
     await conn.execute(
         _SETTLE,
-        {"member_id": member_id, "redemption_id": redemption_id, "status": status, "settled_at": at},
+        {
+            "member_id": member_id,
+            "redemption_id": redemption_id,
+            "status": status,
+            "settled_at": at,
+        },
     )
 
 
