@@ -12,7 +12,15 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api import adjustments, events, health, members, redemptions
+from service.api import (
+    adjustments,
+    events,
+    gamification,
+    health,
+    leaderboards,
+    members,
+    redemptions,
+)
 from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
@@ -20,7 +28,8 @@ from service.http.access import access_guard
 from service.http.logs import configure_logging
 from service.http.metrics import Metrics
 from service.http.middleware import ObservabilityMiddleware
-from service.http.problems import EXCEPTION_HANDLERS
+from service.http.problems import EXCEPTION_HANDLERS, document_problems
+from service.http.ratelimit import RateLimiter, RateLimitMiddleware
 from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import Settings, load_settings
@@ -80,6 +89,7 @@ def create_app(
 
     With no active ruleset in the database, the rules folder is published at start."""
     metrics = Metrics()
+    limiter = RateLimiter.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -105,6 +115,7 @@ def create_app(
                 metrics=metrics,
                 rules=rules,
             )
+            limiter.start(db)
             stop = asyncio.Event()
             worker = None
             if settings.worker_interval_seconds > 0:
@@ -116,21 +127,22 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
+            await limiter.stop()
             await rules.stop()
         finally:
             await db.close()
 
-    api = Router(
-        path="/",
-        route_handlers=[
-            *members.ROUTES,
-            *events.ROUTES,
-            *rule_routes.ROUTES,
-            *redemptions.ROUTES,
-            *adjustments.ROUTES,
-        ],
-        guards=[access_guard],
-    )
+    api_routes = [
+        *members.ROUTES,
+        *events.ROUTES,
+        *rule_routes.ROUTES,
+        *redemptions.ROUTES,
+        *adjustments.ROUTES,
+        *leaderboards.ROUTES,
+        *gamification.ROUTES,
+    ]
+    document_problems(api_routes)
+    api = Router(path="/", route_handlers=api_routes, guards=[access_guard])
     app = Litestar(
         route_handlers=[*health.ROUTES, api],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -140,7 +152,10 @@ def create_app(
         debug=False,
         logging_config=None,
     )
-    app.asgi_handler = ObservabilityMiddleware(app.asgi_handler, metrics)
+    app.state.rate_limiter = limiter
+    app.asgi_handler = ObservabilityMiddleware(
+        RateLimitMiddleware(app.asgi_handler, limiter), metrics
+    )
     return app
 
 

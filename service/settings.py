@@ -53,6 +53,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Lowest level written to the JSON log on stderr."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     """Largest accepted request body; larger ones get 413."""
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200
+    """Requests per minute allowed to one API key or member token, across all workers and
+    replicas (a fixed one-minute window); over it: 429 with Retry-After. 0 turns it off."""
+    rate_limit_events_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 12000
+    """Requests per minute allowed to one API key on the event intake (`POST /v1/events` and
+    `/v1/events/batch`), counted apart from its other requests. 0 turns it off."""
+    rate_limit_sync_seconds: Annotated[float, msgspec.Meta(ge=0.01, le=60)] = 1.0
+    """How often each worker adds its rate-limit counts to the shared counters in the database
+    and reads back the totals; the limits are exact to about this much traffic."""
 
     @property
     def data_path(self) -> Path:

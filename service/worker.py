@@ -17,6 +17,7 @@ from service.settings import Settings
 from service.store import ledger as ledger_store
 from service.usecases.booking import Ledgerbook
 from service.usecases.redeem import release_expired_holds
+from service.usecases.tiers import review_tiers_due
 
 __all__ = ["mature_due", "run_worker", "run_worker_once"]
 
@@ -43,6 +44,7 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
     """One pass: (members matured, holds released)."""
     now = services.clock.now()
     matured = await mature_due(services, now)
+    await review_tiers_due(services, now)  # tier lapses (downgrades after grace)
     released = await release_expired_holds(services, now)
     return matured, released
 

@@ -80,7 +80,14 @@ async def test_get_shows_the_active_demo_ruleset(client, make_key):
         "timezone": "Europe/Berlin",
         "currency": "EUR",
     }
-    assert body["files"] == ["earn.yaml", "program.yaml", "referrals.yaml", "reviews.yaml"]
+    assert body["files"] == [
+        "challenges.yaml",
+        "earn.yaml",
+        "program.yaml",
+        "referrals.yaml",
+        "reviews.yaml",
+        "streaks.yaml",
+    ]
     rules = {r["id"]: r for r in body["rules"]}
     assert rules["base-earn"]["on"] == "purchase"
     assert rules["base-earn"]["file"] == "earn.yaml"
@@ -233,7 +240,7 @@ async def test_dry_run_reports_effects_and_skips_and_writes_nothing(client, make
     assert body["ruleset_version"] == DEMO_VERSION
     assert body["points"] == 1200
     assert body["fired"] == ["base-earn"]
-    [effect] = body["effects"]
+    [effect] = [e for e in body["effects"] if e["type"] == "points"]  # + challenge progress
     assert effect["type"] == "points" and effect["rule_id"] == "base-earn"
     assert effect["points"] == 1200
     assert "120.00 EUR" in effect["reason"]
@@ -388,10 +395,10 @@ async def test_rule_routes_need_the_admin_scope(client, make_key, method, path, 
 
 def test_cli_check_and_test_pass_on_the_demo_rules(capsys):
     assert main(["rules", "check", str(RULES_DIR)]) == 0
-    assert capsys.readouterr().out.startswith("ok: 8 rules in 4 files")
+    assert capsys.readouterr().out.startswith("ok: 8 rules in 6 files")
     assert main(["rules", "test", str(RULES_DIR)]) == 0
     out = capsys.readouterr().out
-    assert "9 passed, 0 failed" in out and "FAIL" not in out
+    assert "18 passed, 0 failed" in out and "FAIL" not in out
 
 
 def test_cli_check_and_test_fail_on_a_broken_copy(tmp_path, capsys):

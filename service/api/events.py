@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from service.errors import DomainError
@@ -58,7 +59,13 @@ def _services(request: Request[Any, Any, Any]) -> Services:
     tags=["events"],
     summary="Post one event (purchase, refund, review, referral, signup, checkin, custom)",
     status_code=201,
-    responses={},
+    responses={
+        200: ResponseSpec(
+            data_container=EventResult,
+            generate_examples=False,
+            description="A replay: this event was already processed; the first answer, unchanged",
+        )
+    },
 )
 async def post_event(
     request: Request[Any, Any, Any], data: JSONBody[EventIn]

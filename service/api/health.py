@@ -7,10 +7,12 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from service.http.metrics import CONTENT_TYPE_LATEST
 from service.services import Services
 
 __all__ = ["ROUTES"]
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+"""The Prometheus text exposition format (litestar adds the charset)."""
 
 
 class Health(msgspec.Struct, omit_defaults=True):
@@ -40,12 +42,17 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
     return Response(Health(status="unavailable", database="unreachable"), status_code=503)
 
 
-@get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=True)
+@get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics",
+    media_type=PROMETHEUS_TEXT,
+)
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Request counts and latency histograms by route and status; database pool gauges."""
     services: Services = request.app.state.services
     services.metrics.set_pool(*services.db.pool_stats())
-    return Response(services.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    return Response(services.metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
 
 ROUTES = [live, ready, metrics]

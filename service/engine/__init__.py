@@ -10,8 +10,10 @@ from service.engine.effects import (
     Effect,
     Evaluation,
     PointsEffect,
+    ReferralEffect,
     Skip,
     SkipReason,
+    StreakEffect,
     UsageIncrement,
 )
 from service.engine.evaluate import evaluate
@@ -19,7 +21,14 @@ from service.engine.events import Event, InvalidEvent, validate_event_attributes
 from service.engine.loader import load_ruleset, load_ruleset_from_files
 from service.engine.problems import Problem, RulesetInvalid
 from service.engine.ruleset import Ruleset
-from service.engine.snapshot import MemberCounters, MemberSnapshot, RuleUsage, usage_key
+from service.engine.snapshot import (
+    MemberCounters,
+    MemberSnapshot,
+    ReferralLink,
+    RuleUsage,
+    StreakHistory,
+    usage_key,
+)
 from service.engine.testing import TestResult, check_command, run_rule_tests, test_command
 
 __all__ = [
@@ -34,11 +43,15 @@ __all__ = [
     "MemberSnapshot",
     "PointsEffect",
     "Problem",
+    "ReferralEffect",
+    "ReferralLink",
     "RuleUsage",
     "Ruleset",
     "RulesetInvalid",
     "Skip",
     "SkipReason",
+    "StreakEffect",
+    "StreakHistory",
     "TestResult",
     "UsageIncrement",
     "check_command",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 import msgspec
@@ -13,8 +14,10 @@ __all__ = [
     "Effect",
     "Evaluation",
     "PointsEffect",
+    "ReferralEffect",
     "Skip",
     "SkipReason",
+    "StreakEffect",
     "UsageIncrement",
 ]
 
@@ -30,21 +33,52 @@ class PointsEffect(msgspec.Struct, frozen=True, tag="points"):
 
 
 class BadgeEffect(msgspec.Struct, frozen=True, tag="badge"):
-    """Grant a badge."""
+    """Grant a badge; for a levelled badge, `level` (1 = first) and its name."""
 
     rule_id: str
     ruleset_version: str
     badge: str
     reason: str
+    level: int = 0
+    level_name: str | None = None
 
 
 class ChallengeEffect(msgspec.Struct, frozen=True, tag="challenge"):
-    """Advance a challenge by `amount`."""
+    """Advance a challenge by `amount`; once placed in its window, where it now stands."""
 
     rule_id: str
     ruleset_version: str
     challenge: str
     amount: int
+    reason: str
+    window_key: str = ""
+    step: int = 0
+    progress: int = 0
+    target: int = 0
+    completed: bool = False
+
+
+class StreakEffect(msgspec.Struct, frozen=True, tag="streak"):
+    """A qualifying event counted for a streak's `unit` (a local day or week Monday)."""
+
+    rule_id: str
+    ruleset_version: str
+    streak: str
+    unit: date
+    current: int
+    longest: int
+    run_start: date | None
+    rewarded: int
+    reason: str
+
+
+class ReferralEffect(msgspec.Struct, frozen=True, tag="referral"):
+    """The referee's first qualifying purchase: reward the referrer (within the cap)."""
+
+    rule_id: str
+    ruleset_version: str
+    referrer_id: str
+    referrer_points: int
     reason: str
 
 
@@ -58,7 +92,9 @@ class AttributeEffect(msgspec.Struct, frozen=True, tag="attribute"):
     reason: str
 
 
-Effect = PointsEffect | BadgeEffect | ChallengeEffect | AttributeEffect
+Effect = (
+    PointsEffect | BadgeEffect | ChallengeEffect | AttributeEffect | StreakEffect | ReferralEffect
+)
 
 SkipReason = Literal[
     "wrong_type",

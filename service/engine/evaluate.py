@@ -29,6 +29,7 @@ from service.engine.effects import (
     UsageIncrement,
 )
 from service.engine.events import Event
+from service.engine.gamify import progress_effects
 from service.engine.ruleset import CompiledAction, CompiledRule, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
 
@@ -273,4 +274,6 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
         fired.append(rule.id)
         if rule.stop:
             stopper = rule.id
+    if ctx is not None:
+        effects = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
     return Evaluation(ruleset.version, effects, skipped, usage, fired)

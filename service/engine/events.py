@@ -84,6 +84,14 @@ class InvalidEvent(Exception):
         super().__init__(f"{field_path}: {reason}")
 
 
+MAX_STRING = 1_000
+"""Longest string attribute value (characters): rules cannot be made to chew megabytes."""
+MAX_LIST = 1_000
+"""Most elements in a list attribute (e.g. a purchase's items)."""
+MAX_DECIMAL = Decimal("1e14")
+"""Largest decimal magnitude; amounts have at most 14 integer and 4 fractional digits."""
+
+
 def _decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("expected a decimal number, got a boolean")
@@ -94,7 +102,9 @@ def _decimal(value: Any) -> Decimal:
     except InvalidOperation:
         result = None
     if result is None or not result.is_finite():
-        raise ValueError(f"expected a decimal number, got {value!r}")
+        raise ValueError(f"expected a decimal number, got {str(value)[:40]!r}")
+    if abs(result) >= MAX_DECIMAL or result != result.quantize(Decimal("0.0001")):
+        raise ValueError("expected at most 14 integer digits and 4 decimal places")
     return result
 
 
@@ -127,12 +137,22 @@ def _item(value: Any, path: str) -> dict[str, Any]:
     return out
 
 
+def _check_size(value: Any, path: str) -> None:
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise InvalidEvent(path, f"longer than {MAX_STRING} characters")
+    if isinstance(value, list) and len(value) > MAX_LIST:
+        raise InvalidEvent(path, f"more than {MAX_LIST} elements")
+
+
 def check_attribute_value(attr_type: str, value: Any, path: str) -> Any:
     """Check one value against a declared type and return it normalised (decimals as `Decimal`)."""
+    _check_size(value, path)
     try:
         if attr_type == "string" and isinstance(value, str):
             return value
         if attr_type == "int" and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > 2**63 - 1:
+                raise ValueError("integer out of the 64-bit range")
             return value
         if attr_type == "bool" and isinstance(value, bool):
             return value

@@ -6,7 +6,7 @@ Expressions stay as text here; `cel.py` compiles them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -15,24 +15,32 @@ __all__ = [
     "ATTRIBUTE_TYPES",
     "AttributeAction",
     "BadgeDef",
+    "BoardDef",
     "Caps",
     "ChallengeAction",
     "Coupon",
     "Expiry",
     "MemberCap",
+    "MilestoneDef",
     "PointsPolicy",
     "ProgramFile",
     "ProgramInfo",
+    "ReferralDef",
+    "Reward",
     "RewardDef",
+    "RollingWindow",
     "RuleAction",
     "RuleDef",
     "RuleFile",
     "Schedule",
+    "StreakDef",
     "TestCase",
     "TestCounters",
     "TestEvent",
     "TestExpect",
     "TestMember",
+    "TierLevelDef",
+    "TiersDef",
 ]
 
 ATTRIBUTE_TYPES = ("string", "int", "decimal", "bool", "timestamp", "list<string>", "list<item>")
@@ -87,11 +95,54 @@ class RewardDef(_File, frozen=True):
 
 
 class BadgeDef(_File, frozen=True):
-    """A badge a rule or challenge may grant; `levels` maps level name to a threshold count."""
+    """A badge a rule or challenge may grant; `levels` maps level name to a threshold count.
+
+    A levelled badge counts `counter`: an event type (how many such events the member had) or
+    `attributes.<name>` (an int member attribute that rules set)."""
 
     id: str
     name: str
     levels: dict[str, int] | None = None
+    counter: str | None = None
+    description: str | None = None
+
+
+class BoardDef(_File, frozen=True):
+    """A leaderboard: a metric (`points_earned` or `count:<event type>`) per period
+    (`day`, `week`, `month`, `all_time`, in the program's time zone), optionally one board per
+    value of a member attribute (`segment`)."""
+
+    id: str
+    name: str
+    metric: str
+    period: Literal["day", "week", "month", "all_time"]
+    segment: str | None = None
+
+
+class TierLevelDef(_File, frozen=True):
+    """A tier: reached when the qualifying metric is at least `threshold`."""
+
+    id: str
+    threshold: float
+    name: str | None = None
+    multiplier: float = 1.0
+    benefits: list[str] = []
+
+
+class RollingWindow(_File, frozen=True):
+    """A rolling qualifying window: the last `rolling_days` days, today included."""
+
+    rolling_days: int
+
+
+class TiersDef(_File, frozen=True):
+    """The tier ladder: a qualifying metric over a window, and its levels (lowest first)."""
+
+    metric: Literal["points_earned", "spend", "count"]
+    levels: list[TierLevelDef]
+    window: Literal["calendar_year"] | RollingWindow = "calendar_year"
+    event: str | None = None
+    grace_days: int = 0
 
 
 class ProgramFile(_File, frozen=True):
@@ -102,6 +153,68 @@ class ProgramFile(_File, frozen=True):
     member_attributes: dict[str, str] = {}
     rewards: list[RewardDef] = []
     badges: list[BadgeDef] = []
+    leaderboards: list[BoardDef] = []
+    tiers: TiersDef | None = None
+
+
+class ChallengeStepDef(_File, frozen=True):
+    """One step: events of type `on` (passing `when`) counted, or `sum` of a CEL int/double."""
+
+    on: str
+    when: str | bool = True
+    count: int | None = None
+    sum: str | None = None
+    target: int | None = None
+    name: str | None = None
+
+
+class Reward(_File, frozen=True):
+    """What completing a challenge or reaching a milestone gives."""
+
+    points: int = 0
+    badge: str | None = None
+
+
+class ChallengeDef(_File, frozen=True):
+    """A time-boxed goal: recurring (`every`) or fixed (`start`/`end`), with ordered steps."""
+
+    id: str
+    name: str
+    steps: list[ChallengeStepDef]
+    reward: Reward
+    description: str = ""
+    every: Literal["day", "week", "month"] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class MilestoneDef(_File, frozen=True):
+    """A streak length that earns points and/or a badge, once per streak."""
+
+    length: int
+    points: int = 0
+    badge: str | None = None
+
+
+class StreakDef(_File, frozen=True):
+    """Consecutive days or weeks (member's time zone) with a qualifying event."""
+
+    id: str
+    name: str
+    on: list[str]
+    unit: Literal["day", "week"] = "day"
+    when: str | bool = True
+    freezes_per_month: int = 0
+    milestones: list[MilestoneDef] = []
+
+
+class ReferralDef(_File, frozen=True):
+    """Referral rewards: when a referred member's first qualifying purchase arrives."""
+
+    referrer_points: int
+    referee_points: int = 0
+    qualifying_purchase: str | bool = True
+    max_per_referrer: int | None = None
 
 
 class ChallengeAction(_File, frozen=True):
@@ -183,12 +296,19 @@ class TestMember(_File, frozen=True):
 
     id: str = "test-member"
     tier: str | None = None
-    tier_multiplier: float = 1.0
+    tier_multiplier: float | None = None
+    """Defaults to the multiplier the program's tiers give `tier` (1.0 without tiers)."""
     attributes: dict[str, Any] = {}
     timezone: str | None = None
     birthday: str | None = None
     counters: TestCounters = TestCounters()
     badges: list[str] = []
+    badge_levels: dict[str, int] = {}
+    challenges: dict[str, list[int]] = {}
+    """Progress in the event's window: challenge id -> [step index, progress in that step]."""
+    streaks: dict[str, list[date]] = {}
+    """Days (or week Mondays) with a qualifying event, per streak id."""
+    referred_by: str | None = None
 
 
 class TestEvent(_File, frozen=True):
@@ -226,7 +346,10 @@ class TestCase(_File, frozen=True):
 
 
 class RuleFile(_File, frozen=True):
-    """A rule file: rules and their tests."""
+    """A rule file: rules, challenges, streaks, the referral policy, and tests."""
 
     rules: list[RuleDef] = []
+    challenges: list[ChallengeDef] = []
+    streaks: list[StreakDef] = []
+    referral: ReferralDef | None = None
     tests: list[TestCase] = []

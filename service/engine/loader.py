@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-from service.engine.cel import CelCompileError, CelEnv, CompiledExpr, build_env
+from service.core.boards import check_boards
+from service.engine.cel import CelEnv, build_env
 from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
 from service.engine.files import (
     ATTRIBUTE_TYPES,
@@ -23,10 +23,12 @@ from service.engine.files import (
     RuleDef,
     TestCase,
 )
+from service.engine.gamedefs import CompiledChallenge, CompiledReferral, CompiledStreak
+from service.engine.gameload import GameLoader
 from service.engine.problems import Problem, RulesetInvalid, did_you_mean
+from service.engine.rulechecks import RuleChecks
 from service.engine.ruleset import (
     CompiledAction,
-    CompiledCap,
     CompiledRule,
     Program,
     Ruleset,
@@ -42,6 +44,9 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 class _RawRuleFile(msgspec.Struct, forbid_unknown_fields=True):
     rules: list[Any] = []
+    challenges: list[Any] = []
+    streaks: list[Any] = []
+    referral: Any = None
     tests: list[Any] = []
 
 
@@ -68,7 +73,7 @@ def load_ruleset_from_files(files: dict[str, str], origin: str | None = None) ->
     return ruleset
 
 
-class _Loader:
+class _Loader(GameLoader, RuleChecks):
     def __init__(self, files: dict[str, str], origin: str | None) -> None:
         self.files = dict(files)
         self.origin = origin
@@ -79,6 +84,10 @@ class _Loader:
         self.badges: set[str] = set()
         self.tz = "UTC"
         self.declared_ids: set[str] = set()
+        self.challenges: list[CompiledChallenge] = []
+        self.streaks: list[CompiledStreak] = []
+        self.referral: CompiledReferral | None = None
+        self.challenge_refs: list[tuple[YamlDoc, Path, str]] = []
 
     def display(self, name: str) -> str:
         return f"{self.origin.rstrip('/')}/{name}" if self.origin else name
@@ -99,6 +108,7 @@ class _Loader:
             if name != PROGRAM_FILE and name.endswith((".yaml", ".yml")):
                 self.load_rule_file(name, rules, tests)
         self.check_rule_ids(rules)
+        self.check_challenge_refs()
         self.check_tests(tests, self.declared_ids)
         if program is None:
             return None
@@ -111,6 +121,9 @@ class _Loader:
             rules=tuple(rules),
             tests=tuple(tests),
             envs=self.envs,
+            challenges=tuple(self.challenges),
+            streaks=tuple(self.streaks),
+            referral=self.referral,
         )
 
     # -- program.yaml -------------------------------------------------------------------------
@@ -139,10 +152,19 @@ class _Loader:
                     doc.problem(path, f"unknown event type '{type_name}'{hint}", key=True)
                 )
         self.check_catalog(doc, parsed)
+        for index, field, message in check_boards(
+            [(b.id, b.metric, b.segment) for b in parsed.leaderboards],
+            self.event_types,
+            {n: s.type for n, s in self.member_attributes.items()},
+        ):
+            self.problems.append(doc.problem(("leaderboards", index, field), message))
         attrs = {n: s.type for n, s in self.member_attributes.items()}
         for spec in self.event_types.values():
             event_attrs = {n: a.type for n, a in spec.attributes.items()}
             self.envs[spec.name] = build_env(spec.name, event_attrs, attrs)
+        for i, badge in enumerate(parsed.badges):
+            self.check_badge_levels(doc, i, badge)
+        tiers = self.load_tiers(doc, parsed.tiers)
         return Program(
             name=parsed.program.name,
             timezone=self.tz,
@@ -151,6 +173,8 @@ class _Loader:
             rewards=tuple(parsed.rewards),
             badges={b.id: b for b in parsed.badges},
             member_attributes=self.member_attributes,
+            leaderboards=tuple(parsed.leaderboards),
+            tiers=tiers,
         )
 
     def check_timezone(self, doc: YamlDoc, tz: str) -> str:
@@ -190,35 +214,6 @@ class _Loader:
             types[name] = EventTypeSpec(name, {**base, **specs})
         return types
 
-    def check_catalog(self, doc: YamlDoc, parsed: ProgramFile) -> None:
-        seen: set[str] = set()
-        for i, reward in enumerate(parsed.rewards):
-            path: Path = ("rewards", i)
-            if reward.id in seen:
-                self.problems.append(
-                    doc.problem((*path, "id"), f"duplicate reward id '{reward.id}'")
-                )
-            seen.add(reward.id)
-            if reward.cost <= 0:
-                self.problems.append(
-                    doc.problem((*path, "cost"), "cost must be a positive number of points")
-                )
-            coupon = reward.coupon
-            if coupon is not None and (coupon.codes is None) == (coupon.prefix is None):
-                self.problems.append(
-                    doc.problem(
-                        (*path, "coupon"), "coupon needs exactly one of 'codes' or 'prefix'"
-                    )
-                )
-        for i, badge in enumerate(parsed.badges):
-            if badge.id in self.badges:
-                self.problems.append(
-                    doc.problem(("badges", i, "id"), f"duplicate badge id '{badge.id}'")
-                )
-            self.badges.add(badge.id)
-
-    # -- rule files ---------------------------------------------------------------------------
-
     def load_rule_file(self, name: str, rules: list[CompiledRule], tests: list[RuleTest]) -> None:
         doc = self.parse(name)
         if doc is None:
@@ -235,6 +230,7 @@ class _Loader:
                 compiled = self.compile_rule(doc, ("rules", i), rule_def)
                 if compiled is not None:
                     rules.append(compiled)
+        self.load_game_sections(doc, raw.challenges, raw.streaks, raw.referral)
         for i, item in enumerate(raw.tests):
             case, problems = decode(doc, item, ("tests", i), TestCase)
             self.problems.extend(problems)
@@ -321,6 +317,7 @@ class _Loader:
                 return None
             return CompiledAction("badge", action.badge)
         if kind == "challenge":
+            self.challenge_refs.append((doc, (*path, "challenge", "id"), action.challenge.id))
             expr = self.compile_expr(
                 doc, (*path, "challenge", "amount"), env, action.challenge.amount, ("INT",)
             )
@@ -341,20 +338,6 @@ class _Loader:
         )
         return CompiledAction("attribute", name, expr) if expr else None
 
-    def compile_expr(
-        self, doc: YamlDoc, path: Path, env: CelEnv, source: str, expected: tuple[str, ...]
-    ) -> CompiledExpr | None:
-        try:
-            return env.compile(source, expected)
-        except CelCompileError as exc:
-            pos = doc.pos(path)
-            line = pos.text_line + exc.line - 1
-            col = (
-                pos.text_col + exc.col - 1 if exc.line == 1 or pos.style in ("|", ">") else exc.col
-            )
-            self.problems.append(Problem(doc.file, line, col, exc.message))
-            return None
-
     def check_template(self, doc: YamlDoc, path: Path, env: CelEnv, template: str | None) -> None:
         for name in _PLACEHOLDER.findall(template or ""):
             if name != "points" and name not in env.names:
@@ -362,43 +345,6 @@ class _Loader:
                 self.problems.append(
                     doc.problem(path, f"unknown placeholder '{{{name}}}' in reason{hint}")
                 )
-
-    def schedule(
-        self, doc: YamlDoc, path: Path, rule: RuleDef
-    ) -> tuple[datetime | None, datetime | None]:
-        if rule.schedule is None:
-            return None, None
-        zone = ZoneInfo(self.tz)
-        start, end = (
-            t if t is None or t.tzinfo else t.replace(tzinfo=zone)
-            for t in (rule.schedule.start, rule.schedule.end)
-        )
-        if start is not None and end is not None and end <= start:
-            self.problems.append(
-                doc.problem((*path, "schedule", "end"), "schedule end must be after its start")
-            )
-        return start, end
-
-    def caps(self, doc: YamlDoc, path: Path, rule: RuleDef) -> tuple[CompiledCap, ...]:
-        if rule.caps is None:
-            return ()
-        out: list[CompiledCap] = []
-        periods: set[str] = set()
-        for i, cap in enumerate(rule.caps.per_member):
-            where: Path = (*path, "caps", "per_member", i)
-            if cap.max_times is None and cap.max_points is None:
-                self.problems.append(doc.problem(where, "a cap needs max_times or max_points"))
-            if any(v is not None and v <= 0 for v in (cap.max_times, cap.max_points)):
-                self.problems.append(doc.problem(where, "cap limits must be positive"))
-            if cap.period in periods:
-                self.problems.append(
-                    doc.problem(where, f"two caps for period '{cap.period}'; merge them")
-                )
-            periods.add(cap.period)
-            out.append(CompiledCap(cap.period, cap.max_times, cap.max_points))
-        if rule.caps.budget is not None and rule.caps.budget <= 0:
-            self.problems.append(doc.problem((*path, "caps", "budget"), "budget must be positive"))
-        return tuple(out)
 
     def check_rule_ids(self, rules: list[CompiledRule]) -> None:
         seen: dict[str, CompiledRule] = {}
@@ -413,6 +359,15 @@ class _Loader:
                         1,
                         f"duplicate rule id '{rule.id}' (first defined at {where})",
                     )
+                )
+
+    def check_challenge_refs(self) -> None:
+        declared = {c.id for c in self.challenges}
+        for doc, path, challenge_id in self.challenge_refs:
+            if challenge_id not in declared:
+                hint = did_you_mean(challenge_id, declared)
+                self.problems.append(
+                    doc.problem(path, f"undeclared challenge '{challenge_id}'{hint}")
                 )
 
     def check_tests(self, tests: list[RuleTest], rule_ids: set[str]) -> None:

@@ -7,9 +7,11 @@ from typing import Literal
 
 import msgspec
 
+from service.core.tiers import TierProgram
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
-from service.engine.files import BadgeDef, PointsPolicy, RewardDef, TestCase
+from service.engine.files import BadgeDef, BoardDef, PointsPolicy, RewardDef, TestCase
+from service.engine.gamedefs import CompiledChallenge, CompiledReferral, CompiledStreak
 
 __all__ = [
     "CompiledAction",
@@ -65,6 +67,8 @@ class Program(msgspec.Struct, frozen=True):
     rewards: tuple[RewardDef, ...]
     badges: dict[str, BadgeDef]
     member_attributes: dict[str, AttributeSpec]
+    tiers: TierProgram | None = None
+    leaderboards: tuple[BoardDef, ...] = ()
 
 
 class RuleTest(msgspec.Struct, frozen=True):
@@ -85,6 +89,9 @@ class Ruleset(msgspec.Struct, frozen=True):
     rules: tuple[CompiledRule, ...]
     tests: tuple[RuleTest, ...]
     envs: dict[str, CelEnv]
+    challenges: tuple[CompiledChallenge, ...] = ()
+    streaks: tuple[CompiledStreak, ...] = ()
+    referral: CompiledReferral | None = None
 
     @property
     def short_version(self) -> str:
@@ -94,3 +101,12 @@ class Ruleset(msgspec.Struct, frozen=True):
     def rule(self, rule_id: str) -> CompiledRule | None:
         """Return the rule with this id, if any."""
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    def challenge(self, challenge_id: str) -> CompiledChallenge | None:
+        """Return the challenge with this id, if any."""
+        return next((c for c in self.challenges if c.id == challenge_id), None)
+
+    def tier_multiplier(self, tier: str | None) -> float:
+        """The multiplier of a tier (1.0 for none, or without tiers)."""
+        level = self.program.tiers.level(tier) if self.program.tiers else None
+        return level.multiplier if level else 1.0

@@ -7,7 +7,17 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["ENGAGEMENT_BUCKETS", "MemberCounters", "MemberSnapshot", "RuleUsage", "usage_key"]
+from service.core.challenges import ChallengeProgress
+
+__all__ = [
+    "ENGAGEMENT_BUCKETS",
+    "MemberCounters",
+    "MemberSnapshot",
+    "ReferralLink",
+    "RuleUsage",
+    "StreakHistory",
+    "usage_key",
+]
 
 ENGAGEMENT_BUCKETS = ("highly_engaged", "moderately_engaged", "at_risk", "disengaged")
 
@@ -28,6 +38,22 @@ class RuleUsage(msgspec.Struct, frozen=True):
 
     times: int = 0
     points: int = 0
+
+
+class StreakHistory(msgspec.Struct, frozen=True):
+    """A streak's recent active units, longest run, current run's start and rewarded milestone."""
+
+    units: tuple[date, ...] = ()
+    longest: int = 0
+    run_start: date | None = None
+    rewarded: int = 0
+
+
+class ReferralLink(msgspec.Struct, frozen=True):
+    """Who referred the member, and whether the referral was rewarded already."""
+
+    referrer_id: str
+    rewarded: bool = False
 
 
 def usage_key(rule_id: str, period_key: str) -> str:
@@ -52,3 +78,10 @@ class MemberSnapshot(msgspec.Struct, frozen=True):
     badges: frozenset[str] = frozenset()
     rule_usage: dict[str, RuleUsage] = {}
     budget_remaining: dict[str, int] = {}
+    event_counts: dict[str, int] = {}
+    """Events seen per type, before this one (levelled badges count them)."""
+    badge_levels: dict[str, int] = {}
+    challenges: dict[str, ChallengeProgress] = {}
+    """Progress of each challenge in the window of the event's `occurred_at`."""
+    streaks: dict[str, StreakHistory] = {}
+    referral: ReferralLink | None = None

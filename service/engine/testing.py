@@ -7,13 +7,14 @@ from pathlib import Path
 
 import msgspec
 
+from service.core.challenges import ChallengeProgress
 from service.engine.evaluate import evaluate
 from service.engine.events import Event, InvalidEvent, validate_event_attributes
 from service.engine.files import TestCase
 from service.engine.loader import load_ruleset
 from service.engine.problems import RulesetInvalid
 from service.engine.ruleset import Ruleset, RuleTest
-from service.engine.snapshot import MemberCounters, MemberSnapshot
+from service.engine.snapshot import MemberCounters, MemberSnapshot, ReferralLink, StreakHistory
 
 __all__ = [
     "DEFAULT_TEST_TIME",
@@ -40,20 +41,29 @@ class TestResult(msgspec.Struct, frozen=True):
     message: str = ""
 
 
-def _snapshot(case: TestCase) -> MemberSnapshot:
+def _snapshot(ruleset: Ruleset, case: TestCase) -> MemberSnapshot:
     member = case.member
     c = member.counters
+    multiplier = member.tier_multiplier
     return MemberSnapshot(
         member_id=member.id,
         tier=member.tier,
-        tier_multiplier=member.tier_multiplier,
+        tier_multiplier=ruleset.tier_multiplier(member.tier) if multiplier is None else multiplier,
         attributes=dict(member.attributes),
         timezone=member.timezone,
         birthday=date.fromisoformat(member.birthday) if member.birthday else None,
         counters=MemberCounters(
             c.purchases, c.reviews, c.referrals, c.lifetime_points, c.last_purchase_at, c.engagement
         ),
-        badges=frozenset(member.badges),
+        badges=frozenset(member.badges) | frozenset(member.badge_levels),
+        event_counts={"purchase": c.purchases, "review": c.reviews, "referral": c.referrals},
+        badge_levels=dict(member.badge_levels),
+        challenges={
+            cid: ChallengeProgress(step=sp[0], progress=sp[1])
+            for cid, sp in member.challenges.items()
+        },
+        streaks={sid: StreakHistory(units=tuple(days)) for sid, days in member.streaks.items()},
+        referral=ReferralLink(member.referred_by) if member.referred_by else None,
     )
 
 
@@ -68,7 +78,7 @@ def run_rule_test(ruleset: Ruleset, test: RuleTest) -> TestResult:
     now = _aware(case.now) or occurred or DEFAULT_TEST_TIME
     try:
         attributes = validate_event_attributes(ruleset, case.event.type, case.event.attributes)
-        snapshot = _snapshot(case)
+        snapshot = _snapshot(ruleset, case)
     except InvalidEvent as exc:
         return TestResult(case.name, test.file, test.line, False, f"bad event: {exc}")
     except ValueError as exc:

@@ -84,6 +84,8 @@ async def access_guard(
 ) -> None:
     """Authenticate the caller and check the route's declared access."""
     access = handler.opt.get("access")
+    if access is None and getattr(handler, "http_methods", None) == {"OPTIONS"}:
+        return  # litestar's automatic OPTIONS answer: the allowed methods, nothing else
     if not isinstance(access, Access):
         raise AssertionError(f"route {handler} declares no access policy")
     principal = await _authenticate(connection)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from service.errors import (
@@ -29,7 +32,14 @@ from service.errors import (
 from service.http.context import request_id_var
 from service.store.database import DatabaseUnavailable
 
-__all__ = ["EXCEPTION_HANDLERS", "FieldError", "Problem", "problem_response", "status_of"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "FieldError",
+    "Problem",
+    "document_problems",
+    "problem_response",
+    "status_of",
+]
 
 logger = logging.getLogger("service.http")
 
@@ -77,6 +87,14 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
     errors: list[FieldError] = []
 
 
+_MAX_ECHO = 300
+_MAX_ERRORS = 100
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -85,16 +103,20 @@ def problem_response(
     code: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Problem]:
-    """A problem+json response with the request id."""
+    """A problem+json response with the request id; echoed input is clipped to a few hundred
+    characters, so that a huge bad field name cannot make a huge answer."""
     title = _TITLES.get(status, "Error")
     body = Problem(
         type=f"https://loyalty.example/problems/{code or title.lower().replace(' ', '-')}",
         title=title,
         status=status,
-        detail=detail,
+        detail=_clip(detail, 1000),
         request_id=request_id_var.get(),
         code=code,
-        errors=errors or [],
+        errors=[
+            FieldError(field=_clip(e.field, _MAX_ECHO), reason=_clip(e.reason, _MAX_ECHO))
+            for e in (errors or [])[:_MAX_ERRORS]
+        ],
     )
     return Response(
         content=body,
@@ -181,10 +203,50 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     return problem_response(500, "an unexpected error occurred; it has been logged")
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Problem]:
+    # msgspec refuses JSON nested deeper than the interpreter's recursion limit (about 1,000
+    # levels) at once, before building anything; that is bad input, not a server error
+    if "deserializing" not in str(exc):
+        return _unexpected(request, exc)
+    return problem_response(
+        400,
+        "the JSON body is nested too deeply",
+        errors=[FieldError(field="body", reason="nested too deeply")],
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DomainError: _domain,
     ValidationException: _validation,
     HTTPException: _http,
     DatabaseUnavailable: _unavailable,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }
+
+
+def _documented_statuses(handler: HTTPRouteHandler) -> list[int]:
+    statuses = [400, 401, 403, 429, 503]
+    if any("{" in path for path in handler.paths):
+        statuses.append(404)
+    if handler.http_methods & {"POST", "PUT", "PATCH"}:
+        statuses += [409, 413, 422]
+    return statuses
+
+
+def document_problems(handlers: Iterable[HTTPRouteHandler]) -> None:
+    """Declare the problem documents the API routes can answer, so the OpenAPI document shows
+    `application/problem+json` bodies (not litestar's default error shape)."""
+    for handler in handlers:
+        responses = dict(handler.responses or {})
+        for status in _documented_statuses(handler):
+            responses.setdefault(
+                status,
+                ResponseSpec(
+                    data_container=Problem,
+                    generate_examples=False,
+                    media_type="application/problem+json",
+                    description=_TITLES[status],
+                ),
+            )
+        handler.responses = responses

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from service.errors import InvalidInput
 from service.store.sql import Query
 
 __all__ = ["Connection", "Database", "DatabaseUnavailable"]
@@ -37,6 +38,12 @@ _UNAVAILABLE = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.QueryCanceledError,
+)
+
+
+_UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
 )
 
 
@@ -143,6 +150,13 @@ class Database:
                 yield Connection(raw)
         except _UNAVAILABLE as exc:
             raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+        except _UNSTORABLE_TEXT:
+            # PostgreSQL keeps no NUL character in text or JSON; the transaction rolled back
+            raise InvalidInput(
+                "text fields may not contain the NUL character (\\u0000)",
+                field="body",
+                code="nul_character",
+            ) from None
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -30,22 +32,32 @@ __all__ = [
     "adjustments",
     "api_keys",
     "balances",
+    "board_buckets",
+    "board_scores",
     "challenge_progress",
     "coupon_codes",
     "events",
     "ledger_entries",
     "lots",
+    "member_badge_levels",
     "member_badges",
     "member_counters",
+    "member_streaks",
+    "member_tiers",
     "members",
     "metadata",
     "orders",
     "redemptions",
+    "referral_codes",
+    "referrals",
     "reward_stock",
     "rule_budgets",
     "rule_usage",
     "rulesets",
     "service_secrets",
+    "streak_units",
+    "tier_history",
+    "tier_metric_days",
 ]
 
 metadata = MetaData(
@@ -259,9 +271,10 @@ challenge_progress = Table(
     Column("window_key", Text, nullable=False),
     Column("progress", BigInteger, nullable=False, server_default="0"),
     Column("completed_at", DateTime(timezone=True)),
+    Column("step", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("member_id", "challenge_id", "window_key"),
 )
-"""Progress per member, challenge and window."""
+"""Progress per member, challenge and window: the current step (0-based) and progress in it."""
 
 # -- rewards and redemptions ------------------------------------------------------------------
 
@@ -331,3 +344,150 @@ Index(
     redemptions.c.hold_expires_at,
     postgresql_where=redemptions.c.status == "held",
 )
+
+# -- leaderboards -----------------------------------------------------------------------------
+
+board_scores = Table(
+    "board_scores",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("board_id", Text, nullable=False),
+    Column("period_key", Text, nullable=False),
+    Column("segment", Text, nullable=False),
+    Column("score", BigInteger, nullable=False),
+    Column("reached_at", DateTime(timezone=True), nullable=False),
+    Column("neg_score", BigInteger, Computed("-score", persisted=True), nullable=False),
+    PrimaryKeyConstraint("member_id", "board_id", "period_key", "segment"),
+)
+"""A member's score on a board per period and segment ('' when the board has no segment).
+
+`neg_score` makes the board order (score desc, reached_at, member_id) all-ascending, so "who is
+ahead of me" is one row comparison over one index range."""
+
+Index(
+    "ix_board_scores_order",
+    board_scores.c.board_id,
+    board_scores.c.period_key,
+    board_scores.c.segment,
+    board_scores.c.neg_score,
+    board_scores.c.reached_at,
+    board_scores.c.member_id,
+)
+
+board_buckets = Table(
+    "board_buckets",
+    metadata,
+    Column("board_id", Text, nullable=False),
+    Column("period_key", Text, nullable=False),
+    Column("segment", Text, nullable=False),
+    Column("level", SmallInteger, nullable=False),
+    Column("bucket", Integer, nullable=False),
+    Column("shard", Integer, nullable=False),
+    Column("members", BigInteger, nullable=False),
+    PrimaryKeyConstraint("board_id", "period_key", "segment", "level", "bucket", "shard"),
+)
+"""The score histogram: members per score bucket (level 0) and per group of 32 buckets (level 1;
+service.core.boards), each count split over a few shard rows to spread row-lock contention;
+only the sum over shards is meaningful."""
+
+# -- gamification: tiers, badge levels, streaks, referrals (member_id leads every key) ---------
+
+member_tiers = Table(
+    "member_tiers",
+    metadata,
+    Column("member_id", Text, primary_key=True),
+    Column("tier", Text),
+    Column("since", DateTime(timezone=True)),
+    Column("held_until", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""A member's tier, since when, and when it lapses unless requalified (the worker's due date)."""
+
+Index("ix_member_tiers_held_until", member_tiers.c.held_until)
+
+tier_history = Table(
+    "tier_history",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("from_tier", Text),
+    Column("to_tier", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    PrimaryKeyConstraint("member_id", "seq"),
+)
+"""Every tier move with its reason; append-only."""
+
+tier_metric_days = Table(
+    "tier_metric_days",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("metric", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("value", Numeric(18, 4), nullable=False, server_default="0"),
+    PrimaryKeyConstraint("member_id", "metric", "day"),
+)
+"""Qualifying metrics per member and local day of the program (`points_earned`, `spend`,
+`count:<event type>`), summed over a tier window; a late event adds to the day it happened."""
+
+member_badge_levels = Table(
+    "member_badge_levels",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("badge_id", Text, nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("level_name", Text, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", Text),
+    PrimaryKeyConstraint("member_id", "badge_id", "level"),
+)
+"""Each level of a levelled badge a member reached, once, with its date."""
+
+streak_units = Table(
+    "streak_units",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("streak_id", Text, nullable=False),
+    Column("unit", Date, nullable=False),
+    PrimaryKeyConstraint("member_id", "streak_id", "unit"),
+)
+"""Days (or week Mondays), in the member's time zone, with a qualifying event per streak."""
+
+member_streaks = Table(
+    "member_streaks",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("streak_id", Text, nullable=False),
+    Column("longest", Integer, nullable=False, server_default="0"),
+    Column("run_start", Date),
+    Column("rewarded", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("member_id", "streak_id"),
+)
+"""Per streak: the longest run, the current run's first unit and its highest rewarded milestone."""
+
+referral_codes = Table(
+    "referral_codes",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("member_id", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+"""A small global lookup: referral code -> member (one code per member)."""
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("member_id", Text, primary_key=True),
+    Column("referrer_id", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Column("link_event_id", Text, nullable=False),
+    Column("order_id", Text),
+    Column("rewarded_at", DateTime(timezone=True)),
+    Column("referee_points", BigInteger, nullable=False, server_default="0"),
+    Column("referrer_points", BigInteger, nullable=False, server_default="0"),
+    Column("referrer_reversed", BigInteger, nullable=False, server_default="0"),
+)
+"""A referee (member_id) and the member who referred them; the rewards and their reversal."""
+
+Index("ix_referrals_referrer_id", referrals.c.referrer_id)

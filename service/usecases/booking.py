@@ -25,9 +25,6 @@ from service.core.ledger import (
     reverse_order,
 )
 from service.engine import (
-    AttributeEffect,
-    BadgeEffect,
-    ChallengeEffect,
     Effect,
     Evaluation,
     Event,
@@ -40,6 +37,9 @@ from service.store import ledger as ledger_store
 from service.store import progress as progress_store
 from service.store.database import Connection
 from service.store.ledger import MemberState
+from service.usecases import boards
+from service.usecases.game_state import ChallengeStep, book_progress
+from service.usecases.tiers import TierMoveView
 
 __all__ = ["BalancesView", "EventResult", "Ledgerbook", "LotView", "book_event", "next_maturity"]
 
@@ -68,14 +68,6 @@ class BalancesView(msgspec.Struct, kw_only=True):
     lifetime_spent: int
 
 
-class ChallengeStep(msgspec.Struct, kw_only=True):
-    """Progress an event added to a challenge."""
-
-    challenge: str
-    added: int
-    progress: int
-
-
 class EventResult(msgspec.Struct, kw_only=True):
     """What an event did: points earned and reversed, lots, badges, progress, new balances."""
 
@@ -97,6 +89,10 @@ class EventResult(msgspec.Struct, kw_only=True):
     badges: list[str]
     challenges: list[ChallengeStep]
     balances: BalancesView
+    tier_moves: list[TierMoveView] = []
+    """Tier moves this event caused (an upgrade, or a lapse applied on the way)."""
+    referral: str | None = None
+    """What the event did to a referral (linked, rewarded, reversed, or why not)."""
 
 
 def balances_view(balances: Balances) -> BalancesView:
@@ -186,7 +182,7 @@ async def book_event(
             refunded_amount=Decimal(0),
             points_reversed=0,
         )
-    badges, steps = await _progress(conn, event, effects, now)
+    badges, steps = await book_progress(conn, event, effects, now)
     granted_points = {e.rule_id: e.points for e in effects if isinstance(e, PointsEffect)}
     usage = [
         {
@@ -201,6 +197,7 @@ async def book_event(
     await progress_store.add_usage(conn, event.member_id, usage)
     await progress_store.count_event(conn, event.member_id, event.type, event.occurred_at)
     await book.write(conn, event.member_id)
+    await boards.record(conn, ruleset, event, earned, now)
     return EventResult(
         event_id=event.id,
         member_id=event.member_id,
@@ -329,30 +326,3 @@ async def _refund(
         points_reversed=int(order["points_reversed"]) + reversed_points + forgiven,
     )
     return reversed_points, forgiven
-
-
-async def _progress(
-    conn: Connection, event: Event, effects: list[Effect], now: datetime
-) -> tuple[list[str], list[ChallengeStep]]:
-    """Grant badges, advance challenges, set attributes."""
-    badges: list[str] = []
-    steps: list[ChallengeStep] = []
-    attributes: dict[str, object] = {}
-    for effect in effects:
-        if isinstance(effect, BadgeEffect):
-            await progress_store.grant_badge(
-                conn, event.member_id, effect.badge, event.occurred_at, event.id, effect.rule_id
-            )
-            badges.append(effect.badge)
-        elif isinstance(effect, ChallengeEffect):
-            progress = await progress_store.advance_challenge(
-                conn, event.member_id, effect.challenge, "lifetime", effect.amount
-            )
-            steps.append(
-                ChallengeStep(challenge=effect.challenge, added=effect.amount, progress=progress)
-            )
-        elif isinstance(effect, AttributeEffect):
-            attributes[effect.name] = effect.value
-    if attributes:
-        await progress_store.merge_attributes(conn, event.member_id, attributes)
-    return badges, steps

@@ -23,13 +23,17 @@ from service.store import events as event_store
 from service.store import ledger as ledger_store
 from service.store import progress as progress_store
 from service.store.database import Connection
+from service.store.referrals import is_deadlock
 from service.usecases.booking import EventResult, book_event
+from service.usecases.game_state import link_referral, load_game
+from service.usecases.gamify import settle_event
 from service.usecases.members import MEMBER_ID_PATTERN
 from service.usecases.snapshot import budgeted_rules, build_snapshot, cap_period_keys
 
 __all__ = ["EventIn", "EventResult", "ingest", "ingest_batch"]
 
 _canonical = msgspec.json.Encoder(order="sorted")
+_DEADLOCK_RETRIES = 3
 
 
 class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -85,8 +89,16 @@ async def ingest(services: Services, event_in: EventIn) -> EventResult:
         row = await event_store.fetch_event(conn, event.member_id, event.id)
     if row is not None:
         return _replay(row, body_hash, event.id)
-    async with services.db.transaction() as conn:
-        return await _ingest_locked(services, conn, event, body_hash)
+    for attempt in range(_DEADLOCK_RETRIES):
+        try:
+            async with services.db.transaction() as conn:
+                return await _ingest_locked(services, conn, event, body_hash)
+        except Exception as exc:
+            # Only a referral reward locks a second member (the referrer, after the referee);
+            # a cycle of referrals can deadlock, and PostgreSQL aborts one side: run it again.
+            if not is_deadlock(exc) or attempt == _DEADLOCK_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _ingest_locked(
@@ -103,9 +115,15 @@ async def _ingest_locked(
     )
     budgeted = budgeted_rules(ruleset)
     spent = await progress_store.budget_spent(conn, budgeted) if budgeted else {}
-    snapshot = build_snapshot(ruleset, event.member_id, profile, state, spent, event.occurred_at)
+    game = await load_game(conn, ruleset, event.member_id, event, now)
+    purchases = state.counters["purchase"].count if "purchase" in state.counters else 0
+    game = await link_referral(conn, ruleset, event, purchases, game)
+    snapshot = build_snapshot(
+        ruleset, event.member_id, profile, state, spent, event.occurred_at, game
+    )
     evaluation = evaluate(ruleset, snapshot, event, now)
     result = await book_event(conn, ruleset, event, state, evaluation, now)
+    result = await settle_event(conn, ruleset, event, result, game, now)
     await event_store.insert_event(
         conn,
         member_id=event.member_id,

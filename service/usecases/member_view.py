@@ -13,6 +13,7 @@ from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.usecases.booking import BalancesView, balances_view
+from service.usecases.game_view import StreakView, TierView, member_game
 
 __all__ = ["LedgerEntryView", "LedgerPage", "MemberView", "ledger_page", "member_view"]
 
@@ -50,6 +51,9 @@ class MemberView(msgspec.Struct, kw_only=True):
     expiring_points_30_days: int
     badges: list[str]
     as_of: datetime
+    tier: TierView | None = None
+    """The tier as of now: since when, the next tier and what is missing, when it lapses."""
+    streaks: list[StreakView] = []
 
 
 class LedgerEntryView(msgspec.Struct, kw_only=True):
@@ -86,6 +90,9 @@ async def member_view(services: Services, member_id: str) -> MemberView:
         if profile is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
         state = await ledger_store.load_state(conn, member_id)
+        tier, streaks = await member_game(
+            conn, services.rules.current, member_id, profile["timezone"], now
+        )
     current = mature(state.lots, state.balances, now)
     lots = [lot for lot in current.lots if lot.remaining > 0]
     pending = [
@@ -112,6 +119,8 @@ async def member_view(services: Services, member_id: str) -> MemberView:
         expiring_soon=sorted(expiring, key=lambda e: e.expires_at),
         expiring_points_30_days=sum(e.points for e in expiring),
         badges=sorted(state.badges),
+        tier=tier,
+        streaks=streaks,
         as_of=now,
     )
 

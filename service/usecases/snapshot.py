@@ -14,6 +14,7 @@ from service.store import members as member_store
 from service.store import progress as progress_store
 from service.store.database import Connection
 from service.store.ledger import MemberState
+from service.usecases.game_state import GameState, load_game
 
 __all__ = ["build_snapshot", "cap_period_keys", "member_snapshot"]
 
@@ -36,13 +37,22 @@ def build_snapshot(
     state: MemberState,
     budget_spent: dict[str, int],
     at: datetime,
+    game: GameState | None = None,
 ) -> MemberSnapshot:
     """Assemble the engine's view of a member from their profile and stored state."""
     counters = state.counters
     last_active = _latest(c.last_at for c in counters.values())
     purchases = counters.get("purchase")
+    tier = game.tier.review.state.tier if game and game.tier else None
     return MemberSnapshot(
         member_id=member_id,
+        tier=tier,
+        tier_multiplier=ruleset.tier_multiplier(tier),
+        event_counts={name: c.count for name, c in counters.items()},
+        badge_levels=game.badge_levels if game else {},
+        challenges=game.challenges if game else {},
+        streaks=game.streaks if game else {},
+        referral=game.referral if game else None,
         attributes=dict(profile["attributes"]) if profile else {},
         timezone=profile["timezone"] if profile else None,
         birthday=profile["birthday"] if profile else None,
@@ -78,4 +88,5 @@ async def member_snapshot(
     profile = await member_store.fetch_member(conn, member_id)
     state = await ledger_store.load_state(conn, member_id, cap_period_keys(ruleset, at))
     spent = await progress_store.budget_spent(conn, budgeted_rules(ruleset))
-    return build_snapshot(ruleset, member_id, profile, state, spent, at)
+    game = await load_game(conn, ruleset, member_id, None, at)
+    return build_snapshot(ruleset, member_id, profile, state, spent, at, game)

@@ -20,7 +20,7 @@ def test_every_test_in_the_demo_rule_files_passes() -> None:
 def test_check_command_summarises_a_good_ruleset() -> None:
     code, lines = rule_testing.check_command(RULES_DIR)
     assert code == 0
-    assert lines[0].startswith("ok: 8 rules in 4 files, version ")
+    assert lines[0].startswith("ok: 8 rules in 6 files, version ")
 
 
 def test_check_command_lists_problems_with_positions(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_test_command_reports_pass_and_fail(tmp_path: Path) -> None:
     shutil.copytree(RULES_DIR, tmp_path / "rules")
     code, lines = rule_testing.test_command(tmp_path / "rules")
     assert code == 0
-    assert lines[0] == "PASS a bronze member earns 10 points per euro"
+    assert "PASS a bronze member earns 10 points per euro" in lines
     referrals = tmp_path / "rules" / "referrals.yaml"
     referrals.write_text(
         referrals.read_text().replace("expect: {points: 500", "expect: {points: 400")

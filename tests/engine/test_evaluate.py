@@ -81,15 +81,31 @@ rules:
       - challenge: {id: spend-march, amount: "int(event.amount)"}
       - attribute: {name: region, value: '"north"'}
     reason: "welcome"
+challenges:
+  - id: spend-march
+    name: Spend in March
+    every: month
+    steps: [{on: refund, sum: "1", target: 100}]
+    reward: {points: 50}
 """
     )
     result = evaluate(ruleset, make_member(), make_purchase("42.50"), NOON)
     v = ruleset.version
+    # the challenge action is placed in the challenge's window (the month of the event)
     assert result.effects == [
         PointsEffect("all", v, 5, "welcome"),
         BadgeEffect("all", v, "starter", "welcome"),
-        ChallengeEffect("all", v, "spend-march", 42, "welcome"),
         AttributeEffect("all", v, "region", "north", "welcome"),
+        ChallengeEffect(
+            "challenge:spend-march",
+            v,
+            "spend-march",
+            42,
+            "Spend in March (2026-06): step 1 of 1, 42 of 100",
+            window_key="2026-06",
+            progress=42,
+            target=100,
+        ),
     ]
     assert result.badges == ["starter"]
 

@@ -1,0 +1,275 @@
+"""Leaderboards: record an event's score in its transaction; read the top, a member's standing.
+
+`record` runs inside the intake transaction (the member is locked), so a board never shows
+points the ledger does not have. Reads take no locks: one or two statements each.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import msgspec
+
+from service.core.boards import (
+    GROUP_SIZE,
+    BoardPeriod,
+    bucket_bounds,
+    bucket_changes,
+    bucket_of,
+    display_name,
+    group_of,
+    histogram_rows,
+    metric_delta,
+    parse_period_key,
+    period_key_for,
+)
+from service.engine import Event, Ruleset
+from service.engine.files import BoardDef
+from service.errors import InvalidInput, NotFound
+from service.services import Services
+from service.store import boards as board_store
+from service.store.boards import BoardRow
+from service.store.database import Connection
+
+__all__ = [
+    "BoardEntry",
+    "BoardPage",
+    "Standing",
+    "rebuild_histogram",
+    "record",
+    "standing",
+    "top",
+]
+
+NEIGHBOURS = 2
+"""Members shown on each side of a member's own entry."""
+
+
+class BoardEntry(msgspec.Struct, kw_only=True):
+    """One line of a board: the rank, a name fit to show, the score."""
+
+    rank: int
+    name: str
+    """Display name, a neutral `Member #NNNN`, or `Anonymous member` for hidden members."""
+    score: int
+    you: bool = False
+    """True on the calling member's own line."""
+
+
+class BoardPage(msgspec.Struct, kw_only=True):
+    """The top of a board for one period (and segment)."""
+
+    board: str
+    name: str
+    metric: str
+    period: str
+    period_key: str
+    segment: str | None
+    entries: list[BoardEntry]
+
+
+class Standing(msgspec.Struct, kw_only=True):
+    """Where a member stands on a board: rank, score, neighbours and the gap to the next rank."""
+
+    board: str
+    name: str
+    metric: str
+    period: str
+    period_key: str
+    segment: str | None
+    """The segment ranked in (the member's own attribute value unless one was asked for)."""
+    ranked: bool
+    """False when the member has no score on this board and period (or lacks the segment)."""
+    rank: int | None
+    score: int
+    total: int
+    """Members on this board, period and segment."""
+    entry: BoardEntry | None
+    above: list[BoardEntry]
+    """The members just above, nearest last (board order)."""
+    below: list[BoardEntry]
+    """The members just below, nearest first."""
+    gap: int | None
+    """Points behind the member just above (0 when tied: they reached the score first)."""
+
+
+async def record(
+    conn: Connection, ruleset: Ruleset, event: Event, points_earned: int, now: datetime
+) -> None:
+    """Add an event to every board its metric touches, in the period of `occurred_at`."""
+    boards = ruleset.program.leaderboards
+    if not boards:
+        return
+    tz = ruleset.program.timezone
+    additions = []
+    deltas: dict[str, int] = {}
+    for board in boards:
+        delta = metric_delta(board.metric, event.type, points_earned)
+        if delta > 0:
+            key = period_key_for(board.period, event.occurred_at, tz)
+            additions.append((board.id, key, board.segment, delta))
+            deltas[board.id] = delta
+    if not additions:
+        return
+    scores = await board_store.add_scores(conn, event.member_id, now, additions)
+    changes = bucket_changes(
+        event.member_id,
+        [
+            (s.board_id, s.period_key, s.segment, s.score - deltas[s.board_id], s.score)
+            for s in scores
+        ],
+    )
+    if changes:
+        await board_store.apply_bucket_changes(conn, changes)
+
+
+def _board(ruleset: Ruleset, board_id: str) -> BoardDef:
+    for board in ruleset.program.leaderboards:
+        if board.id == board_id:
+            return board
+    raise NotFound(f"no leaderboard '{board_id}'", field="board")
+
+
+def _period_key(ruleset: Ruleset, board: BoardDef, period: str, now: datetime) -> str:
+    board_period: BoardPeriod = board.period
+    if period == "current":
+        return period_key_for(board_period, now, ruleset.program.timezone)
+    key = parse_period_key(board_period, period)
+    if key is None:
+        examples = {"day": "2026-03-02", "week": "2026-W10", "month": "2026-03", "all_time": "all"}
+        raise InvalidInput(
+            f"'{period}' is not a {board.period} period of board '{board.id}' "
+            f"(use current or a key like {examples[board.period]})",
+            field="period",
+        )
+    return key
+
+
+def _check_segment(board: BoardDef, segment: str | None, required: bool) -> None:
+    if board.segment is None and segment is not None:
+        raise InvalidInput(f"board '{board.id}' has no segments", field="segment")
+    if board.segment is not None and segment is None and required:
+        raise InvalidInput(
+            f"board '{board.id}' is one board per {board.segment}: give segment=<{board.segment}>",
+            field="segment",
+        )
+
+
+def _entry(row: BoardRow, rank: int, viewer: str | None) -> BoardEntry:
+    you = row.member_id == viewer
+    return BoardEntry(
+        rank=rank,
+        name=display_name(row.member_id, row.display_name, row.hidden, you),
+        score=row.score,
+        you=you,
+    )
+
+
+async def top(
+    services: Services,
+    board_id: str,
+    *,
+    period: str,
+    segment: str | None,
+    limit: int,
+    viewer: str | None,
+) -> BoardPage:
+    """The first `limit` members of a board; `viewer` is the calling member, if any."""
+    ruleset = services.rules.current
+    board = _board(ruleset, board_id)
+    key = _period_key(ruleset, board, period, services.clock.now())
+    _check_segment(board, segment, required=True)
+    async with services.db.connection() as conn:
+        rows = await board_store.top_rows(conn, board.id, key, segment or "", limit)
+    return BoardPage(
+        board=board.id,
+        name=board.name,
+        metric=board.metric,
+        period=board.period,
+        period_key=key,
+        segment=segment,
+        entries=[_entry(row, rank, viewer) for rank, row in enumerate(rows, start=1)],
+    )
+
+
+async def standing(
+    services: Services,
+    board_id: str,
+    member_id: str,
+    *,
+    period: str,
+    segment: str | None,
+    viewer: str | None,
+) -> Standing:
+    """A member's rank, score, neighbours and gap; `viewer` is the calling member, if any."""
+    ruleset = services.rules.current
+    board = _board(ruleset, board_id)
+    key = _period_key(ruleset, board, period, services.clock.now())
+    _check_segment(board, segment, required=False)
+    async with services.db.connection() as conn:
+        row = await board_store.member_standing_row(
+            conn, member_id, board.id, key, segment, board.segment
+        )
+        if row is None:
+            raise NotFound(f"no member '{member_id}'", field="member_id")
+        shown_segment = row["segment"] if board.segment is not None else None
+        result = Standing(
+            board=board.id,
+            name=board.name,
+            metric=board.metric,
+            period=board.period,
+            period_key=key,
+            segment=shown_segment,
+            ranked=False,
+            rank=None,
+            score=0,
+            total=0,
+            entry=None,
+            above=[],
+            below=[],
+            gap=None,
+        )
+        if row["score"] is None:
+            return result
+        score = int(row["score"])
+        bucket = bucket_of(score)
+        around = await board_store.neighbourhood(
+            conn,
+            board_id=board.id,
+            period_key=key,
+            segment=row["segment"],
+            bucket=bucket,
+            group_end=(group_of(bucket) + 1) * GROUP_SIZE,
+            bucket_high=bucket_bounds(bucket)[1],
+            member_id=member_id,
+            neg_score=int(row["neg_score"]),
+            reached_at=row["reached_at"],
+            around=NEIGHBOURS,
+        )
+    rank = around.in_higher_buckets + around.ahead_in_bucket + 1
+    me = BoardRow(member_id, score, row["display_name"], row["hidden"])
+    return msgspec.structs.replace(
+        result,
+        ranked=True,
+        rank=rank,
+        score=score,
+        total=around.total,
+        entry=_entry(me, rank, viewer),
+        above=[_entry(r, rank - i, viewer) for i, r in enumerate(around.above, 1)][::-1],
+        below=[_entry(r, rank + i, viewer) for i, r in enumerate(around.below, 1)],
+        gap=around.above[0].score - score if around.above else None,
+    )
+
+
+async def rebuild_histogram(
+    conn: Connection, board_id: str, period_key: str, segment: str = ""
+) -> int:
+    """Rebuild one board period's histogram from the scores (the source of truth); returns
+    the number of members counted. Run with writers to that board stopped."""
+    per_bucket: dict[int, int] = defaultdict(int)
+    for score, members in await board_store.score_counts(conn, board_id, period_key, segment):
+        per_bucket[bucket_of(score)] += members
+    changes = histogram_rows(board_id, period_key, segment, per_bucket)
+    await board_store.replace_histogram(conn, board_id, period_key, segment, changes)
+    return sum(per_bucket.values())

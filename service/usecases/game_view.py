@@ -1,0 +1,363 @@
+"""What a member reads of the game: tier (with what is missing and when it lapses), streaks,
+challenges (active with time left, and completed) and badges (with progress to the next level).
+
+Everything is computed as of now from stored rows, without writing, so it is right even before
+the worker has applied a lapse."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from service.core.badges import next_level
+from service.core.challenges import ChallengeProgress, window_bounds, window_key
+from service.core.streaks import streak_status, unit_of
+from service.core.tiers import level_for
+from service.engine import Ruleset
+from service.errors import NotFound
+from service.services import Services
+from service.store import gamification as game_store
+from service.store import ledger as ledger_store
+from service.store import members as member_store
+from service.store import tiers as tier_store
+from service.store.database import Connection
+from service.usecases.game_state import STREAK_HISTORY_DAYS
+from service.usecases.tiers import TierMoveView, load_tier, local_day, move_views
+
+__all__ = [
+    "BadgesView",
+    "ChallengesView",
+    "StreakView",
+    "TierView",
+    "badges_view",
+    "challenges_view",
+    "member_game",
+]
+
+
+class NextTier(msgspec.Struct, kw_only=True):
+    """The next level up and how much of the metric is still missing."""
+
+    tier: str
+    name: str
+    threshold: float
+    missing: float
+
+
+class TierView(msgspec.Struct, kw_only=True):
+    """The member's tier as of now."""
+
+    current: str | None
+    name: str | None
+    multiplier: float
+    benefits: list[str]
+    since: datetime | None
+    metric: str
+    window: str
+    value: float
+    """The qualifying metric in the current window."""
+    next: NextTier | None
+    lapses_at: datetime | None
+    """When the tier is reviewed for a downgrade unless requalified (grace included)."""
+    history: list[TierMoveView]
+
+
+class StreakView(msgspec.Struct, kw_only=True):
+    """A streak as of now, on the member's wall clock."""
+
+    id: str
+    name: str
+    unit: str
+    current: int
+    longest: int
+    freezes_left: int
+    freezes_per_month: int
+    next_milestone: int | None
+
+
+async def member_game(
+    conn: Connection, ruleset: Ruleset, member_id: str, timezone: str | None, now: datetime
+) -> tuple[TierView | None, list[StreakView]]:
+    """The tier and streaks shown on the member."""
+    return await _tier(conn, ruleset, member_id, now), await _streaks(
+        conn, ruleset, member_id, timezone, now
+    )
+
+
+async def _tier(
+    conn: Connection, ruleset: Ruleset, member_id: str, now: datetime
+) -> TierView | None:
+    program = ruleset.program.tiers
+    if program is None:
+        return None
+    tier = await load_tier(conn, program, member_id, now)
+    state, value = tier.review.state, tier.review.metric
+    level = program.level(state.tier)
+    above = [lv for lv in program.levels if program.rank(lv.id) > program.rank(state.tier)]
+    reached = level_for(program, value)
+    upcoming = next((lv for lv in above if reached is None or lv.threshold > value), None)
+    history = await tier_store.fetch_history(conn, member_id)
+    return TierView(
+        current=state.tier,
+        name=level.name if level else None,
+        multiplier=level.multiplier if level else 1.0,
+        benefits=list(level.benefits) if level else [],
+        since=state.since,
+        metric=program.metric_label,
+        window=(
+            "calendar_year"
+            if program.rolling_days is None
+            else f"rolling_{program.rolling_days}_days"
+        ),
+        value=value,
+        next=(
+            NextTier(
+                tier=upcoming.id,
+                name=upcoming.name,
+                threshold=upcoming.threshold,
+                missing=max(0.0, upcoming.threshold - value),
+            )
+            if upcoming
+            else None
+        ),
+        lapses_at=state.held_until,
+        history=[*move_views(tier.review.moves), *move_views(history)],
+    )
+
+
+async def _streaks(
+    conn: Connection, ruleset: Ruleset, member_id: str, timezone: str | None, now: datetime
+) -> list[StreakView]:
+    if not ruleset.streaks:
+        return []
+    tz = timezone or ruleset.program.timezone
+    since = local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
+    stored = await game_store.load_streaks(conn, member_id, since)
+    views = []
+    for streak in ruleset.streaks:
+        history = stored.get(streak.id)
+        units = history.units if history else ()
+        status = streak_status(
+            units, unit_of(streak.unit, now, tz), streak.unit, streak.freezes_per_month
+        )
+        upcoming = [m.length for m in streak.milestones if m.length > status.current]
+        views.append(
+            StreakView(
+                id=streak.id,
+                name=streak.name,
+                unit=streak.unit,
+                current=status.current,
+                longest=max(status.longest, history.longest if history else 0),
+                freezes_left=max(0, streak.freezes_per_month - status.freezes_used_this_month),
+                freezes_per_month=streak.freezes_per_month,
+                next_milestone=upcoming[0] if upcoming else None,
+            )
+        )
+    return views
+
+
+class ActiveChallenge(msgspec.Struct, kw_only=True):
+    """A challenge running now, with the member's progress in the current window."""
+
+    id: str
+    name: str
+    description: str
+    window_key: str
+    step: int
+    """The current step, 1-based."""
+    steps: int
+    step_name: str
+    progress: int
+    target: int
+    ends_at: datetime | None
+    seconds_left: int | None
+    reward_points: int
+    reward_badge: str | None
+
+
+class CompletedChallenge(msgspec.Struct, kw_only=True):
+    """A challenge window the member completed."""
+
+    id: str
+    name: str
+    window_key: str
+    completed_at: datetime
+
+
+class ChallengesView(msgspec.Struct, kw_only=True):
+    """The member's challenges as of now."""
+
+    active: list[ActiveChallenge]
+    completed: list[CompletedChallenge]
+    as_of: datetime
+
+
+async def _require_member(conn: Connection, member_id: str) -> Any:
+    profile = await member_store.fetch_member(conn, member_id)
+    if profile is None:
+        raise NotFound(f"no member '{member_id}'", field="member_id")
+    return profile
+
+
+async def challenges_view(services: Services, member_id: str) -> ChallengesView:
+    """Active challenges (progress, target, step, time left) and completed windows."""
+    ruleset, now = services.rules.current, services.clock.now()
+    tz = ruleset.program.timezone
+    async with services.db.connection() as conn:
+        await _require_member(conn, member_id)
+        rows = await game_store.challenge_rows(conn, member_id)
+    stored = {(r["challenge_id"], r["window_key"]): r for r in rows}
+    active = []
+    for c in ruleset.challenges:
+        key = window_key(c.every, c.start, c.end, now, tz)
+        if key is None:
+            continue
+        row = stored.get((c.id, key))
+        state = (
+            ChallengeProgress(
+                int(row["step"]), int(row["progress"]), row["completed_at"] is not None
+            )
+            if row
+            else ChallengeProgress()
+        )
+        if state.completed:
+            continue
+        _, end = window_bounds(c.every, c.start, c.end, key, tz)
+        step = c.steps[state.step]
+        active.append(
+            ActiveChallenge(
+                id=c.id,
+                name=c.name,
+                description=c.description,
+                window_key=key,
+                step=state.step + 1,
+                steps=len(c.steps),
+                step_name=step.name,
+                progress=state.progress,
+                target=step.target,
+                ends_at=end,
+                seconds_left=int((end - now).total_seconds()) if end else None,
+                reward_points=c.reward_points,
+                reward_badge=c.reward_badge,
+            )
+        )
+    names = {c.id: c.name for c in ruleset.challenges}
+    completed = [
+        CompletedChallenge(
+            id=r["challenge_id"],
+            name=names.get(r["challenge_id"], r["challenge_id"]),
+            window_key=r["window_key"],
+            completed_at=r["completed_at"],
+        )
+        for r in rows
+        if r["completed_at"] is not None
+    ]
+    return ChallengesView(active=active, completed=completed, as_of=now)
+
+
+class BadgeLevelView(msgspec.Struct, kw_only=True):
+    """A level of a levelled badge: its threshold and when it was reached (None: not yet)."""
+
+    level: int
+    name: str
+    threshold: int
+    earned_at: datetime | None
+
+
+class NextBadgeLevel(msgspec.Struct, kw_only=True):
+    """The next level of a levelled badge and how far it is."""
+
+    level: int
+    name: str
+    threshold: int
+    missing: int
+
+
+class BadgeView(msgspec.Struct, kw_only=True):
+    """A badge the member holds."""
+
+    id: str
+    name: str
+    earned_at: datetime
+    level: int | None
+    level_name: str | None
+    counter: int | None
+    levels: list[BadgeLevelView]
+    next: NextBadgeLevel | None
+
+
+class BadgesView(msgspec.Struct, kw_only=True):
+    """The member's badges."""
+
+    badges: list[BadgeView]
+
+
+async def badges_view(services: Services, member_id: str) -> BadgesView:
+    """Badges held, with the date earned and, for levelled ones, progress to the next level."""
+    ruleset = services.rules.current
+    async with services.db.connection() as conn:
+        profile = await _require_member(conn, member_id)
+        held, levels = await game_store.badge_rows(conn, member_id)
+        state = await ledger_store.load_state(conn, member_id)
+    reached: dict[tuple[str, int], datetime] = {
+        (r["badge_id"], int(r["level"])): r["granted_at"] for r in levels
+    }
+    out = []
+    for row in sorted(held, key=lambda r: r["granted_at"]):
+        badge = ruleset.program.badges.get(row["badge_id"])
+        name = badge.name if badge else row["badge_id"]
+        if badge is None or not badge.levels or badge.counter is None:
+            out.append(
+                BadgeView(
+                    id=row["badge_id"],
+                    name=name,
+                    earned_at=row["granted_at"],
+                    level=None,
+                    level_name=None,
+                    counter=None,
+                    levels=[],
+                    next=None,
+                )
+            )
+            continue
+        counter = badge.counter
+        if counter.startswith("attributes."):
+            raw = profile["attributes"].get(counter.removeprefix("attributes."), 0)
+            value = raw if isinstance(raw, int) else 0
+        else:
+            value = state.counters[counter].count if counter in state.counters else 0
+        names, thresholds = list(badge.levels), list(badge.levels.values())
+        level = int(row["level"])
+        upcoming = next_level(thresholds, value)
+        out.append(
+            BadgeView(
+                id=badge.id,
+                name=name,
+                earned_at=reached.get((badge.id, 1), row["granted_at"]),
+                level=level,
+                level_name=names[level - 1] if 0 < level <= len(names) else None,
+                counter=value,
+                levels=[
+                    BadgeLevelView(
+                        level=i + 1,
+                        name=n,
+                        threshold=t,
+                        earned_at=reached.get((badge.id, i + 1)),
+                    )
+                    for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
+                ],
+                next=(
+                    NextBadgeLevel(
+                        level=upcoming[0] + 1,
+                        name=names[upcoming[0]],
+                        threshold=thresholds[upcoming[0]],
+                        missing=upcoming[1],
+                    )
+                    if upcoming
+                    else None
+                ),
+            )
+        )
+    return BadgesView(badges=out)
