@@ -261,6 +261,8 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     latencies: list[float] = []
     counted = [0]
     last_end = [measure_from]
+    everything: list[tuple[float, float, int]] = []
+    """(end, latency, units) of every operation, warm-up included."""
     errors: Counter[str] = Counter()
 
     # With a `rate` (operations/s over all connections) each connection paces itself (the
@@ -299,13 +301,25 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
                     latencies.append(ended - begun)
                     counted[0] += units
                     last_end[0] = max(last_end[0], ended)
+                everything.append((ended, ended - begun, units))
         finally:
             if is_pg:
                 await conn.close()
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    window = max(last_end[0] - measure_from, 1e-9) if latencies else duration
-    return _summary(spec, latencies, counted[0], window, errors)
+    if latencies:
+        return _summary(spec, latencies, counted[0], last_end[0] - measure_from, errors, False)
+    # Operations slower than the warm-up (a batch of 1,000 on a busy machine): count them all,
+    # from the start, rather than report nothing.
+    ended = max((e for e, _, _ in everything), default=started + duration)
+    return _summary(
+        spec,
+        [latency for _, latency, _ in everything],
+        sum(units for _, _, units in everything),
+        ended - started,
+        errors,
+        True,
+    )
 
 
 def _summary(
@@ -314,6 +328,7 @@ def _summary(
     units: int,
     duration: float,
     errors: Counter[str],
+    with_warmup: bool,
 ) -> dict[str, Any]:
     ordered = sorted(latencies)
 
@@ -330,6 +345,7 @@ def _summary(
         "throughput": units / duration,
         "ops_per_second": len(ordered) / duration,
         "window_s": duration,
+        "warmup_counted": with_warmup,
         "median_ms": quantile(0.5),
         "p99_ms": quantile(0.99),
         "errors": sum(errors.values()),

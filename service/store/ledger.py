@@ -2,13 +2,14 @@
 
 One operation on a member is: `lock_member` (creates an unknown member and takes its row lock),
 `load_state` (balances, lots with points left, counters, badges and cap usage, in one round
-trip), then the writes of what the pure core returned.
+trip), then the writes of what the pure core returned (`save_book`: changed lots, new entries
+and the balances row, in one statement).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from service.store.tables import balances, ledger_entries, lots, members
 
 __all__ = [
     "MemberState",
+    "Profile",
     "append_entries",
     "balance_page",
     "entries_between",
@@ -32,6 +34,7 @@ __all__ = [
     "members_due",
     "members_without_balances",
     "save_balances",
+    "save_book",
     "save_lots",
     "try_lock_member",
 ]
@@ -66,7 +69,12 @@ SELECT
      FROM member_badges mb WHERE mb.member_id = $1) AS badges,
   (SELECT coalesce(json_object_agg(u.rule_id || ':' || u.period_key, json_build_object(
             'times', u.times, 'points', u.points)), '{}')
-     FROM rule_usage u WHERE u.member_id = $1 AND u.period_key = ANY($2::text[])) AS usage
+     FROM rule_usage u WHERE u.member_id = $1 AND u.period_key = ANY($2::text[])) AS usage,
+  (SELECT json_build_object('body_hash', e.body_hash, 'result', e.result)
+     FROM events e WHERE e.member_id = $1 AND e.event_id = $4) AS event,
+  (SELECT json_build_object('display_name', m.display_name, 'timezone', m.timezone,
+            'birthday', m.birthday, 'hidden', m.hidden, 'attributes', m.attributes)
+     FROM members m WHERE m.member_id = $1 AND $5) AS profile
 """
 
 
@@ -96,6 +104,16 @@ class StoredBalances(msgspec.Struct, frozen=True):
     entries: int = 0
 
 
+class Profile(msgspec.Struct, frozen=True):
+    """A member's profile, as reads show it."""
+
+    display_name: str | None
+    timezone: str | None
+    birthday: date | None
+    hidden: bool
+    attributes: dict[str, Any]
+
+
 class MemberState(msgspec.Struct, frozen=True):
     """What one operation reads about a locked member."""
 
@@ -105,6 +123,10 @@ class MemberState(msgspec.Struct, frozen=True):
     counters: dict[str, Counter]
     badges: frozenset[str]
     usage: dict[str, Usage]
+    event: Any = None
+    """The stored event `load_state` was asked about (`body_hash`, `result`), or None."""
+    profile: Profile | None = None
+    """The member's profile when asked for (`with_profile`); None for an unknown member."""
 
 
 async def lock_member(conn: Connection, member_id: str) -> Any:
@@ -117,9 +139,16 @@ async def load_state(
     member_id: str,
     period_keys: Sequence[str] = (),
     extra_lot_ids: Sequence[str] = (),
+    event_id: str | None = None,
+    with_profile: bool = False,
 ) -> MemberState:
-    """Balances, lots with points left (and `extra_lot_ids`), counters, badges, cap usage."""
-    row = await conn.raw.fetchrow(_STATE_SQL, member_id, list(period_keys), list(extra_lot_ids))
+    """Balances, lots with points left (and `extra_lot_ids`), counters, badges, cap usage;
+    the stored event `event_id` if any (the intake's idempotency check) and the profile if
+    asked for (reads), in the same round trip."""
+    row = await conn.raw.fetchrow(
+        _STATE_SQL, member_id, list(period_keys), list(extra_lot_ids), event_id, with_profile
+    )
+    profile = row["profile"]
     stored = msgspec.convert(row["balances"] or {}, StoredBalances, strict=False)
     return MemberState(
         balances=Balances(
@@ -135,6 +164,8 @@ async def load_state(
         counters=msgspec.convert(row["counters"], dict[str, Counter], strict=False),
         badges=frozenset(row["badges"]),
         usage=msgspec.convert(row["usage"], dict[str, Usage], strict=False),
+        event=row["event"],
+        profile=None if profile is None else msgspec.convert(profile, Profile, strict=False),
     )
 
 
@@ -252,6 +283,97 @@ async def save_balances(
             "entries": entries,
             "next_maturity_at": next_maturity_at,
         },
+    )
+
+
+# Every write of one ledger operation in one round trip: data-modifying CTEs all run, in one
+# snapshot; the three tables have no rows in common, so their order does not matter.
+_SAVE_BOOK_SQL = """
+WITH saved_lots AS (
+  INSERT INTO lots AS l (member_id, lot_id, earned_at, activates_at, expires_at, points,
+                         remaining, state, event_id, rule_id, ruleset_version, order_id)
+  SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+                           $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[],
+                           $11::text[], $12::text[])
+  ON CONFLICT (member_id, lot_id) DO UPDATE
+    SET remaining = excluded.remaining, state = excluded.state
+), appended AS (
+  INSERT INTO ledger_entries (member_id, entry_no, kind, balance, points, lot_id, reason, at,
+                              event_id, rule_id, ruleset_version, redemption_id, order_id, actor)
+  SELECT $1, n, kind, balance, points, lot_id, reason, at, event_id, rule_id, ruleset_version,
+         redemption_id, order_id, $13
+  FROM unnest($14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::text[], $19::text[],
+              $20::timestamptz[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[])
+       AS e(n, kind, balance, points, lot_id, reason, at, event_id, rule_id, ruleset_version,
+            redemption_id, order_id)
+)
+INSERT INTO balances AS b (member_id, available, pending, held, debt, lifetime_earned,
+                           lifetime_spent, entries, next_maturity_at)
+VALUES ($1, $26, $27, $28, $29, $30, $31, $32, $33)
+ON CONFLICT (member_id) DO UPDATE SET
+  available = excluded.available, pending = excluded.pending, held = excluded.held,
+  debt = excluded.debt, lifetime_earned = excluded.lifetime_earned,
+  lifetime_spent = excluded.lifetime_spent, entries = excluded.entries,
+  next_maturity_at = excluded.next_maturity_at, updated_at = now()
+"""
+_LOT_COLUMNS = (
+    "lot_id",
+    "earned_at",
+    "activates_at",
+    "expires_at",
+    "points",
+    "remaining",
+    "state",
+    "event_id",
+    "rule_id",
+    "ruleset_version",
+    "order_id",
+)
+_ENTRY_COLUMNS = (
+    "kind",
+    "balance",
+    "points",
+    "lot_id",
+    "reason",
+    "at",
+    "event_id",
+    "rule_id",
+    "ruleset_version",
+    "redemption_id",
+    "order_id",
+)
+
+
+async def save_book(
+    conn: Connection,
+    member_id: str,
+    changed: Sequence[Lot],
+    first_no: int,
+    entries: Sequence[Entry],
+    new: Balances,
+    next_maturity_at: datetime | None,
+    actor: str | None = None,
+) -> None:
+    """What `save_lots`, `append_entries` and `save_balances` write, in one round trip:
+    changed lots, entries numbered from `first_no` + 1, and the balances row."""
+    lot_columns = [[getattr(lot, name) for lot in changed] for name in _LOT_COLUMNS]
+    entry_columns = [[getattr(entry, name) for entry in entries] for name in _ENTRY_COLUMNS]
+    numbers = list(range(first_no + 1, first_no + 1 + len(entries)))
+    await conn.raw.execute(
+        _SAVE_BOOK_SQL,
+        member_id,
+        *lot_columns,
+        actor,
+        numbers,
+        *entry_columns,
+        new.available,
+        new.pending,
+        new.held,
+        new.debt,
+        new.lifetime_earned,
+        new.lifetime_spent,
+        first_no + len(entries),
+        next_maturity_at,
     )
 
 

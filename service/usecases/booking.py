@@ -132,15 +132,16 @@ class Ledgerbook:
         self.changed.update({lot.lot_id: lot for lot in change.changed})
 
     async def write(self, conn: Connection, member_id: str, actor: str | None = None) -> None:
-        """Write changed lots, the new entries and the balances row."""
-        await ledger_store.save_lots(conn, self.changed.values())
-        await ledger_store.append_entries(conn, member_id, self.first_no, self.entries, actor)
-        await ledger_store.save_balances(
+        """Write changed lots, the new entries and the balances row (one round trip)."""
+        await ledger_store.save_book(
             conn,
             member_id,
+            list(self.changed.values()),
+            self.first_no,
+            self.entries,
             self.balances,
-            self.first_no + len(self.entries),
             next_maturity(self.lots),
+            actor,
         )
 
 
@@ -165,22 +166,18 @@ async def book_event(
         reversed_points, forgiven = await _refund(conn, ruleset, event, book, now)
     effects, new_lots = await _earn(conn, ruleset, event, book, evaluation.effects, now, order_id)
     earned = sum(lot.points for lot in new_lots)
-    if order_id is not None:
-        if await event_store.fetch_order(conn, event.member_id, order_id) is not None:
-            raise Conflict(
-                f"order '{order_id}' was already recorded by another purchase",
-                field="attributes.order_id",
-                code="order_reused",
-            )
-        await event_store.save_order(
-            conn,
-            member_id=event.member_id,
-            order_id=order_id,
-            purchase_event_id=event.id,
-            amount=event.attributes["amount"],
-            points_earned=earned,
-            refunded_amount=Decimal(0),
-            points_reversed=0,
+    if order_id is not None and not await event_store.insert_order(
+        conn,
+        member_id=event.member_id,
+        order_id=order_id,
+        purchase_event_id=event.id,
+        amount=event.attributes["amount"],
+        points_earned=earned,
+    ):
+        raise Conflict(
+            f"order '{order_id}' was already recorded by another purchase",
+            field="attributes.order_id",
+            code="order_reused",
         )
     badges, steps = await book_progress(conn, event, effects, now)
     granted_points = {e.rule_id: e.points for e in effects if isinstance(e, PointsEffect)}
@@ -195,7 +192,7 @@ async def book_event(
         if granted_points.get(u.rule_id, 1) > 0 or u.points == 0
     ]
     await progress_store.add_usage(conn, event.member_id, usage)
-    await progress_store.count_event(conn, event.member_id, event.type, event.occurred_at)
+    # The event is counted (member_counters) when the intake stores it, in the same statement.
     await book.write(conn, event.member_id)
     await boards.record(conn, ruleset, event, earned, now)
     return EventResult(

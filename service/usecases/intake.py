@@ -85,19 +85,22 @@ def _replay(row: Any, body_hash: str, event_id: str) -> EventResult:
 async def ingest(services: Services, event_in: EventIn) -> EventResult:
     """Process one event exactly once and answer what it did (or what it did the first time)."""
     event, body_hash = _event_of(services, event_in)
-    async with services.db.connection() as conn:  # replays answer without taking the lock
+    # One connection for the replay check and the transaction: each checkout costs a reset
+    # round trip when the connection goes back to the pool.
+    async with services.db.connection() as conn:
         row = await event_store.fetch_event(conn, event.member_id, event.id)
-    if row is not None:
-        return _replay(row, body_hash, event.id)
-    for attempt in range(_DEADLOCK_RETRIES):
-        try:
-            async with services.db.transaction() as conn:
-                return await _ingest_locked(services, conn, event, body_hash)
-        except Exception as exc:
-            # Only a referral reward locks a second member (the referrer, after the referee);
-            # a cycle of referrals can deadlock, and PostgreSQL aborts one side: run it again.
-            if not is_deadlock(exc) or attempt == _DEADLOCK_RETRIES - 1:
-                raise
+        if row is not None:  # replays answer without taking the lock
+            return _replay(row, body_hash, event.id)
+        for attempt in range(_DEADLOCK_RETRIES):
+            try:
+                async with conn.raw.transaction():
+                    return await _ingest_locked(services, conn, event, body_hash)
+            except Exception as exc:
+                # Only a referral reward locks a second member (the referrer, after the
+                # referee); a cycle of referrals can deadlock, and PostgreSQL aborts one side:
+                # run it again.
+                if not is_deadlock(exc) or attempt == _DEADLOCK_RETRIES - 1:
+                    raise
     raise AssertionError("unreachable")
 
 
@@ -107,12 +110,11 @@ async def _ingest_locked(
     ruleset = services.rules.current
     now = services.clock.now()
     profile = await ledger_store.lock_member(conn, event.member_id)
-    row = await event_store.fetch_event(conn, event.member_id, event.id)
-    if row is not None:  # a concurrent delivery of the same event committed first
-        return _replay(row, body_hash, event.id)
     state = await ledger_store.load_state(
-        conn, event.member_id, cap_period_keys(ruleset, event.occurred_at)
+        conn, event.member_id, cap_period_keys(ruleset, event.occurred_at), event_id=event.id
     )
+    if state.event is not None:  # a concurrent delivery of the same event committed first
+        return _replay(state.event, body_hash, event.id)
     budgeted = budgeted_rules(ruleset)
     spent = await progress_store.budget_spent(conn, budgeted) if budgeted else {}
     game = await load_game(conn, ruleset, event.member_id, event, now)

@@ -86,12 +86,12 @@ async def member_view(services: Services, member_id: str) -> MemberView:
     """The member as of now; NotFound for a member never seen."""
     now = services.clock.now()
     async with services.db.connection() as conn:
-        profile = await member_store.fetch_member(conn, member_id)
+        state = await ledger_store.load_state(conn, member_id, with_profile=True)
+        profile = state.profile  # read with the state: one round trip fewer
         if profile is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
-        state = await ledger_store.load_state(conn, member_id)
         tier, streaks = await member_game(
-            conn, services.rules.current, member_id, profile["timezone"], now
+            conn, services.rules.current, member_id, profile.timezone, now
         )
     current = mature(state.lots, state.balances, now)
     lots = [lot for lot in current.lots if lot.remaining > 0]
@@ -109,11 +109,11 @@ async def member_view(services: Services, member_id: str) -> MemberView:
     ]
     return MemberView(
         member_id=member_id,
-        display_name=profile["display_name"],
-        timezone=profile["timezone"],
-        birthday=profile["birthday"],
-        hidden=profile["hidden"],
-        attributes=dict(profile["attributes"]),
+        display_name=profile.display_name,
+        timezone=profile.timezone,
+        birthday=profile.birthday,
+        hidden=profile.hidden,
+        attributes=dict(profile.attributes),
         balances=balances_view(current.balances),
         pending=pending,
         expiring_soon=sorted(expiring, key=lambda e: e.expires_at),
