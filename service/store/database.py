@@ -80,6 +80,13 @@ class Connection:
         await self.raw.executemany(query.sql, [query.args(row) for row in rows])
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release: asyncpg still rolls back an open transaction, but skips its reset query
+    (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL), a round trip per request. The service
+    leaves no session state: its advisory locks are transaction-scoped, it sets nothing with
+    SET, opens no cursors, and listens on a connection of its own (`rules_runtime`)."""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for name in ("json", "jsonb"):
         await conn.set_type_codec(
@@ -111,6 +118,7 @@ class Database:
             min_size=0,
             max_size=self.max_size,
             init=_init_connection,
+            reset=_keep_session,
             command_timeout=self.timeout,
             timeout=self.timeout,
             max_inactive_connection_lifetime=300,

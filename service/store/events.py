@@ -13,13 +13,8 @@ from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import events, member_counters, orders
 
-__all__ = ["fetch_event", "fetch_order", "insert_event", "insert_order", "save_order"]
+__all__ = ["fetch_order", "insert_event", "insert_order", "save_order"]
 
-_FETCH = compile_query(
-    select(events.c.body_hash, events.c.result).where(
-        events.c.member_id == bindparam("member_id"), events.c.event_id == bindparam("event_id")
-    )
-)
 _event = insert(events).values(
     member_id=bindparam("member_id"),
     event_id=bindparam("event_id"),
@@ -49,11 +44,6 @@ _INSERT = compile_query(
         ).cte("counted")
     )
 )
-
-
-async def fetch_event(conn: Connection, member_id: str, event_id: str) -> Any:
-    """(body_hash, result) of a stored event, or None."""
-    return await conn.fetchrow(_FETCH, {"member_id": member_id, "event_id": event_id})
 
 
 async def insert_event(

@@ -9,7 +9,6 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from service.core.challenges import ChallengeProgress
-from service.engine import StreakHistory
 from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import (
@@ -21,24 +20,14 @@ from service.store.tables import (
 )
 
 __all__ = [
-    "badge_levels",
     "badge_rows",
     "challenge_rows",
     "grant_level",
-    "load_challenges",
-    "load_streaks",
     "save_challenge",
     "save_streak",
-    "streak_rows",
 ]
 
 _cp = challenge_progress.c
-_CHALLENGES = compile_query(
-    select(_cp.challenge_id, _cp.window_key, _cp.step, _cp.progress, _cp.completed_at).where(
-        _cp.member_id == bindparam("member_id"),
-        _cp.window_key == func.any(bindparam("keys")),
-    )
-)
 _ALL_CHALLENGES = compile_query(
     select(_cp.challenge_id, _cp.window_key, _cp.step, _cp.progress, _cp.completed_at)
     .where(_cp.member_id == bindparam("member_id"))
@@ -60,11 +49,6 @@ _SAVE_CHALLENGE = compile_query(
             "progress": _save_challenge.excluded.progress,
             "completed_at": _save_challenge.excluded.completed_at,
         },
-    )
-)
-_LEVELS = compile_query(
-    select(member_badges.c.badge_id, member_badges.c.level).where(
-        member_badges.c.member_id == bindparam("member_id")
     )
 )
 _BADGE_ROWS = compile_query(
@@ -111,22 +95,6 @@ _LEVEL = compile_query(
     )
     .on_conflict_do_nothing()
 )
-_UNITS = compile_query(
-    select(streak_units.c.streak_id, streak_units.c.unit)
-    .where(
-        streak_units.c.member_id == bindparam("member_id"),
-        streak_units.c.unit >= bindparam("since"),
-    )
-    .order_by(streak_units.c.unit)
-)
-_STREAKS = compile_query(
-    select(
-        member_streaks.c.streak_id,
-        member_streaks.c.longest,
-        member_streaks.c.run_start,
-        member_streaks.c.rewarded,
-    ).where(member_streaks.c.member_id == bindparam("member_id"))
-)
 _ADD_UNIT = compile_query(
     insert(streak_units)
     .values(
@@ -151,24 +119,6 @@ _SAVE_STREAK = compile_query(
         },
     )
 )
-
-
-async def load_challenges(
-    conn: Connection, member_id: str, windows: dict[str, str]
-) -> dict[str, ChallengeProgress]:
-    """Progress of each challenge (id -> window key) in that window."""
-    if not windows:
-        return {}
-    rows = await conn.fetch(
-        _CHALLENGES, {"member_id": member_id, "keys": sorted(set(windows.values()))}
-    )
-    return {
-        row["challenge_id"]: ChallengeProgress(
-            int(row["step"]), int(row["progress"]), row["completed_at"] is not None
-        )
-        for row in rows
-        if windows.get(row["challenge_id"]) == row["window_key"]
-    }
 
 
 async def challenge_rows(conn: Connection, member_id: str) -> list[Any]:
@@ -198,12 +148,6 @@ async def save_challenge(
     )
 
 
-async def badge_levels(conn: Connection, member_id: str) -> dict[str, int]:
-    """The level held of each badge (1 for a plain badge)."""
-    rows = await conn.fetch(_LEVELS, {"member_id": member_id})
-    return {row["badge_id"]: int(row["level"]) for row in rows}
-
-
 async def badge_rows(conn: Connection, member_id: str) -> tuple[list[Any], list[Any]]:
     """(badges held, levels reached with their dates)."""
     held = await conn.fetch(_BADGE_ROWS, {"member_id": member_id})
@@ -227,22 +171,6 @@ async def grant_level(
     await conn.execute(_LEVEL, {**params, "level": level, "level_name": level_name})
 
 
-async def load_streaks(conn: Connection, member_id: str, since: date) -> dict[str, StreakHistory]:
-    """Each streak's active units from `since` on, with its stored longest run and milestone."""
-    units: dict[str, list[date]] = {}
-    for row in await conn.fetch(_UNITS, {"member_id": member_id, "since": since}):
-        units.setdefault(row["streak_id"], []).append(row["unit"])
-    out: dict[str, StreakHistory] = {}
-    for row in await conn.fetch(_STREAKS, {"member_id": member_id}):
-        out[row["streak_id"]] = StreakHistory(
-            tuple(units.get(row["streak_id"], ())),
-            int(row["longest"]),
-            row["run_start"],
-            int(row["rewarded"]),
-        )
-    return out
-
-
 async def save_streak(
     conn: Connection,
     member_id: str,
@@ -259,8 +187,3 @@ async def save_streak(
         _SAVE_STREAK,
         {**params, "longest": longest, "run_start": run_start, "rewarded": rewarded},
     )
-
-
-async def streak_rows(conn: Connection, member_id: str, since: date) -> dict[str, StreakHistory]:
-    """Alias of `load_streaks` for reads."""
-    return await load_streaks(conn, member_id, since)

@@ -16,26 +16,11 @@ from service.store.tables import member_tiers, tier_history, tier_metric_days
 
 __all__ = [
     "add_metrics",
-    "fetch_history",
-    "fetch_tier",
     "members_due",
-    "metric_days",
     "purchase_time",
     "save_tier",
 ]
 
-_FETCH = compile_query(
-    select(member_tiers.c.tier, member_tiers.c.since, member_tiers.c.held_until).where(
-        member_tiers.c.member_id == bindparam("member_id")
-    )
-)
-_DAYS = compile_query(
-    select(tier_metric_days.c.day, tier_metric_days.c.value).where(
-        tier_metric_days.c.member_id == bindparam("member_id"),
-        tier_metric_days.c.metric == bindparam("metric"),
-        tier_metric_days.c.day >= bindparam("since"),
-    )
-)
 _add = insert(tier_metric_days).values(
     member_id=bindparam("member_id"),
     metric=bindparam("metric"),
@@ -84,36 +69,12 @@ _MOVE = compile_query(
         reason=bindparam("reason"),
     )
 )
-_HISTORY = compile_query(
-    select(
-        tier_history.c.from_tier, tier_history.c.to_tier, tier_history.c.at, tier_history.c.reason
-    )
-    .where(tier_history.c.member_id == bindparam("member_id"))
-    .order_by(tier_history.c.seq.desc())
-    .limit(bindparam("limit"))
-)
 _DUE = compile_query(
     select(member_tiers.c.member_id)
     .where(member_tiers.c.held_until <= bindparam("now"))
     .order_by(member_tiers.c.held_until)
     .limit(bindparam("limit"))
 )
-
-
-async def fetch_tier(conn: Connection, member_id: str) -> TierState:
-    """The stored tier (empty when the member never had one)."""
-    row = await conn.fetchrow(_FETCH, {"member_id": member_id})
-    if row is None:
-        return TierState()
-    return TierState(row["tier"], row["since"], row["held_until"])
-
-
-async def metric_days(
-    conn: Connection, member_id: str, metric: str, since: date
-) -> dict[date, float]:
-    """Per-day values of one metric from `since` on."""
-    rows = await conn.fetch(_DAYS, {"member_id": member_id, "metric": metric, "since": since})
-    return {row["day"]: float(row["value"]) for row in rows}
 
 
 async def add_metrics(
@@ -154,12 +115,6 @@ async def save_tier(
                 for i, move in enumerate(moves)
             ],
         )
-
-
-async def fetch_history(conn: Connection, member_id: str, limit: int = 20) -> list[TierMove]:
-    """The latest tier moves, newest first."""
-    rows = await conn.fetch(_HISTORY, {"member_id": member_id, "limit": limit})
-    return [TierMove(r["from_tier"], r["to_tier"], r["at"], r["reason"]) for r in rows]
 
 
 async def members_due(conn: Connection, now: datetime, limit: int) -> list[str]:

@@ -26,7 +26,8 @@ from service.store import gamification as game_store
 from service.store import progress as progress_store
 from service.store import referrals as referral_store
 from service.store.database import Connection
-from service.usecases.tiers import MemberTier, load_tier, local_day
+from service.store.game_reads import GameRead, read_game
+from service.usecases.tiers import MemberTier, local_day, member_tier, tier_read
 
 __all__ = ["ChallengeStep", "GameState", "book_progress", "link_referral", "load_game"]
 
@@ -60,32 +61,45 @@ class GameState(msgspec.Struct, kw_only=True):
 async def load_game(
     conn: Connection, ruleset: Ruleset, member_id: str, event: Event | None, now: datetime
 ) -> GameState:
-    """Read (under the member's lock) what gamification needs for `event` at `now`."""
+    """Read (under the member's lock, in one round trip) what gamification needs for `event`
+    at `now`."""
     program = ruleset.program
     tz = program.timezone
-    tier = None
-    if program.tiers is not None:
-        event_day = local_day(event.occurred_at, tz) if event else None
-        tier = await load_tier(conn, program.tiers, member_id, now, event_day)
     windows: dict[str, str] = {}
     if event is not None:
         for challenge in ruleset.challenges:
             key = window_key(challenge.every, challenge.start, challenge.end, event.occurred_at, tz)
             if key is not None:
                 windows[challenge.id] = key
-    challenges = await game_store.load_challenges(conn, member_id, windows)
-    streaks: dict[str, StreakHistory] = {}
-    if ruleset.streaks:
-        since = local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
-        streaks = await game_store.load_streaks(conn, member_id, since)
-    row = await referral_store.fetch_referral(conn, member_id) if ruleset.referral else None
-    referral = ReferralLink(row["referrer_id"], row["rewarded_at"] is not None) if row else None
+    tiers = program.tiers
+    event_day = local_day(event.occurred_at, tz) if event else None
+    read = tier_read(tiers, now, event_day) if tiers is not None else GameRead()
+    rows = await read_game(
+        conn,
+        member_id,
+        msgspec.structs.replace(
+            read,
+            challenge_keys=sorted(set(windows.values())),
+            streak_since=(
+                local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
+                if ruleset.streaks
+                else None
+            ),
+            referral=ruleset.referral is not None,
+            badge_levels=True,
+        ),
+    )
+    referral = rows.referral
     return GameState(
-        tier=tier,
-        challenges=challenges,
-        streaks=streaks,
-        badge_levels=await game_store.badge_levels(conn, member_id),
-        referral=referral,
+        tier=member_tier(tiers, rows.tier, rows.metric_days, now) if tiers is not None else None,
+        challenges={
+            row.challenge_id: row.state
+            for row in rows.challenges
+            if windows.get(row.challenge_id) == row.window_key
+        },
+        streaks=rows.streaks,
+        badge_levels=rows.badge_levels,
+        referral=ReferralLink(referral.referrer_id, referral.rewarded) if referral else None,
     )
 
 

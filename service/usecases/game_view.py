@@ -14,17 +14,27 @@ import msgspec
 from service.core.badges import next_level
 from service.core.challenges import ChallengeProgress, window_bounds, window_key
 from service.core.streaks import streak_status, unit_of
-from service.core.tiers import level_for
-from service.engine import Ruleset
+from service.core.tiers import TierMove, TierProgram, level_for
+from service.engine import Ruleset, StreakHistory
 from service.errors import NotFound
 from service.services import Services
 from service.store import gamification as game_store
 from service.store import ledger as ledger_store
 from service.store import members as member_store
-from service.store import tiers as tier_store
 from service.store.database import Connection
+from service.store.game_reads import GameRead, read_game
 from service.usecases.game_state import STREAK_HISTORY_DAYS
-from service.usecases.tiers import TierMoveView, load_tier, local_day, move_views
+from service.usecases.tiers import (
+    MemberTier,
+    TierMoveView,
+    local_day,
+    member_tier,
+    move_views,
+    tier_read,
+)
+
+TIER_HISTORY_SHOWN = 20
+"""How many of the latest tier moves a member's tier shows."""
 
 __all__ = [
     "BadgesView",
@@ -80,25 +90,37 @@ class StreakView(msgspec.Struct, kw_only=True):
 async def member_game(
     conn: Connection, ruleset: Ruleset, member_id: str, timezone: str | None, now: datetime
 ) -> tuple[TierView | None, list[StreakView]]:
-    """The tier and streaks shown on the member."""
-    return await _tier(conn, ruleset, member_id, now), await _streaks(
-        conn, ruleset, member_id, timezone, now
-    )
-
-
-async def _tier(
-    conn: Connection, ruleset: Ruleset, member_id: str, now: datetime
-) -> TierView | None:
+    """The tier and streaks shown on the member (one round trip)."""
     program = ruleset.program.tiers
-    if program is None:
-        return None
-    tier = await load_tier(conn, program, member_id, now)
+    tz = timezone or ruleset.program.timezone
+    read = tier_read(program, now) if program is not None else GameRead()
+    rows = await read_game(
+        conn,
+        member_id,
+        msgspec.structs.replace(
+            read,
+            tier_history=TIER_HISTORY_SHOWN if program is not None else 0,
+            streak_since=(
+                local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
+                if ruleset.streaks
+                else None
+            ),
+        ),
+    )
+    tier = (
+        _tier(program, member_tier(program, rows.tier, rows.metric_days, now), rows.tier_history)
+        if program is not None
+        else None
+    )
+    return tier, _streaks(ruleset, rows.streaks, tz, now)
+
+
+def _tier(program: TierProgram, tier: MemberTier, history: list[TierMove]) -> TierView:
     state, value = tier.review.state, tier.review.metric
     level = program.level(state.tier)
     above = [lv for lv in program.levels if program.rank(lv.id) > program.rank(state.tier)]
     reached = level_for(program, value)
     upcoming = next((lv for lv in above if reached is None or lv.threshold > value), None)
-    history = await tier_store.fetch_history(conn, member_id)
     return TierView(
         current=state.tier,
         name=level.name if level else None,
@@ -127,14 +149,9 @@ async def _tier(
     )
 
 
-async def _streaks(
-    conn: Connection, ruleset: Ruleset, member_id: str, timezone: str | None, now: datetime
+def _streaks(
+    ruleset: Ruleset, stored: dict[str, StreakHistory], tz: str, now: datetime
 ) -> list[StreakView]:
-    if not ruleset.streaks:
-        return []
-    tz = timezone or ruleset.program.timezone
-    since = local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
-    stored = await game_store.load_streaks(conn, member_id, since)
     views = []
     for streak in ruleset.streaks:
         history = stored.get(streak.id)

@@ -21,18 +21,22 @@ from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import tiers as tier_store
 from service.store.database import Connection
+from service.store.game_reads import GameRead, read_game
 
 __all__ = [
     "MemberTier",
     "TierMoveView",
     "load_tier",
     "local_day",
+    "member_tier",
     "metric_rows",
+    "metric_since",
     "move_views",
     "record_metrics",
     "review_tiers_due",
     "settle_tier",
     "tier_multiplier",
+    "tier_read",
 ]
 
 
@@ -58,7 +62,9 @@ def local_day(at: datetime, tz: str) -> date:
     return at.astimezone(ZoneInfo(tz)).date()
 
 
-def _since(program: TierProgram, today: date, event_day: date | None) -> date:
+def metric_since(program: TierProgram, now: datetime, event_day: date | None = None) -> date:
+    """The first day of metric that a review at `now` (of an event on `event_day`) reads."""
+    today = local_day(now, program.timezone)
     earliest = min(today, event_day) if event_day else today
     if program.rolling_days is None:
         return date(earliest.year, 1, 1)
@@ -73,11 +79,22 @@ async def load_tier(
     event_day: date | None = None,
 ) -> MemberTier:
     """The member's tier as stored and as reviewed at `now` (lapses applied, not yet stored)."""
-    stored = await tier_store.fetch_tier(conn, member_id)
-    today = local_day(now, program.timezone)
-    days = await tier_store.metric_days(
-        conn, member_id, program.metric_key, _since(program, today, event_day)
+    read = tier_read(program, now, event_day)
+    rows = await read_game(conn, member_id, read)
+    return member_tier(program, rows.tier, rows.metric_days, now)
+
+
+def tier_read(program: TierProgram, now: datetime, event_day: date | None = None) -> GameRead:
+    """What `read_game` reads for a tier review at `now`."""
+    return GameRead(
+        tier_metric=program.metric_key, metric_since=metric_since(program, now, event_day)
     )
+
+
+def member_tier(
+    program: TierProgram, stored: TierState, days: dict[date, float], now: datetime
+) -> MemberTier:
+    """The stored tier with its metric days, and the review as of `now`."""
     return MemberTier(stored=stored, days=days, review=review_tier(program, stored, days, now))
 
 
