@@ -133,11 +133,16 @@ class MemberTokens:
 
     ALGORITHM: Final = "HS256"
 
+    _CACHE_LIMIT: Final = 10_000
+
     def __init__(self, secrets_: list[str], ttl_seconds: int) -> None:
         if not secrets_:
             raise ValueError("at least one member-token secret is needed")
         self._secrets = secrets_
         self._ttl = ttl_seconds
+        # A token's signature is checked once per process (a phone sends the same token on
+        # every screen); its expiry is checked on every use.
+        self._verified: dict[str, MemberPrincipal] = {}
 
     def mint(self, member_id: str, now: datetime) -> tuple[str, datetime]:
         """A signed token for `member_id` and the moment it expires."""
@@ -153,6 +158,17 @@ class MemberTokens:
 
     def verify(self, token: str, now: datetime) -> MemberPrincipal:
         """The member a valid token names; Unauthenticated when expired, tampered or foreign."""
+        principal = self._verified.get(token)
+        if principal is None:
+            principal = self._check_signature(token)
+            if len(self._verified) >= self._CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[token] = principal
+        if principal.expires_at <= now:
+            raise Unauthenticated("member token expired", code="token_expired")
+        return principal
+
+    def _check_signature(self, token: str) -> MemberPrincipal:
         for secret in self._secrets:
             try:
                 claims = jwt.decode(
@@ -168,7 +184,5 @@ class MemberTokens:
             if claims.get("typ") != "member" or not isinstance(claims.get("sub"), str):
                 raise Unauthenticated("not a member token")
             expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
-            if expires <= now:
-                raise Unauthenticated("member token expired", code="token_expired")
             return MemberPrincipal(member_id=claims["sub"], expires_at=expires)
         raise Unauthenticated("member token signature does not match")
