@@ -31,17 +31,24 @@ def tree(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by these processes and their waited-for children
-    (PostgreSQL's backends end with their connections; the postmaster reaps them)."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of these processes and its waited-for
+    children (PostgreSQL's backends end with their connections; the postmaster reaps them)."""
+    out: dict[int, float] = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime (14-17)
-    return total / _TICKS
+        out[pid] = sum(int(f) for f in fields[11:15]) / _TICKS  # utime, stime, cutime, cstime
+    return out
+
+
+def cpu_used(root: int, before: dict[int, float]) -> float:
+    """CPU seconds the tree under `root` used since `before` (`cpu_seconds` of its tree then):
+    processes started since (a pool's new connections) count from zero, and those that ended
+    are in their parent's children's time."""
+    return sum(cpu_seconds(tree(root)).values()) - sum(before.values())
 
 
 def rss_bytes(pid: int) -> int:

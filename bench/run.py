@@ -290,9 +290,10 @@ class Bench:
         result: dict[str, Any] = json.loads(output)
         result["loadgen_cpu"] = (usage.ru_utime + usage.ru_stime) / wall
         if procs.available():
-            result["server_cpu"] = (procs.cpu_seconds(server_pids) - server_cpu) / wall
-            if pg_pids:
-                result["postgres_cpu"] = (procs.cpu_seconds(pg_pids) - pg_cpu) / wall
+            if self.server:
+                result["server_cpu"] = procs.cpu_used(self.server.pid, server_cpu) / wall
+            if self.postgres_pid:
+                result["postgres_cpu"] = procs.cpu_used(self.postgres_pid, pg_cpu) / wall
         return result
 
     def figures(self) -> None:

@@ -12,8 +12,8 @@ import pytest
 from helpers import bearer, member_token, purchase
 
 INGEST_BUDGET = 12
-"""BEGIN, lock, state, game state, order, challenge, ledger book, board scores, board buckets,
-tier metrics, event (with its counter), COMMIT."""
+"""BEGIN, lock, state, game state, order, challenge, ledger book, board scores, tier metrics,
+event (with its counter), board histogram (last: its rows are shared), COMMIT."""
 MEMBER_READ_BUDGET = 2
 """State with profile, game state."""
 

@@ -14,6 +14,7 @@ import msgspec
 from service.core.boards import (
     GROUP_SIZE,
     BoardPeriod,
+    BucketChange,
     bucket_bounds,
     bucket_changes,
     bucket_of,
@@ -36,8 +37,10 @@ __all__ = [
     "BoardEntry",
     "BoardPage",
     "Standing",
+    "apply_histogram",
     "rebuild_histogram",
     "record",
+    "score",
     "standing",
     "top",
 ]
@@ -98,9 +101,17 @@ async def record(
     conn: Connection, ruleset: Ruleset, event: Event, points_earned: int, now: datetime
 ) -> None:
     """Add an event to every board its metric touches, in the period of `occurred_at`."""
+    await apply_histogram(conn, await score(conn, ruleset, event, points_earned, now))
+
+
+async def score(
+    conn: Connection, ruleset: Ruleset, event: Event, points_earned: int, now: datetime
+) -> list[BucketChange]:
+    """Add an event to the member's score on every board its metric touches (in the period of
+    `occurred_at`) and return the histogram changes that follow, for `apply_histogram`."""
     boards = ruleset.program.leaderboards
     if not boards:
-        return
+        return []
     tz = ruleset.program.timezone
     additions = []
     deltas: dict[str, int] = {}
@@ -111,15 +122,23 @@ async def record(
             additions.append((board.id, key, board.segment, delta))
             deltas[board.id] = delta
     if not additions:
-        return
+        return []
     scores = await board_store.add_scores(conn, event.member_id, now, additions)
-    changes = bucket_changes(
+    return bucket_changes(
         event.member_id,
         [
             (s.board_id, s.period_key, s.segment, s.score - deltas[s.board_id], s.score)
             for s in scores
         ],
     )
+
+
+async def apply_histogram(conn: Connection, changes: list[BucketChange]) -> None:
+    """Add score moves to the boards' histogram counters.
+
+    The counters are shared by every member with a nearby score, and each updated row stays
+    locked until commit: an event applies them as its last statement, so that concurrent
+    events queue on them for one commit, not for the rest of the transaction."""
     if changes:
         await board_store.apply_bucket_changes(conn, changes)
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
+from service.core.boards import BucketChange
 from service.core.ledger import (
     Balances,
     Change,
@@ -157,8 +158,9 @@ async def book_event(
     state: MemberState,
     evaluation: Evaluation,
     now: datetime,
-) -> EventResult:
-    """Apply an evaluation to the locked member and return the event's answer."""
+) -> tuple[EventResult, list[BucketChange]]:
+    """Apply an evaluation to the locked member; the event's answer, and the leaderboard
+    histogram changes left for the caller to apply last (`boards.apply_histogram`)."""
     book = Ledgerbook(state, now)
     order_id = event.attributes.get("order_id") if event.type == "purchase" else None
     reversed_points, forgiven = 0, 0
@@ -194,8 +196,8 @@ async def book_event(
     await progress_store.add_usage(conn, event.member_id, usage)
     # The event is counted (member_counters) when the intake stores it, in the same statement.
     await book.write(conn, event.member_id)
-    await boards.record(conn, ruleset, event, earned, now)
-    return EventResult(
+    histogram = await boards.score(conn, ruleset, event, earned, now)
+    result = EventResult(
         event_id=event.id,
         member_id=event.member_id,
         type=event.type,
@@ -221,6 +223,7 @@ async def book_event(
         challenges=steps,
         balances=balances_view(book.balances),
     )
+    return result, histogram
 
 
 async def _earn(

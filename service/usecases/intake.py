@@ -24,6 +24,7 @@ from service.store import ledger as ledger_store
 from service.store import progress as progress_store
 from service.store.database import Connection
 from service.store.referrals import is_deadlock
+from service.usecases.boards import apply_histogram
 from service.usecases.booking import EventResult, book_event
 from service.usecases.game_state import link_referral, load_game
 from service.usecases.gamify import settle_event
@@ -121,7 +122,7 @@ async def _ingest_locked(
         ruleset, event.member_id, profile, state, spent, event.occurred_at, game
     )
     evaluation = evaluate(ruleset, snapshot, event, now)
-    result = await book_event(conn, ruleset, event, state, evaluation, now)
+    result, histogram = await book_event(conn, ruleset, event, state, evaluation, now)
     result = await settle_event(conn, ruleset, event, result, game, now)
     await event_store.insert_event(
         conn,
@@ -135,6 +136,7 @@ async def _ingest_locked(
         ruleset_version=ruleset.version,
         result=result,
     )
+    await apply_histogram(conn, histogram)  # last: its rows are shared by many members
     return result
 
 
