@@ -19,35 +19,45 @@ from service.core.tiers import TierMove, TierState
 from service.engine import StreakHistory
 from service.store.database import Connection
 
-__all__ = ["GameRead", "GameRows", "read_game"]
+__all__ = ["GameRead", "GameRows", "game_args", "game_columns", "parse_game", "read_game"]
 
-_GAME_SQL = """
-SELECT
+# The game columns, with `$1` the member and `{p2}`..`{p8}` the other parameters, so that they
+# can stand alone (`read_game`) or follow the ledger state's columns in one statement.
+_GAME_COLUMNS = """
   (SELECT json_build_object('tier', t.tier, 'since', t.since, 'held_until', t.held_until)
-     FROM member_tiers t WHERE t.member_id = $1 AND $2::text IS NOT NULL) AS tier,
+     FROM member_tiers t WHERE t.member_id = $1 AND {p2}::text IS NOT NULL) AS tier,
   (SELECT coalesce(json_agg(json_build_array(d.day, d.value)), '[]')
      FROM tier_metric_days d
-     WHERE $2::text IS NOT NULL AND d.member_id = $1 AND d.metric = $2 AND d.day >= $3::date)
+     WHERE {p2}::text IS NOT NULL AND d.member_id = $1 AND d.metric = {p2} AND d.day >= {p3}::date)
      AS metric_days,
   (SELECT coalesce(json_agg(json_build_array(
             c.challenge_id, c.window_key, c.step, c.progress, c.completed_at IS NOT NULL)), '[]')
      FROM challenge_progress c
-     WHERE c.member_id = $1 AND c.window_key = ANY($4::text[])) AS challenges,
+     WHERE c.member_id = $1 AND c.window_key = ANY({p4}::text[])) AS challenges,
   (SELECT coalesce(json_agg(json_build_array(u.streak_id, u.unit) ORDER BY u.unit), '[]')
      FROM streak_units u
-     WHERE $5::date IS NOT NULL AND u.member_id = $1 AND u.unit >= $5::date) AS streak_units,
+     WHERE {p5}::date IS NOT NULL AND u.member_id = $1 AND u.unit >= {p5}::date) AS streak_units,
   (SELECT coalesce(json_agg(json_build_array(s.streak_id, s.longest, s.run_start, s.rewarded)),
             '[]')
-     FROM member_streaks s WHERE $5::date IS NOT NULL AND s.member_id = $1) AS streaks,
+     FROM member_streaks s WHERE {p5}::date IS NOT NULL AND s.member_id = $1) AS streaks,
   (SELECT json_build_object('referrer_id', r.referrer_id, 'rewarded', r.rewarded_at IS NOT NULL)
-     FROM referrals r WHERE $6 AND r.member_id = $1) AS referral,
-  (SELECT coalesce(json_object_agg(b.badge_id, b.level), '{}')
-     FROM member_badges b WHERE $7 AND b.member_id = $1) AS badge_levels,
+     FROM referrals r WHERE {p6} AND r.member_id = $1) AS referral,
+  (SELECT coalesce(json_object_agg(b.badge_id, b.level), '{{}}')
+     FROM member_badges b WHERE {p7} AND b.member_id = $1) AS badge_levels,
   (SELECT coalesce(json_agg(json_build_array(h.from_tier, h.to_tier, h.at, h.reason)
             ORDER BY h.seq DESC), '[]')
-     FROM (SELECT * FROM tier_history WHERE $8::int > 0 AND member_id = $1
-           ORDER BY seq DESC LIMIT $8::int) h) AS tier_history
+     FROM (SELECT * FROM tier_history WHERE {p8}::int > 0 AND member_id = $1
+           ORDER BY seq DESC LIMIT {p8}::int) h) AS tier_history
 """
+
+
+def game_columns(first: int) -> str:
+    """The game columns for a statement whose `$1` is the member and whose other game
+    parameters (`game_args`) start at `$first`."""
+    return _GAME_COLUMNS.format(**{f"p{k}": f"${first + k - 2}" for k in range(2, 9)})
+
+
+_GAME_SQL = "SELECT" + game_columns(2)
 
 
 class GameRead(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,11 +123,9 @@ class GameRows(msgspec.Struct, frozen=True, kw_only=True):
     tier_history: list[TierMove]
 
 
-async def read_game(conn: Connection, member_id: str, read: GameRead) -> GameRows:
-    """Read what `read` asks for about one member, in one statement."""
-    row: Any = await conn.raw.fetchrow(
-        _GAME_SQL,
-        member_id,
+def game_args(read: GameRead) -> list[Any]:
+    """The parameters of `game_columns`, in order (after the member)."""
+    return [
         read.tier_metric,
         read.metric_since,
         list(read.challenge_keys),
@@ -125,7 +133,16 @@ async def read_game(conn: Connection, member_id: str, read: GameRead) -> GameRow
         read.referral,
         read.badge_levels,
         read.tier_history,
-    )
+    ]
+
+
+async def read_game(conn: Connection, member_id: str, read: GameRead) -> GameRows:
+    """Read what `read` asks for about one member, in one statement."""
+    return parse_game(await conn.raw.fetchrow(_GAME_SQL, member_id, *game_args(read)))
+
+
+def parse_game(row: Any) -> GameRows:
+    """The game state in a row holding `game_columns`."""
     units: dict[str, list[date]] = {}
     for streak_id, unit in row["streak_units"]:
         units.setdefault(streak_id, []).append(date.fromisoformat(unit))

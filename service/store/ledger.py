@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from service.core.ledger import Balances, Entry, Lot
 from service.store.database import Connection
+from service.store.game_reads import GameRead, GameRows, game_args, game_columns, parse_game
 from service.store.sql import compile_query
 from service.store.tables import balances, ledger_entries, lots, members
 
@@ -76,6 +77,8 @@ SELECT
             'birthday', m.birthday, 'hidden', m.hidden, 'attributes', m.attributes)
      FROM members m WHERE m.member_id = $1 AND $5) AS profile
 """
+# The same with the member's game state (`store/game_reads.py`): one round trip for both.
+_STATE_AND_GAME_SQL = _STATE_SQL.rstrip() + "," + game_columns(6)
 
 
 class Counter(msgspec.Struct, frozen=True):
@@ -127,6 +130,8 @@ class MemberState(msgspec.Struct, frozen=True):
     """The stored event `load_state` was asked about (`body_hash`, `result`), or None."""
     profile: Profile | None = None
     """The member's profile when asked for (`with_profile`); None for an unknown member."""
+    game: GameRows | None = None
+    """The member's game state when asked for (`game`)."""
 
 
 async def lock_member(conn: Connection, member_id: str) -> Any:
@@ -141,13 +146,16 @@ async def load_state(
     extra_lot_ids: Sequence[str] = (),
     event_id: str | None = None,
     with_profile: bool = False,
+    game: GameRead | None = None,
 ) -> MemberState:
     """Balances, lots with points left (and `extra_lot_ids`), counters, badges, cap usage;
-    the stored event `event_id` if any (the intake's idempotency check) and the profile if
-    asked for (reads), in the same round trip."""
-    row = await conn.raw.fetchrow(
-        _STATE_SQL, member_id, list(period_keys), list(extra_lot_ids), event_id, with_profile
-    )
+    the stored event `event_id` if any (the intake's idempotency check), the profile and the
+    game state if asked for, in the same round trip."""
+    args = [member_id, list(period_keys), list(extra_lot_ids), event_id, with_profile]
+    if game is None:
+        row = await conn.raw.fetchrow(_STATE_SQL, *args)
+    else:
+        row = await conn.raw.fetchrow(_STATE_AND_GAME_SQL, *args, *game_args(game))
     profile = row["profile"]
     stored = msgspec.convert(row["balances"] or {}, StoredBalances, strict=False)
     return MemberState(
@@ -166,6 +174,7 @@ async def load_state(
         usage=msgspec.convert(row["usage"], dict[str, Usage], strict=False),
         event=row["event"],
         profile=None if profile is None else msgspec.convert(profile, Profile, strict=False),
+        game=None if game is None else parse_game(row),
     )
 
 

@@ -26,10 +26,19 @@ from service.store import gamification as game_store
 from service.store import progress as progress_store
 from service.store import referrals as referral_store
 from service.store.database import Connection
-from service.store.game_reads import GameRead, read_game
+from service.store.game_reads import GameRead, GameRows, read_game
 from service.usecases.tiers import MemberTier, local_day, member_tier, tier_read
 
-__all__ = ["ChallengeStep", "GameState", "book_progress", "link_referral", "load_game"]
+__all__ = [
+    "ChallengeStep",
+    "GameReadPlan",
+    "GameState",
+    "book_progress",
+    "game_state",
+    "link_referral",
+    "load_game",
+    "plan_game_read",
+]
 
 STREAK_HISTORY_DAYS = 400
 """How far back streak units are read; a streak longer than this shows as this long."""
@@ -58,11 +67,16 @@ class GameState(msgspec.Struct, kw_only=True):
     referral_note: str | None = None
 
 
-async def load_game(
-    conn: Connection, ruleset: Ruleset, member_id: str, event: Event | None, now: datetime
-) -> GameState:
-    """Read (under the member's lock, in one round trip) what gamification needs for `event`
-    at `now`."""
+class GameReadPlan(msgspec.Struct, frozen=True):
+    """What to read for an event's gamification, and the challenge windows it falls in."""
+
+    read: GameRead
+    windows: dict[str, str]
+
+
+def plan_game_read(ruleset: Ruleset, event: Event | None, now: datetime) -> GameReadPlan:
+    """What gamification needs read for `event` (None: as of `now`), for `read_game` or the
+    state read (`load_state(game=)`)."""
     program = ruleset.program
     tz = program.timezone
     windows: dict[str, str] = {}
@@ -74,33 +88,42 @@ async def load_game(
     tiers = program.tiers
     event_day = local_day(event.occurred_at, tz) if event else None
     read = tier_read(tiers, now, event_day) if tiers is not None else GameRead()
-    rows = await read_game(
-        conn,
-        member_id,
-        msgspec.structs.replace(
-            read,
-            challenge_keys=sorted(set(windows.values())),
-            streak_since=(
-                local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
-                if ruleset.streaks
-                else None
-            ),
-            referral=ruleset.referral is not None,
-            badge_levels=True,
+    read = msgspec.structs.replace(
+        read,
+        challenge_keys=sorted(set(windows.values())),
+        streak_since=(
+            local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS) if ruleset.streaks else None
         ),
+        referral=ruleset.referral is not None,
+        badge_levels=True,
     )
+    return GameReadPlan(read, windows)
+
+
+def game_state(ruleset: Ruleset, plan: GameReadPlan, rows: GameRows, now: datetime) -> GameState:
+    """The member's gamification state from what `plan` read."""
+    tiers = ruleset.program.tiers
     referral = rows.referral
     return GameState(
         tier=member_tier(tiers, rows.tier, rows.metric_days, now) if tiers is not None else None,
         challenges={
             row.challenge_id: row.state
             for row in rows.challenges
-            if windows.get(row.challenge_id) == row.window_key
+            if plan.windows.get(row.challenge_id) == row.window_key
         },
         streaks=rows.streaks,
         badge_levels=rows.badge_levels,
         referral=ReferralLink(referral.referrer_id, referral.rewarded) if referral else None,
     )
+
+
+async def load_game(
+    conn: Connection, ruleset: Ruleset, member_id: str, event: Event | None, now: datetime
+) -> GameState:
+    """Read (under the member's lock, in one round trip) what gamification needs for `event`
+    at `now`."""
+    plan = plan_game_read(ruleset, event, now)
+    return game_state(ruleset, plan, await read_game(conn, member_id, plan.read), now)
 
 
 async def link_referral(

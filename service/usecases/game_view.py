@@ -22,7 +22,7 @@ from service.store import gamification as game_store
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store.database import Connection
-from service.store.game_reads import GameRead, read_game
+from service.store.game_reads import GameRead, GameRows
 from service.usecases.game_state import STREAK_HISTORY_DAYS
 from service.usecases.tiers import (
     MemberTier,
@@ -44,6 +44,7 @@ __all__ = [
     "badges_view",
     "challenges_view",
     "member_game",
+    "member_game_read",
 ]
 
 
@@ -87,32 +88,32 @@ class StreakView(msgspec.Struct, kw_only=True):
     next_milestone: int | None
 
 
-async def member_game(
-    conn: Connection, ruleset: Ruleset, member_id: str, timezone: str | None, now: datetime
-) -> tuple[TierView | None, list[StreakView]]:
-    """The tier and streaks shown on the member (one round trip)."""
+def member_game_read(ruleset: Ruleset, now: datetime) -> GameRead:
+    """What the tier and streaks shown on a member need read (`load_state(game=)`)."""
     program = ruleset.program.tiers
-    tz = timezone or ruleset.program.timezone
     read = tier_read(program, now) if program is not None else GameRead()
-    rows = await read_game(
-        conn,
-        member_id,
-        msgspec.structs.replace(
-            read,
-            tier_history=TIER_HISTORY_SHOWN if program is not None else 0,
-            streak_since=(
-                local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
-                if ruleset.streaks
-                else None
-            ),
+    return msgspec.structs.replace(
+        read,
+        tier_history=TIER_HISTORY_SHOWN if program is not None else 0,
+        # The member's own time zone is read in the same statement: a day earlier than the
+        # program's covers any zone; `_streaks` keeps the units from the member's own day on.
+        streak_since=(
+            now.date() - timedelta(days=STREAK_HISTORY_DAYS + 1) if ruleset.streaks else None
         ),
     )
+
+
+def member_game(
+    ruleset: Ruleset, rows: GameRows, timezone: str | None, now: datetime
+) -> tuple[TierView | None, list[StreakView]]:
+    """The tier and streaks shown on the member, from what `member_game_read` read."""
+    program = ruleset.program.tiers
     tier = (
         _tier(program, member_tier(program, rows.tier, rows.metric_days, now), rows.tier_history)
         if program is not None
         else None
     )
-    return tier, _streaks(ruleset, rows.streaks, tz, now)
+    return tier, _streaks(ruleset, rows.streaks, timezone or ruleset.program.timezone, now)
 
 
 def _tier(program: TierProgram, tier: MemberTier, history: list[TierMove]) -> TierView:
@@ -153,9 +154,10 @@ def _streaks(
     ruleset: Ruleset, stored: dict[str, StreakHistory], tz: str, now: datetime
 ) -> list[StreakView]:
     views = []
+    since = local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS)
     for streak in ruleset.streaks:
         history = stored.get(streak.id)
-        units = history.units if history else ()
+        units = tuple(unit for unit in history.units if unit >= since) if history else ()
         status = streak_status(
             units, unit_of(streak.unit, now, tz), streak.unit, streak.freezes_per_month
         )

@@ -26,7 +26,7 @@ from service.store.database import Connection
 from service.store.referrals import is_deadlock
 from service.usecases.boards import apply_histogram
 from service.usecases.booking import EventResult, book_event
-from service.usecases.game_state import link_referral, load_game
+from service.usecases.game_state import game_state, link_referral, plan_game_read
 from service.usecases.gamify import settle_event
 from service.usecases.members import MEMBER_ID_PATTERN
 from service.usecases.snapshot import budgeted_rules, build_snapshot, cap_period_keys
@@ -108,14 +108,20 @@ async def _ingest_locked(
     ruleset = services.rules.current
     now = services.clock.now()
     profile = await ledger_store.lock_member(conn, event.member_id)
+    plan = plan_game_read(ruleset, event, now)
     state = await ledger_store.load_state(
-        conn, event.member_id, cap_period_keys(ruleset, event.occurred_at), event_id=event.id
+        conn,
+        event.member_id,
+        cap_period_keys(ruleset, event.occurred_at),
+        event_id=event.id,
+        game=plan.read,
     )
     if state.event is not None:  # a replay, or a concurrent delivery that committed first
         return _replay(state.event, body_hash, event.id)
+    assert state.game is not None
+    game = game_state(ruleset, plan, state.game, now)
     budgeted = budgeted_rules(ruleset)
     spent = await progress_store.budget_spent(conn, budgeted) if budgeted else {}
-    game = await load_game(conn, ruleset, event.member_id, event, now)
     purchases = state.counters["purchase"].count if "purchase" in state.counters else 0
     game = await link_referral(conn, ruleset, event, purchases, game)
     snapshot = build_snapshot(

@@ -13,7 +13,7 @@ from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.usecases.booking import BalancesView, balances_view
-from service.usecases.game_view import StreakView, TierView, member_game
+from service.usecases.game_view import StreakView, TierView, member_game, member_game_read
 
 __all__ = ["LedgerEntryView", "LedgerPage", "MemberView", "ledger_page", "member_view"]
 
@@ -86,13 +86,15 @@ async def member_view(services: Services, member_id: str) -> MemberView:
     """The member as of now; NotFound for a member never seen."""
     now = services.clock.now()
     async with services.db.connection() as conn:
-        state = await ledger_store.load_state(conn, member_id, with_profile=True)
-        profile = state.profile  # read with the state: one round trip fewer
-        if profile is None:
-            raise NotFound(f"no member '{member_id}'", field="member_id")
-        tier, streaks = await member_game(
-            conn, services.rules.current, member_id, profile.timezone, now
+        ruleset = services.rules.current
+        # One round trip: the state, the profile and the game state.
+        state = await ledger_store.load_state(
+            conn, member_id, with_profile=True, game=member_game_read(ruleset, now)
         )
+    profile = state.profile
+    if profile is None or state.game is None:
+        raise NotFound(f"no member '{member_id}'", field="member_id")
+    tier, streaks = member_game(ruleset, state.game, profile.timezone, now)
     current = mature(state.lots, state.balances, now)
     lots = [lot for lot in current.lots if lot.remaining > 0]
     pending = [
