@@ -145,7 +145,9 @@ async def _bench(url: str, members: int, reads: int) -> None:
                 picks = [group[rng.randrange(len(group))][0] for _ in range(reads)]
                 found: list[int] = []
 
-                async def standing(i: int, picks: list[str] = picks, found: list[int] = found):
+                async def standing(
+                    i: int, picks: list[str] = picks, found: list[int] = found
+                ) -> None:
                     found.append(await _rank(conn, picks[i]))
 
                 samples = await _timed(reads, standing)

@@ -272,7 +272,7 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     async def worker(index: int) -> None:
         rng = random.Random(f"{spec.get('run_id')}-{index}")
         operation = scenario.operation(index, rng)
-        conn = await scenario.connect() if is_pg else Client(spec["host"], int(spec["port"]))
+        conn: Any = await scenario.connect() if is_pg else Client(spec["host"], int(spec["port"]))
         n = 0
         next_at = started + rng.random() * interval
         try:

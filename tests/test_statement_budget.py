@@ -12,8 +12,8 @@ import pytest
 from helpers import bearer, member_token, purchase
 
 INGEST_BUDGET = 11
-"""BEGIN, lock, state (with the game state), order, challenge, ledger book, board scores, tier metrics,
-event (with its counter), board histogram (last: its rows are shared), COMMIT."""
+"""BEGIN, lock, state (with the game state), order, challenge, ledger book, board scores,
+tier metrics, event (with its counter), board histogram (last: its rows are shared), COMMIT."""
 MEMBER_READ_BUDGET = 1
 """The state with the profile and the game state."""
 
