@@ -5,7 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
 from helpers import bearer
+
+from service.engine import PointsEffect
+from service.usecases import intake
+from service.usecases.intake import EventIn
 
 DEMO = Path(__file__).parents[1] / "rules"
 
@@ -96,3 +101,51 @@ async def test_global_budget_never_overshoots_under_50_concurrent_events(client,
             "SELECT sum(points) FROM lots WHERE rule_id = 'launch-budget'"
         )
     assert spent == 95 and lots == 95
+
+
+BUDGET_AND_CAP_RULES = """
+rules:
+  - id: launch-budget
+    on: checkin
+    actions:
+      - points: 10
+    reason: "launch bonus: {points} points"
+    caps:
+      budget: 10
+      per_member:
+        - period: lifetime
+          max_times: 5
+"""
+
+
+async def test_a_spent_budget_does_not_use_up_a_members_cap(client, make_key, db, services):
+    admin = await make_key("admin")
+    files = {p.name: p.read_text() for p in DEMO.glob("*.yaml")}
+    files["checkins.yaml"] = BUDGET_AND_CAP_RULES
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 201, response.text
+    await services.rules.refresh()
+    # Another event spends the budget while this one is being evaluated: it read the budget
+    # as unspent, fires, then waits on the budget row and is granted 0 points. (The intake
+    # is called directly: the test client would block this loop while the event waits.)
+    async with db.connection() as other, db.connection() as watcher:
+        await other.raw.execute("BEGIN")
+        await other.raw.execute(
+            "INSERT INTO rule_budgets (rule_id, spent) VALUES ('launch-budget', 10)"
+        )
+        event = msgspec.convert(_checkin("b1", "bob"), EventIn)
+        ingest = asyncio.ensure_future(intake.ingest(services, event))
+        for _ in range(500):  # until the event waits on the budget row
+            waiting = await watcher.raw.fetchval(  # (a transaction's view of it is frozen)
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert waiting, "the event never reached the budget"
+        await other.raw.execute("COMMIT")
+        result = await ingest
+    assert result.earned == 0 and not [e for e in result.effects if isinstance(e, PointsEffect)]
+    async with db.connection() as conn:
+        usage = await conn.raw.fetch("SELECT member_id, times, points FROM rule_usage")
+    assert usage == []  # bob got nothing, so none of his five times is used

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from helpers import bearer
+from helpers import bearer, purchase
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
 
 
 async def test_malformed_body_is_400_naming_the_field(client, make_key):
@@ -110,3 +113,16 @@ async def test_body_over_the_limit_is_413(client, make_key):
     response = await client.put("/v1/members/alice", json=huge, headers=bearer(key))
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_no_active_ruleset_is_503_not_500(settings, clock, make_key):
+    """A service started with nothing published answers 503 with what to do, not a 500."""
+    app = create_app(settings, clock=clock, publish_rules_dir=False)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        key = await make_key("events:write")
+        body = purchase("e1", "alice", "10")
+        response = await client.post("/v1/events", json=body, headers=bearer(key))
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "no_active_ruleset"
+    assert "loyalty rules publish" in response.json()["detail"]

@@ -26,6 +26,13 @@ class ChallengeProgress(msgspec.Struct, frozen=True):
     progress: int = 0
     completed: bool = False
 
+    def within(self, steps: int) -> ChallengeProgress:
+        """This progress on a challenge that now has `steps` steps: a ruleset published
+        mid-window with fewer steps leaves the member on its last step, progress kept."""
+        if self.step < steps:
+            return self
+        return ChallengeProgress(steps - 1, self.progress, self.completed)
+
 
 def window_key(
     every: str | None, start: datetime | None, end: datetime | None, at: datetime, tz: str

@@ -70,6 +70,7 @@ class _Progress:
         if key is None:
             return
         state = self.snapshot.challenges.get(challenge.id, ChallengeProgress())
+        state = state.within(len(challenge.steps))
         if state.completed:
             return
         amount = from_rules

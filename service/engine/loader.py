@@ -259,6 +259,14 @@ class _Loader(GameLoader, RuleChecks):
             for i, action in enumerate(rule.actions)
         ]
         actions = tuple(a for a in compiled if a is not None)
+        points_at = [i for i, action in enumerate(rule.actions) if action.points is not None]
+        if len(points_at) > 1:  # one lot per event and rule: add the amounts in one formula
+            self.problems.append(
+                doc.problem(
+                    (*path, "actions", points_at[1]),
+                    "a rule gives points once: put the amounts in one 'points' formula",
+                )
+            )
         if not rule.actions:
             self.problems.append(
                 doc.problem((*path, "actions"), "a rule needs at least one action")

@@ -30,6 +30,7 @@ from service.errors import (
     Unprocessable,
 )
 from service.http.context import request_id_var
+from service.rules_runtime import NoActiveRuleset
 from service.store.database import DatabaseUnavailable
 
 __all__ = [
@@ -198,6 +199,11 @@ def _unavailable(_: Request[Any, Any, Any], exc: DatabaseUnavailable) -> Respons
     )
 
 
+def _no_ruleset(_: Request[Any, Any, Any], exc: NoActiveRuleset) -> Response[Problem]:
+    logger.error("%s", exc)
+    return problem_response(503, str(exc), code="no_active_ruleset", headers={"Retry-After": "5"})
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     logger.error("unhandled error", exc_info=exc)
     return problem_response(500, "an unexpected error occurred; it has been logged")
@@ -220,6 +226,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: _validation,
     HTTPException: _http,
     DatabaseUnavailable: _unavailable,
+    NoActiveRuleset: _no_ruleset,
     RecursionError: _too_deep,
     Exception: _unexpected,
 }

@@ -133,7 +133,10 @@ class Ledgerbook:
         self.changed.update({lot.lot_id: lot for lot in change.changed})
 
     async def write(self, conn: Connection, member_id: str, actor: str | None = None) -> None:
-        """Write changed lots, the new entries and the balances row (one round trip)."""
+        """Write changed lots, the new entries and the balances row (one round trip); nothing
+        when nothing changed (an event that earns nothing, a replayed redemption)."""
+        if not self.entries and not self.changed:
+            return
         await ledger_store.save_book(
             conn,
             member_id,
@@ -182,7 +185,10 @@ async def book_event(
             code="order_reused",
         )
     badges, steps = await book_progress(conn, event, effects, now)
-    granted_points = {e.rule_id: e.points for e in effects if isinstance(e, PointsEffect)}
+    # A points effect whose rule's budget was spent out is dropped (0 granted): its cap usage
+    # must not count points the member never got.
+    granted_points = {e.rule_id: 0 for e in evaluation.effects if isinstance(e, PointsEffect)}
+    granted_points |= {e.rule_id: e.points for e in effects if isinstance(e, PointsEffect)}
     usage = [
         {
             "rule_id": u.rule_id,

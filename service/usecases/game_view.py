@@ -240,7 +240,7 @@ async def challenges_view(services: Services, member_id: str) -> ChallengesView:
             )
             if row
             else ChallengeProgress()
-        )
+        ).within(len(c.steps))
         if state.completed:
             continue
         _, end = window_bounds(c.every, c.start, c.end, key, tz)

@@ -110,6 +110,9 @@ async def reward_referrer(
     order_id = str(event.attributes["order_id"])
     points = effect.referrer_points
     cap = policy.max_per_referrer
+    # Lock the referrer before counting: two referees' purchases at once must not both see
+    # the cap not yet reached (the count after the lock sees the other's committed reward).
+    await ledger_store.lock_member(conn, referrer)  # second lock: after the referee's
     if cap is not None and await referral_store.rewarded_count(conn, referrer) >= cap:
         points = 0
     if points:

@@ -96,3 +96,12 @@ rules:
     assert any(m.startswith("undeclared badge 'nope'") for m in messages)
     assert "milestone lengths must be positive and rising" in messages
     assert "undeclared challenge 'cc'" in messages
+
+
+def test_progress_beyond_a_shortened_challenge_stays_on_its_last_step() -> None:
+    """A ruleset published mid-window with fewer steps must not break the member's events."""
+    stored = ChallengeProgress(step=2, progress=3)
+    assert stored.within(2) == ChallengeProgress(step=1, progress=3)
+    assert stored.within(3) is stored
+    state, done = advance([5, 4], stored.within(2), 1)
+    assert (state, done) == (ChallengeProgress(1, 4, True), True)

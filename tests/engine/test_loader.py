@@ -226,3 +226,17 @@ def test_version_changes_when_any_file_changes(program_yaml: str) -> None:
     assert len({first.version, changed.version, renamed.version}) == 3
     assert first.files["a.yaml"] == rules
     assert first.short_version == first.version[:16]
+
+
+def test_a_rule_with_two_points_actions_is_refused(program_yaml: str) -> None:
+    rules = """\
+rules:
+  - id: earn
+    on: checkin
+    actions:
+      - points: 10
+      - points: 5
+"""
+    assert problems_of({"program.yaml": program_yaml, "earn.yaml": rules}) == [
+        "rules/earn.yaml:6:9: a rule gives points once: put the amounts in one 'points' formula"
+    ]
