@@ -23,7 +23,6 @@ from service.core.periods import period_key
 __all__ = [
     "ALL_TIME_KEY",
     "ANONYMOUS",
-    "BOARD_PERIODS",
     "EXACT_BUCKETS",
     "GROUP_SIZE",
     "HISTOGRAM_SHARDS",
@@ -44,7 +43,6 @@ __all__ = [
 ]
 
 BoardPeriod = Literal["day", "week", "month", "all_time"]
-BOARD_PERIODS: tuple[BoardPeriod, ...] = ("day", "week", "month", "all_time")
 ALL_TIME_KEY = "all"
 
 EXACT_BUCKETS = 128

@@ -10,11 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["PERIODS", "Period", "period_bounds", "period_key"]
+__all__ = ["Period", "period_bounds", "period_key"]
 
 Period = Literal["day", "week", "month", "year", "lifetime"]
-PERIODS: tuple[Period, ...] = ("day", "week", "month", "year", "lifetime")
-
 _LIFETIME_START = datetime(1970, 1, 1, tzinfo=UTC)
 _LIFETIME_END = datetime(9999, 12, 31, tzinfo=UTC)
 

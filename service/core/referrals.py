@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
+__all__ = ["code_from_bytes", "link_refusal"]
 
-__all__ = ["CODE_PATTERN", "code_from_bytes", "link_refusal"]
-
-CODE_PATTERN = re.compile(r"^[A-Z2-9]{8}$")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud
 
 

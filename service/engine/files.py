@@ -31,7 +31,6 @@ __all__ = [
     "RollingWindow",
     "RuleAction",
     "RuleDef",
-    "RuleFile",
     "Schedule",
     "StreakDef",
     "TestCase",
@@ -343,13 +342,3 @@ class TestCase(_File, frozen=True):
     expect: TestExpect
     member: TestMember = TestMember()
     now: datetime | None = None
-
-
-class RuleFile(_File, frozen=True):
-    """A rule file: rules, challenges, streaks, the referral policy, and tests."""
-
-    rules: list[RuleDef] = []
-    challenges: list[ChallengeDef] = []
-    streaks: list[StreakDef] = []
-    referral: ReferralDef | None = None
-    tests: list[TestCase] = []

@@ -10,7 +10,6 @@ import msgspec
 from service.core.challenges import ChallengeProgress
 
 __all__ = [
-    "ENGAGEMENT_BUCKETS",
     "MemberCounters",
     "MemberSnapshot",
     "ReferralLink",
@@ -18,8 +17,6 @@ __all__ = [
     "StreakHistory",
     "usage_key",
 ]
-
-ENGAGEMENT_BUCKETS = ("highly_engaged", "moderately_engaged", "at_risk", "disengaged")
 
 
 class MemberCounters(msgspec.Struct, frozen=True):

@@ -101,10 +101,6 @@ class EmbeddedPostgres:
             if not self._live_holders() and self._running_port() is not None:
                 self._pg_ctl(["-m", "fast", "-w", "stop"], timeout=60)
 
-    def running_port(self) -> int | None:
-        """The port of the running server, if any."""
-        return self._running_port()
-
     def stop(self, mode: str = "fast") -> None:
         """Stop the server now, whoever uses it (`immediate` is a crash-like stop)."""
         with self._lock():

@@ -8,35 +8,31 @@ and the balances row, in one statement).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from service.core.ledger import Balances, Entry, Lot
 from service.store.database import Connection
 from service.store.game_reads import GameRead, GameRows, game_args, game_columns, parse_game
 from service.store.sql import compile_query
-from service.store.tables import balances, ledger_entries, lots, members
+from service.store.tables import balances, ledger_entries, members
 
 __all__ = [
     "MemberState",
     "Profile",
-    "append_entries",
     "balance_page",
     "entries_between",
     "fetch_entries",
-    "fetch_lots",
     "load_state",
     "lock_member",
     "members_due",
     "members_without_balances",
-    "save_balances",
     "save_book",
-    "save_lots",
     "try_lock_member",
 ]
 
@@ -178,125 +174,6 @@ async def load_state(
     )
 
 
-_lot_upsert = insert(lots).values(
-    member_id=bindparam("member_id"),
-    lot_id=bindparam("lot_id"),
-    earned_at=bindparam("earned_at"),
-    activates_at=bindparam("activates_at"),
-    expires_at=bindparam("expires_at"),
-    points=bindparam("points"),
-    remaining=bindparam("remaining"),
-    state=bindparam("state"),
-    event_id=bindparam("event_id"),
-    rule_id=bindparam("rule_id"),
-    ruleset_version=bindparam("ruleset_version"),
-    order_id=bindparam("order_id"),
-)
-_SAVE_LOT = compile_query(
-    _lot_upsert.on_conflict_do_update(
-        index_elements=[lots.c.member_id, lots.c.lot_id],
-        set_={"remaining": _lot_upsert.excluded.remaining, "state": _lot_upsert.excluded.state},
-    )
-)
-
-
-async def save_lots(conn: Connection, changed: Iterable[Lot]) -> None:
-    """Insert new lots and update the remaining points and state of changed ones."""
-    rows = [msgspec.structs.asdict(lot) for lot in changed]
-    if rows:
-        await conn.executemany(_SAVE_LOT, rows)
-
-
-_APPEND = compile_query(
-    insert(ledger_entries).values(
-        member_id=bindparam("member_id"),
-        entry_no=bindparam("entry_no"),
-        kind=bindparam("kind"),
-        balance=bindparam("balance"),
-        points=bindparam("points"),
-        lot_id=bindparam("lot_id"),
-        reason=bindparam("reason"),
-        at=bindparam("at"),
-        event_id=bindparam("event_id"),
-        rule_id=bindparam("rule_id"),
-        ruleset_version=bindparam("ruleset_version"),
-        redemption_id=bindparam("redemption_id"),
-        order_id=bindparam("order_id"),
-        actor=bindparam("actor"),
-    )
-)
-
-
-async def append_entries(
-    conn: Connection,
-    member_id: str,
-    first_no: int,
-    entries: Sequence[Entry],
-    actor: str | None = None,
-) -> None:
-    """Append entries numbered from `first_no` (the member's entry count before them)."""
-    rows = []
-    for offset, entry in enumerate(entries):
-        row = msgspec.structs.asdict(entry)
-        row.update(member_id=member_id, entry_no=first_no + offset + 1, actor=actor)
-        rows.append(row)
-    if rows:
-        await conn.executemany(_APPEND, rows)
-
-
-_balances_upsert = insert(balances).values(
-    member_id=bindparam("member_id"),
-    available=bindparam("available"),
-    pending=bindparam("pending"),
-    held=bindparam("held"),
-    debt=bindparam("debt"),
-    lifetime_earned=bindparam("lifetime_earned"),
-    lifetime_spent=bindparam("lifetime_spent"),
-    entries=bindparam("entries"),
-    next_maturity_at=bindparam("next_maturity_at"),
-)
-_SAVE_BALANCES = compile_query(
-    _balances_upsert.on_conflict_do_update(
-        index_elements=[balances.c.member_id],
-        set_={
-            name: getattr(_balances_upsert.excluded, name)
-            for name in (
-                "available",
-                "pending",
-                "held",
-                "debt",
-                "lifetime_earned",
-                "lifetime_spent",
-                "entries",
-                "next_maturity_at",
-            )
-        }
-        | {"updated_at": func.now()},
-    )
-)
-
-
-async def save_balances(
-    conn: Connection,
-    member_id: str,
-    new: Balances,
-    entries: int,
-    next_maturity_at: datetime | None,
-) -> None:
-    """Write the member's balances row (created on first use)."""
-    await conn.execute(
-        _SAVE_BALANCES,
-        {
-            "member_id": member_id,
-            **msgspec.structs.asdict(new),
-            "entries": entries,
-            "next_maturity_at": next_maturity_at,
-        },
-    )
-
-
-# Every write of one ledger operation in one round trip: data-modifying CTEs all run, in one
-# snapshot; the three tables have no rows in common, so their order does not matter.
 _SAVE_BOOK_SQL = """
 WITH saved_lots AS (
   INSERT INTO lots AS l (member_id, lot_id, earned_at, activates_at, expires_at, points,
@@ -363,8 +240,8 @@ async def save_book(
     next_maturity_at: datetime | None,
     actor: str | None = None,
 ) -> None:
-    """What `save_lots`, `append_entries` and `save_balances` write, in one round trip:
-    changed lots, entries numbered from `first_no` + 1, and the balances row."""
+    """Write, in one statement: the changed lots (upserted), the new entries numbered from
+    `first_no` + 1, and the balances row."""
     lot_columns = [[getattr(lot, name) for lot in changed] for name in _LOT_COLUMNS]
     entry_columns = [[getattr(entry, name) for entry in entries] for name in _ENTRY_COLUMNS]
     numbers = list(range(first_no + 1, first_no + 1 + len(entries)))
@@ -415,19 +292,6 @@ _ENTRIES = compile_query(
 async def fetch_entries(conn: Connection, member_id: str, before: int, limit: int) -> list[Any]:
     """Entries numbered below `before`, newest first."""
     return await conn.fetch(_ENTRIES, {"member_id": member_id, "before": before, "limit": limit})
-
-
-_LOTS = compile_query(
-    select(lots)
-    .where(lots.c.member_id == bindparam("member_id"), lots.c.remaining > 0)
-    .order_by(lots.c.activates_at, lots.c.earned_at, lots.c.lot_id)
-)
-
-
-async def fetch_lots(conn: Connection, member_id: str) -> tuple[Lot, ...]:
-    """The member's lots with points left, in spending order."""
-    rows = await conn.fetch(_LOTS, {"member_id": member_id})
-    return tuple(msgspec.convert([dict(r) for r in rows], list[Lot]))
 
 
 _TRY_LOCK = compile_query(

@@ -1,5 +1,6 @@
-"""SQL for what events leave besides points: counters, cap usage, budgets, badges, challenge
-progress and member attributes set by rules."""
+"""SQL for what events leave besides points: cap usage, budgets, plain badges and member
+attributes set by rules (counters are bumped with the event row: `store/events.py`; challenge
+progress is in `store/gamification.py`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import (
-    challenge_progress,
     member_badges,
-    member_counters,
     members,
     rule_budgets,
     rule_usage,
@@ -23,35 +22,11 @@ from service.store.tables import (
 
 __all__ = [
     "add_usage",
-    "advance_challenge",
     "budget_spent",
-    "count_event",
     "grant_badge",
     "merge_attributes",
     "spend_budget",
 ]
-
-_count = insert(member_counters).values(
-    member_id=bindparam("member_id"),
-    event_type=bindparam("event_type"),
-    count=1,
-    last_at=bindparam("at"),
-)
-_COUNT = compile_query(
-    _count.on_conflict_do_update(
-        index_elements=[member_counters.c.member_id, member_counters.c.event_type],
-        set_={
-            "count": member_counters.c.count + 1,
-            "last_at": func.greatest(member_counters.c.last_at, _count.excluded.last_at),
-        },
-    )
-)
-
-
-async def count_event(conn: Connection, member_id: str, event_type: str, at: datetime) -> None:
-    """Count one more event of this type for the member."""
-    await conn.execute(_COUNT, {"member_id": member_id, "event_type": event_type, "at": at})
-
 
 _usage = insert(rule_usage).values(
     member_id=bindparam("member_id"),
@@ -156,40 +131,6 @@ async def grant_badge(
             "rule_id": rule_id,
         },
     )
-
-
-_challenge = insert(challenge_progress).values(
-    member_id=bindparam("member_id"),
-    challenge_id=bindparam("challenge_id"),
-    window_key=bindparam("window_key"),
-    progress=bindparam("amount"),
-)
-_CHALLENGE = compile_query(
-    _challenge.on_conflict_do_update(
-        index_elements=[
-            challenge_progress.c.member_id,
-            challenge_progress.c.challenge_id,
-            challenge_progress.c.window_key,
-        ],
-        set_={"progress": challenge_progress.c.progress + _challenge.excluded.progress},
-    ).returning(challenge_progress.c.progress)
-)
-
-
-async def advance_challenge(
-    conn: Connection, member_id: str, challenge_id: str, window_key: str, amount: int
-) -> int:
-    """Add progress to a member's challenge window; returns the new progress."""
-    value = await conn.fetchval(
-        _CHALLENGE,
-        {
-            "member_id": member_id,
-            "challenge_id": challenge_id,
-            "window_key": window_key,
-            "amount": amount,
-        },
-    )
-    return int(value)
 
 
 _ATTRIBUTES = compile_query(

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from service.core.tiers import TierMove, TierProgram, TierReview, TierState, review_tier
-from service.engine import Ruleset
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import tiers as tier_store
@@ -35,7 +34,6 @@ __all__ = [
     "record_metrics",
     "review_tiers_due",
     "settle_tier",
-    "tier_multiplier",
     "tier_read",
 ]
 
@@ -143,11 +141,6 @@ async def settle_tier(
 def move_views(moves: Iterable[TierMove]) -> list[TierMoveView]:
     """The wire form of tier moves."""
     return [TierMoveView(**msgspec.structs.asdict(m)) for m in moves]
-
-
-def tier_multiplier(ruleset: Ruleset, state: TierState) -> float:
-    """The multiplier of a tier state under a ruleset."""
-    return ruleset.tier_multiplier(state.tier)
 
 
 async def review_tiers_due(services: Services, now: datetime, limit: int = 200) -> int:
