@@ -230,3 +230,17 @@ async def test_ledger_entries_cannot_be_updated_or_deleted(client, make_key, db)
             await conn.raw.execute("UPDATE ledger_entries SET points = 1")
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.raw.execute("DELETE FROM ledger_entries")
+
+
+async def test_the_same_id_for_two_members_is_two_events(client, make_key, db):
+    """The idempotency key is (member_id, id): README, Guarantees."""
+    key = await make_key("events:write")
+    for member in ("alice", "bob"):
+        response = await _post(client, key, purchase("e1", member, "10"))
+        assert response.status_code == 201, response.text
+        assert response.json()["replay"] is False and response.json()["earned"] == 100
+    async with db.connection() as conn:
+        events = await conn.raw.fetchval("SELECT count(*) FROM events WHERE event_id = 'e1'")
+        pending = await conn.raw.fetch("SELECT member_id, pending FROM balances ORDER BY 1")
+    assert events == 2
+    assert [(r["member_id"], r["pending"]) for r in pending] == [("alice", 100), ("bob", 100)]

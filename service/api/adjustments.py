@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from litestar import Request, Response, post
 from litestar.params import HeaderParameter, JSONBody
 
-from service.auth import ApiKeyPrincipal
-from service.http.access import api_key, principal_of
-from service.services import Services
+from service.api.context import actor_of, created_or_replayed, services_of
+from service.http.access import api_key
 from service.usecases.adjust import AdjustmentIn, AdjustmentResult, adjust_points
 
 __all__ = ["ROUTES"]
@@ -40,11 +39,8 @@ async def post_adjustment(
     (422 `insufficient_points` beyond the available balance unless the program allows a negative
     balance). Entries record the API key's name as their actor. With an `Idempotency-Key`, the
     same key and body again answer 200 with the first result (`replay: true`); another body 409."""
-    principal = principal_of(request)
-    assert isinstance(principal, ApiKeyPrincipal)
-    services: Services = request.app.state.services
-    result = await adjust_points(services, data, principal.name, idempotency_key)
-    return Response(result, status_code=200 if result.replay else 201)
+    result = await adjust_points(services_of(request), data, actor_of(request), idempotency_key)
+    return created_or_replayed(result)
 
 
 ROUTES = [post_adjustment]

@@ -9,10 +9,10 @@ from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
+from service.api.context import created_or_replayed, services_of
 from service.errors import DomainError
 from service.http.access import api_key
 from service.http.problems import status_of
-from service.services import Services
 from service.usecases import intake
 from service.usecases.intake import EventIn, EventResult
 
@@ -48,11 +48,6 @@ class BatchResult(msgspec.Struct, kw_only=True):
     refused: int
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @post(
     "/v1/events",
     opt=api_key("events:write"),
@@ -72,8 +67,8 @@ async def post_event(
 ) -> Response[EventResult]:
     """201 with what the event did; the same id and body again: 200 with the first answer
     (`replay: true`); the same id with another body: 409."""
-    result = await intake.ingest(_services(request), data)
-    return Response(result, status_code=200 if result.replay else 201)
+    result = await intake.ingest(services_of(request), data)
+    return created_or_replayed(result)
 
 
 @post(
@@ -85,7 +80,7 @@ async def post_event(
 )
 async def post_batch(request: Request[Any, Any, Any], data: JSONBody[EventBatch]) -> BatchResult:
     """Each event is processed (or refused) on its own, as if posted alone."""
-    services = _services(request)
+    services = services_of(request)
     outcomes = await intake.ingest_batch(
         services, data.events, concurrency=max(1, services.settings.db_pool_max // 2)
     )

@@ -6,7 +6,8 @@ from typing import Any
 
 from litestar import Request, get
 
-from service.api.members import MemberId, _me, _services
+from service.api.context import member_of, services_of
+from service.api.members import MemberId
 from service.http.access import member_or_key, member_token
 from service.usecases.game_view import BadgesView, ChallengesView, badges_view, challenges_view
 from service.usecases.referrals import ReferralView, referral_view
@@ -22,7 +23,7 @@ __all__ = ["ROUTES"]
 )
 async def get_challenges(request: Request[Any, Any, Any], member_id: MemberId) -> ChallengesView:
     """Scope `members:read`, or the member's own token."""
-    return await challenges_view(_services(request), member_id)
+    return await challenges_view(services_of(request), member_id)
 
 
 @get(
@@ -30,7 +31,7 @@ async def get_challenges(request: Request[Any, Any, Any], member_id: MemberId) -
 )
 async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
     """Member token only."""
-    return await challenges_view(_services(request), _me(request))
+    return await challenges_view(services_of(request), member_of(request))
 
 
 @get(
@@ -41,13 +42,13 @@ async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
 )
 async def get_badges(request: Request[Any, Any, Any], member_id: MemberId) -> BadgesView:
     """Scope `members:read`, or the member's own token."""
-    return await badges_view(_services(request), member_id)
+    return await badges_view(services_of(request), member_id)
 
 
 @get("/v1/me/badges", opt=member_token(), tags=["me"], summary="The calling member's badges")
 async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
     """Member token only."""
-    return await badges_view(_services(request), _me(request))
+    return await badges_view(services_of(request), member_of(request))
 
 
 @get(
@@ -58,13 +59,13 @@ async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
 )
 async def get_referral(request: Request[Any, Any, Any], member_id: MemberId) -> ReferralView:
     """Scope `members:read`, or the member's own token. The code is created on first read."""
-    return await referral_view(_services(request), member_id)
+    return await referral_view(services_of(request), member_id)
 
 
 @get("/v1/me/referral", opt=member_token(), tags=["me"], summary="The calling member's referral")
 async def get_my_referral(request: Request[Any, Any, Any]) -> ReferralView:
     """Member token only."""
-    return await referral_view(_services(request), _me(request))
+    return await referral_view(services_of(request), member_of(request))
 
 
 ROUTES = [

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from service.services import Services
+from service.api.context import services_of
 
 __all__ = ["ROUTES"]
 
@@ -36,7 +36,7 @@ def live() -> Health:
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
     """200 when the database answers within the timeout, else 503."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     if await services.db.ping():
         return Response(Health(status="ok", database="ok"))
     return Response(Health(status="unavailable", database="unreachable"), status_code=503)
@@ -50,7 +50,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
 )
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Request counts and latency histograms by route and status; database pool gauges."""
-    services: Services = request.app.state.services
+    services = services_of(request)
     services.metrics.set_pool(*services.db.pool_stats())
     return Response(services.metrics.exposition(), media_type=PROMETHEUS_TEXT)
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
+from service.api.context import member_of, services_of
 from service.api.members import MemberId
 from service.auth import MemberPrincipal
 from service.http.access import key_or_any_member, member_or_key, member_token, principal_of
-from service.services import Services
 from service.usecases import boards
 from service.usecases.boards import BoardPage, Standing
 
@@ -39,11 +39,6 @@ SegmentParam = Annotated[
 TopLimit = Annotated[int, Parameter(ge=1, le=100, description="entries (<= 100)")]
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 def _viewer(request: Request[Any, Any, Any]) -> str | None:
     principal = principal_of(request)
     return principal.member_id if isinstance(principal, MemberPrincipal) else None
@@ -65,7 +60,7 @@ async def get_board(
     """Scope `members:read`, or any member token. Hidden members show as `Anonymous member`
     to everyone but themselves."""
     return await boards.top(
-        _services(request),
+        services_of(request),
         board,
         period=period,
         segment=segment,
@@ -90,7 +85,7 @@ async def get_member_standing(
     """Scope `members:read`, or the member's own token. On a board per segment, the member's
     own segment unless `segment` names another."""
     return await boards.standing(
-        _services(request),
+        services_of(request),
         board,
         member_id,
         period=period,
@@ -112,10 +107,9 @@ async def get_my_standing(
     segment: SegmentParam = None,
 ) -> Standing:
     """Member token only."""
-    me = _viewer(request)
-    assert me is not None
+    me = member_of(request)
     return await boards.standing(
-        _services(request), board, me, period=period, segment=segment, viewer=me
+        services_of(request), board, me, period=period, segment=segment, viewer=me
     )
 
 

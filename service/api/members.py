@@ -7,9 +7,8 @@ from typing import Annotated, Any
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, Parameter
 
-from service.auth import MemberPrincipal
-from service.http.access import api_key, member_or_key, member_token, principal_of
-from service.services import Services
+from service.api.context import member_of, services_of
+from service.http.access import api_key, member_or_key, member_token
 from service.usecases import members
 from service.usecases.member_view import LedgerPage, MemberView, ledger_page, member_view
 from service.usecases.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
@@ -26,11 +25,6 @@ MemberId = Annotated[
 ]
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @get(
     "/v1/members/{member_id:str}",
     opt=member_or_key("members:read"),
@@ -40,7 +34,7 @@ def _services(request: Request[Any, Any, Any]) -> Services:
 async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> MemberView:
     """Scope `members:read`, or the member's own token. Balances are as of now: points past
     their return window count as available even before the worker books it."""
-    return await member_view(_services(request), member_id)
+    return await member_view(services_of(request), member_id)
 
 
 @put(
@@ -53,7 +47,7 @@ async def put_member(
     request: Request[Any, Any, Any], member_id: MemberId, data: JSONBody[ProfileUpdate]
 ) -> MemberProfile:
     """Scope `members:write`. Omitted fields keep their value; attributes are merged."""
-    return await members.put_profile(_services(request), member_id, data)
+    return await members.put_profile(services_of(request), member_id, data)
 
 
 @post(
@@ -65,13 +59,13 @@ async def put_member(
 )
 async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> TokenIssued:
     """Scope `members:token`. The token names one member and can read only that member."""
-    return await members.issue_token(_services(request), member_id)
+    return await members.issue_token(services_of(request), member_id)
 
 
 @get("/v1/me", opt=member_token(), tags=["me"], summary="The calling member's profile")
 async def get_me(request: Request[Any, Any, Any]) -> MemberView:
     """Member token only: the member the token names."""
-    return await member_view(_services(request), _me(request))
+    return await member_view(services_of(request), member_of(request))
 
 
 CursorParam = Annotated[
@@ -93,7 +87,7 @@ async def get_ledger(
     cursor: CursorParam = None,
 ) -> LedgerPage:
     """Scope `members:read`, or the member's own token. Cursor pagination."""
-    return await ledger_page(_services(request), member_id, limit, cursor)
+    return await ledger_page(services_of(request), member_id, limit, cursor)
 
 
 @get("/v1/me/ledger", opt=member_token(), tags=["me"], summary="The calling member's ledger")
@@ -101,13 +95,7 @@ async def get_my_ledger(
     request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
 ) -> LedgerPage:
     """Member token only."""
-    return await ledger_page(_services(request), _me(request), limit, cursor)
-
-
-def _me(request: Request[Any, Any, Any]) -> str:
-    principal = principal_of(request)
-    assert isinstance(principal, MemberPrincipal)
-    return principal.member_id
+    return await ledger_page(services_of(request), member_of(request), limit, cursor)
 
 
 ROUTES = [get_member, put_member, mint_token, get_me, get_ledger, get_my_ledger]

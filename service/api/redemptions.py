@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
+from service.api.context import actor_of, created_or_replayed, member_of, services_of
 from service.api.members import MemberId
-from service.auth import MemberPrincipal
-from service.http.access import any_credential, api_key, member_or_key, member_token, principal_of
-from service.services import Services
+from service.http.access import any_credential, api_key, member_or_key, member_token
 from service.usecases import holds, redeem, rewards
 from service.usecases.redeem import RedeemIn
 from service.usecases.redemption_view import RedemptionPage, RedemptionResult
@@ -37,18 +36,6 @@ CursorParam = Annotated[
 LimitParam = Annotated[int, Parameter(ge=1, le=100, description="redemptions per page (<= 100)")]
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def _actor(request: Request[Any, Any, Any]) -> str:
-    principal = principal_of(request)
-    if isinstance(principal, MemberPrincipal):
-        return f"member:{principal.member_id}"
-    return principal.name
-
-
 @get(
     "/v1/rewards",
     opt=any_credential(),
@@ -57,7 +44,7 @@ def _actor(request: Request[Any, Any, Any]) -> str:
 )
 async def get_rewards(request: Request[Any, Any, Any]) -> Catalog:
     """Any valid API key (whatever its scopes) or any member token."""
-    return await rewards.catalog(_services(request))
+    return await rewards.catalog(services_of(request))
 
 
 @post(
@@ -80,9 +67,9 @@ async def post_redemption(
     422: unknown reward (`unknown_reward`), not enough points (`insufficient_points`) or the
     per-member limit reached (`per_member_limit_reached`)."""
     result = await redeem.redeem(
-        _services(request), member_id, idempotency_key, data, _actor(request)
+        services_of(request), member_id, idempotency_key, data, actor_of(request)
     )
-    return Response(result, status_code=200 if result.replay else 201)
+    return created_or_replayed(result)
 
 
 @post(
@@ -97,7 +84,7 @@ async def commit_redemption(
 ) -> RedemptionResult:
     """Scope `redemptions:write`. A committed redemption is answered again (`replay: true`);
     409 `hold_expired` after the hold timeout (its points are back), `redemption_cancelled`."""
-    return await holds.commit(_services(request), redemption_id, _actor(request))
+    return await holds.commit(services_of(request), redemption_id, actor_of(request))
 
 
 @post(
@@ -112,7 +99,7 @@ async def cancel_redemption(
 ) -> RedemptionResult:
     """Scope `redemptions:write`. A cancelled or expired hold is answered again
     (`replay: true`); 409 `redemption_committed` for a committed redemption."""
-    return await holds.cancel(_services(request), redemption_id, _actor(request))
+    return await holds.cancel(services_of(request), redemption_id, actor_of(request))
 
 
 @get(
@@ -128,7 +115,7 @@ async def get_redemptions(
     cursor: CursorParam = None,
 ) -> RedemptionPage:
     """Scope `members:read`, or the member's own token. Cursor pagination."""
-    return await rewards.list_redemptions(_services(request), member_id, limit, cursor)
+    return await rewards.list_redemptions(services_of(request), member_id, limit, cursor)
 
 
 @get(
@@ -141,9 +128,7 @@ async def get_my_redemptions(
     request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
 ) -> RedemptionPage:
     """Member token only."""
-    principal = principal_of(request)
-    assert isinstance(principal, MemberPrincipal)
-    return await rewards.list_redemptions(_services(request), principal.member_id, limit, cursor)
+    return await rewards.list_redemptions(services_of(request), member_of(request), limit, cursor)
 
 
 ROUTES = [

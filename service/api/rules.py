@@ -8,10 +8,9 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.auth import ApiKeyPrincipal
-from service.http.access import api_key, principal_of
+from service.api.context import actor_of, services_of
+from service.http.access import api_key
 from service.http.problems import Problem
-from service.services import Services
 from service.usecases import rules
 from service.usecases.rules import (
     ActiveRulesetView,
@@ -24,11 +23,6 @@ from service.usecases.rules import (
 __all__ = ["ROUTES"]
 
 
-def _services(request: Request[Any, Any, Any]) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 @get(
     "/v1/admin/rules",
     opt=api_key("admin"),
@@ -37,7 +31,7 @@ def _services(request: Request[Any, Any, Any]) -> Services:
 )
 async def get_rules(request: Request[Any, Any, Any]) -> ActiveRulesetView:
     """Scope `admin`. Rules are listed in firing order, with the file and line of each."""
-    return await rules.active(_services(request))
+    return await rules.active(services_of(request))
 
 
 @post(
@@ -69,9 +63,8 @@ async def publish_rules(
     201: the new version is active; this replica uses it at once and every other replica within
     seconds. 200: the files are the version already active (a no-op). 422: the ruleset is refused,
     `errors` lists every problem as `file:line:col` and the previous version stays active."""
-    principal = principal_of(request)
-    by = principal.name if isinstance(principal, ApiKeyPrincipal) else "api"
-    published = await rules.publish(_services(request), dict(data.files), f"api:{by}")
+    by = actor_of(request)  # an admin key's name
+    published = await rules.publish(services_of(request), dict(data.files), f"api:{by}")
     return Response(published, status_code=201 if published.changed else 200)
 
 
@@ -87,7 +80,7 @@ async def dry_run_rules(request: Request[Any, Any, Any], data: JSONBody[DryRunRe
     rule skipped with its reason (`wrong_type`, `condition_false`, `cap_reached`, ...).
 
     The member is `member` (made up), else the stored member `member_id`, else a new member."""
-    return await rules.dry_run(_services(request), data.event, data.member_id, data.member)
+    return await rules.dry_run(services_of(request), data.event, data.member_id, data.member)
 
 
 ROUTES = [get_rules, publish_rules, dry_run_rules]
