@@ -309,6 +309,19 @@ async def test_a_timed_out_hold_is_released_by_the_worker(client, admin, checkou
     assert listed.json()["redemptions"][0]["status"] == "expired"
 
 
+async def test_the_hold_release_pass_skips_a_member_someone_has_locked(
+    client, admin, checkout, clock, db
+):
+    await give(client, admin, "jill", 1000)
+    await redeem(client, checkout, "jill", {"points": 400, "hold": True})
+    services = worker_services(client, db)
+    now = clock.advance(timedelta(minutes=16))
+    async with db.transaction() as busy:  # an event being booked for jill holds her lock
+        await busy.raw.execute("SELECT 1 FROM members WHERE member_id = 'jill' FOR UPDATE")
+        assert await release_expired_holds(services, now) == 0  # skipped, not queued
+    assert await release_expired_holds(services, now) == 1
+
+
 async def test_committing_after_the_timeout_releases_the_hold(client, admin, checkout, clock):
     await give(client, admin, "kim", 1000)
     held = (await redeem(client, checkout, "kim", {"points": 400, "hold": True})).json()

@@ -79,13 +79,16 @@ async def release_expired_holds(services: Services, now: datetime, limit: int = 
     """Release up to about `limit` timed-out holds, one transaction per member; how many.
 
     Safe with several replicas: rows another transaction is settling are skipped, and each
-    member's holds are re-read under the member's lock."""
+    member's holds are re-read under the member's lock. A member someone else has locked (an
+    event being booked) is skipped, as the other worker passes do, instead of queueing behind
+    it: the next pass, or the member's next redemption operation, releases the hold."""
     async with services.db.transaction() as conn:
         member_ids = await store.find_expired_holds(conn, now, limit)
     released = 0
     for member_id in member_ids:
         async with services.db.transaction() as conn:
-            await ledger_store.lock_member(conn, member_id)
+            if not await ledger_store.try_lock_member(conn, member_id):
+                continue
             book, gone = await open_member(conn, services.rules.current, member_id, now)
             await book.write(conn, member_id)
         released += len(gone)
