@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import secrets
 from collections.abc import AsyncIterator
 from importlib.metadata import version
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
@@ -35,6 +37,8 @@ from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
 from service.store.database import Database
+from service.usecases import intake
+from service.usecases.grouping import EventGroups
 from service.worker import run_worker
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -115,6 +119,14 @@ def create_app(
                 metrics=metrics,
                 rules=rules,
             )
+            services = app.state.services
+            groups: EventGroups[Any, Any] = EventGroups(
+                functools.partial(intake.run_set, services),
+                window=settings.group_window_ms / 1000,
+                max_events=settings.group_max_events,
+                max_groups=max(1, settings.db_pool_max // 2),
+            )
+            services.event_groups = groups
             limiter.start(db)
             stop = asyncio.Event()
             worker = None
@@ -127,6 +139,7 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
+            await groups.close()
             await limiter.stop()
             await rules.stop()
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock
@@ -25,3 +26,5 @@ class Services:
     clock: Clock
     metrics: Metrics
     rules: ActiveRuleset
+    event_groups: Any = None
+    """Group commit of single events (`usecases.grouping.EventGroups`); None: each alone."""

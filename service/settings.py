@@ -53,6 +53,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Lowest level written to the JSON log on stderr."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     """Largest accepted request body; larger ones get 413."""
+    group_window_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 2.0
+    """Group commit: how long the first of concurrent single events waits for others to join
+    its set (milliseconds); 0 still coalesces the events that arrive together."""
+    group_max_events: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
+    """Group commit: the most single events in one set; a full group starts at once."""
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200
     """Requests per minute allowed to one API key or member token, across all workers and
     replicas (a fixed one-minute window); over it: 429 with Retry-After. 0 turns it off."""

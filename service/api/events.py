@@ -22,7 +22,7 @@ BATCH_LIMIT = 1000
 
 
 class EventBatch(msgspec.Struct, forbid_unknown_fields=True):
-    """Up to 1,000 events, each processed in its own transaction."""
+    """Up to 1,000 events, decided in order as one set (one member's events see each other)."""
 
     events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=BATCH_LIMIT)]
 
@@ -80,10 +80,7 @@ async def post_event(
 )
 async def post_batch(request: Request[Any, Any, Any], data: JSONBody[EventBatch]) -> BatchResult:
     """Each event is processed (or refused) on its own, as if posted alone."""
-    services = services_of(request)
-    outcomes = await intake.ingest_batch(
-        services, data.events, concurrency=max(1, services.settings.db_pool_max // 2)
-    )
+    outcomes = await intake.ingest_batch(services_of(request), data.events)
     items = [_item(index, data.events[index], outcome) for index, outcome in enumerate(outcomes)]
     return BatchResult(
         results=items,

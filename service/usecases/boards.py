@@ -1,7 +1,8 @@
-"""Leaderboards: record an event's score in its transaction; read the top, a member's standing.
+"""Leaderboards: read the top, a member's standing; rebuild a histogram.
 
-`record` runs inside the intake transaction (the member is locked), so a board never shows
-points the ledger does not have. Reads take no locks: one or two statements each.
+Scores are booked with the events that earn them (`service.decide.scoring`), in the event's
+transaction, so a board never shows points the ledger does not have. Reads take no locks: one
+or two statements each.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ import msgspec
 from service.core.boards import (
     GROUP_SIZE,
     BoardPeriod,
-    BucketChange,
     bucket_bounds,
-    bucket_changes,
     bucket_of,
     display_name,
     group_of,
     histogram_rows,
-    metric_delta,
     parse_period_key,
     period_key_for,
 )
+from service.decide.plan import LockPlan, read_plan
+from service.decide.rows import Log, changed_rows
+from service.decide.scoring import scored
 from service.engine import Event, Ruleset
 from service.engine.files import BoardDef
 from service.errors import InvalidInput, NotFound
@@ -32,15 +33,15 @@ from service.services import Services
 from service.store import boards as board_store
 from service.store.boards import BoardRow
 from service.store.database import Connection
+from service.store.member_sets import load_set, lock_set
+from service.store.set_writes import apply_histogram, save_rows
 
 __all__ = [
     "BoardEntry",
     "BoardPage",
     "Standing",
-    "apply_histogram",
     "rebuild_histogram",
     "record",
-    "score",
     "standing",
     "top",
 ]
@@ -100,47 +101,17 @@ class Standing(msgspec.Struct, kw_only=True):
 async def record(
     conn: Connection, ruleset: Ruleset, event: Event, points_earned: int, now: datetime
 ) -> None:
-    """Add an event to every board its metric touches, in the period of `occurred_at`."""
-    await apply_histogram(conn, await score(conn, ruleset, event, points_earned, now))
-
-
-async def score(
-    conn: Connection, ruleset: Ruleset, event: Event, points_earned: int, now: datetime
-) -> list[BucketChange]:
-    """Add an event to the member's score on every board its metric touches (in the period of
-    `occurred_at`) and return the histogram changes that follow, for `apply_histogram`."""
-    boards = ruleset.program.leaderboards
-    if not boards:
-        return []
-    tz = ruleset.program.timezone
-    additions = []
-    deltas: dict[str, int] = {}
-    for board in boards:
-        delta = metric_delta(board.metric, event.type, points_earned)
-        if delta > 0:
-            key = period_key_for(board.period, event.occurred_at, tz)
-            additions.append((board.id, key, board.segment, delta))
-            deltas[board.id] = delta
-    if not additions:
-        return []
-    scores = await board_store.add_scores(conn, event.member_id, now, additions)
-    return bucket_changes(
-        event.member_id,
-        [
-            (s.board_id, s.period_key, s.segment, s.score - deltas[s.board_id], s.score)
-            for s in scores
-        ],
-    )
-
-
-async def apply_histogram(conn: Connection, changes: list[BucketChange]) -> None:
-    """Add score moves to the boards' histogram counters.
-
-    The counters are shared by every member with a nearby score, and each updated row stays
-    locked until commit: an event applies them as its last statement, so that concurrent
-    events queue on them for one commit, not for the rest of the transaction."""
-    if changes:
-        await board_store.apply_bucket_changes(conn, changes)
+    """Add an event's points to every board its metric touches, in the period of
+    `occurred_at`, for a member locked here (the intake does this as part of an event; this
+    is the same load, decision and save for a score alone: tests and the board benchmark)."""
+    member_id = event.member_id
+    locked = await lock_set(conn, LockPlan(members=[member_id], referees=[], codes=[], budgets=[]))
+    loaded = await load_set(conn, read_plan(ruleset, [event], [member_id], now), locked)
+    before = loaded.members
+    after = {member_id: scored(ruleset, before[member_id], event, points_earned)}
+    rows = changed_rows(before, after, {}, {}, Log(), now)
+    await save_rows(conn, rows)
+    await apply_histogram(conn, rows)
 
 
 def _board(ruleset: Ruleset, board_id: str) -> BoardDef:

@@ -15,6 +15,7 @@ from service.core.badges import next_level
 from service.core.challenges import ChallengeProgress, window_bounds, window_key
 from service.core.streaks import streak_status, unit_of
 from service.core.tiers import TierMove, TierProgram, level_for
+from service.decide.plan import STREAK_HISTORY_DAYS
 from service.engine import Ruleset, StreakHistory
 from service.errors import NotFound
 from service.services import Services
@@ -23,7 +24,6 @@ from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store.database import Connection
 from service.store.game_reads import GameRead, GameRows
-from service.usecases.game_state import STREAK_HISTORY_DAYS
 from service.usecases.tiers import (
     MemberTier,
     TierMoveView,

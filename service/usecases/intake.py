@@ -1,40 +1,53 @@
-"""Event intake: one event, one transaction, exactly once per (member, event id).
+"""Event intake: load a set of members, decide every event in one pure step, save, commit.
 
-Lock the member (creating an unknown one), check the event id, read the member's state,
-evaluate the rules, book the effects in the ledger, store the event with its answer, commit.
-The same id with the same body answers the stored result as a replay; a different body is a 409.
+A set is a batch posted at once, or single posts that arrived together (`grouping`). One
+transaction per set: lock its members (sorted: two sets never deadlock), read all their state
+in one statement, decide (`service.decide`), write every row in one statement and the shared
+leaderboard counters in a second, commit, answer. An event refused by validation or by the
+program (a 4xx) is decided out before the write and does not touch the others. A set whose
+transaction fails for an unexpected reason is retried event by event, so one poison event
+never fails the good ones. The idempotency key is `(member_id, id)`: the same body again
+answers the first result (`replay`), another body is a 409.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections import defaultdict
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 
-from service.engine import Event, InvalidEvent, evaluate, validate_event_attributes
-from service.errors import Conflict, DomainError, Unprocessable
+from service.decide import (
+    Decision,
+    EventResult,
+    Prepared,
+    decide,
+    lock_plan,
+    read_plan,
+    referrer_days,
+)
+from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
+from service.errors import DomainError, Unprocessable
 from service.services import Services
-from service.store import events as event_store
-from service.store import ledger as ledger_store
-from service.store import progress as progress_store
-from service.store.database import Connection
+from service.store.database import Connection, DatabaseUnavailable
+from service.store.member_sets import load_set, lock_set
 from service.store.referrals import is_deadlock
-from service.usecases.boards import apply_histogram
-from service.usecases.booking import EventResult, book_event
-from service.usecases.game_state import game_state, link_referral, plan_game_read
-from service.usecases.gamify import settle_event
+from service.store.set_writes import apply_histogram, save_rows
 from service.usecases.members import MEMBER_ID_PATTERN
-from service.usecases.snapshot import budgeted_rules, build_snapshot, cap_period_keys
 
-__all__ = ["EventIn", "EventResult", "ingest", "ingest_batch"]
+__all__ = ["EventIn", "EventResult", "Outcome", "ingest", "ingest_batch", "prepare", "run_set"]
+
+logger = logging.getLogger("service.intake")
 
 _canonical = msgspec.json.Encoder(order="sorted")
-_DEADLOCK_RETRIES = 3
+_ATTEMPTS = 4
+"""A set is run again after a deadlock (only a referral found mid-set can cause one) or when
+the decision found state it needs that the load did not read (then loaded on the next try)."""
+
+Outcome = EventResult | DomainError
 
 
 class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -50,8 +63,16 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The event type's attributes, e.g. order_id, amount, currency, items for a purchase."""
 
 
-def _event_of(services: Services, event_in: EventIn) -> tuple[Event, str]:
-    ruleset = services.rules.current
+class Checked(msgspec.Struct, frozen=True):
+    """An event checked against one ruleset version's event types."""
+
+    prepared: Prepared
+    ruleset_version: str
+    source: EventIn
+
+
+def prepare(ruleset: Ruleset, event_in: EventIn) -> Checked:
+    """Check an event's attributes against its type; Unprocessable naming the field."""
     try:
         attributes = validate_event_attributes(ruleset, event_in.type, event_in.attributes)
     except InvalidEvent as exc:
@@ -69,101 +90,122 @@ def _event_of(services: Services, event_in: EventIn) -> tuple[Event, str]:
         "occurred_at": event.occurred_at.timestamp(),
         "attributes": attributes,
     }
-    return event, hashlib.sha256(_canonical.encode(body)).hexdigest()
+    body_hash = hashlib.sha256(_canonical.encode(body)).hexdigest()
+    return Checked(Prepared(event, body_hash), ruleset.version, event_in)
 
 
-def _replay(row: Any, body_hash: str, event_id: str) -> EventResult:
-    if row["body_hash"] != body_hash:
-        raise Conflict(
-            f"event '{event_id}' was already received with a different body",
-            field="id",
-            code="event_id_reused",
+class _Again(Exception):
+    """The decision needs state the load did not read: roll back, load it, decide again."""
+
+
+async def _run_once(
+    conn: Connection,
+    ruleset: Ruleset,
+    events: list[Prepared],
+    now: datetime,
+    extra: dict[str, date | None],
+) -> Decision:
+    """One transaction: lock, load, decide, save (the caller commits by leaving it)."""
+    plain = [p.event for p in events]
+    locked = await lock_set(conn, lock_plan(ruleset, plain, extra))
+    days = referrer_days(ruleset, plain, locked.links, locked.code_owners)
+    for member_id, since in extra.items():
+        if since is not None:
+            days[member_id] = min(days.get(member_id, since), since)
+    plan = read_plan(ruleset, plain, sorted(locked.profiles), now, referrer_days=days)
+    state = await load_set(conn, plan, locked)
+    decision = decide(ruleset, state, events, now)
+    if decision.missing is not None:
+        missing = decision.missing
+        extra[missing.member_id] = min(
+            (d for d in (extra.get(missing.member_id), missing.metric_since) if d is not None),
+            default=None,
         )
-    result = msgspec.convert(row["result"], EventResult)
-    return msgspec.structs.replace(result, replay=True)
+        raise _Again
+    await save_rows(conn, decision.rows)
+    await apply_histogram(conn, decision.rows)  # last: its rows are shared by many members
+    return decision
+
+
+async def _run(services: Services, ruleset: Ruleset, events: list[Prepared]) -> list[Outcome]:
+    now = services.clock.now()
+    extra: dict[str, date | None] = {}
+    async with services.db.connection() as conn:
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with conn.raw.transaction():
+                    decision = await _run_once(conn, ruleset, events, now, extra)
+                return decision.outcomes
+            except _Again:
+                continue
+            except Exception as exc:
+                if not is_deadlock(exc) or attempt == _ATTEMPTS - 1:
+                    raise
+    raise RuntimeError(f"a set of {len(events)} events could not be decided in {_ATTEMPTS} tries")
+
+
+def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | DomainError:
+    """The event checked against `ruleset` (again, if it was checked against another version)."""
+    if isinstance(item, DomainError) or item.ruleset_version == ruleset.version:
+        return item
+    try:
+        return prepare(ruleset, item.source)
+    except DomainError as refusal:
+        return refusal
+
+
+async def run_set(services: Services, items: Sequence[Checked | DomainError]) -> list[Outcome]:
+    """Decide and book a set of checked events (refusals pass through), one answer each."""
+    ruleset = services.rules.current
+    checked = [_checked_for(ruleset, item) for item in items]
+    todo = [i for i, item in enumerate(checked) if not isinstance(item, DomainError)]
+    outcomes: list[Any] = list(checked)
+    if not todo:
+        return outcomes
+    events = [checked[i].prepared for i in todo]  # type: ignore[union-attr]
+    try:
+        answers = await _run(services, ruleset, events)
+    except DatabaseUnavailable:
+        raise
+    except Exception:
+        if len(events) == 1:
+            raise
+        logger.exception("a set of %d events failed; deciding them one by one", len(events))
+        answers = [await _alone(services, ruleset, event) for event in events]
+    for i, answer in zip(todo, answers, strict=True):
+        outcomes[i] = answer
+    return outcomes
+
+
+async def _alone(services: Services, ruleset: Ruleset, event: Prepared) -> Outcome:
+    try:
+        return (await _run(services, ruleset, [event]))[0]
+    except DomainError as refusal:
+        return refusal
 
 
 async def ingest(services: Services, event_in: EventIn) -> EventResult:
-    """Process one event exactly once and answer what it did (or what it did the first time)."""
-    event, body_hash = _event_of(services, event_in)
-    # The replay check is read with the member's state, under the member's lock: a separate
-    # check before the lock would cost every new event a round trip to spare replays a wait.
-    async with services.db.connection() as conn:
-        for attempt in range(_DEADLOCK_RETRIES):
-            try:
-                async with conn.raw.transaction():
-                    return await _ingest_locked(services, conn, event, body_hash)
-            except Exception as exc:
-                # Only a referral reward locks a second member (the referrer, after the
-                # referee); a cycle of referrals can deadlock, and PostgreSQL aborts one side:
-                # run it again.
-                if not is_deadlock(exc) or attempt == _DEADLOCK_RETRIES - 1:
-                    raise
-    raise AssertionError("unreachable")
+    """Process one event exactly once and answer what it did (or what it did the first time);
+    concurrent posts of this process share a set (group commit)."""
+    checked = prepare(services.rules.current, event_in)
+    groups = services.event_groups
+    outcome: Outcome
+    if groups is not None:
+        outcome = await groups.submit(checked)
+    else:
+        outcome = (await run_set(services, [checked]))[0]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
-async def _ingest_locked(
-    services: Services, conn: Connection, event: Event, body_hash: str
-) -> EventResult:
+async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Outcome]:
+    """Process up to 1,000 events as one set: a result per event, in order."""
     ruleset = services.rules.current
-    now = services.clock.now()
-    profile = await ledger_store.lock_member(conn, event.member_id)
-    plan = plan_game_read(ruleset, event, now)
-    state = await ledger_store.load_state(
-        conn,
-        event.member_id,
-        cap_period_keys(ruleset, event.occurred_at),
-        event_id=event.id,
-        game=plan.read,
-    )
-    if state.event is not None:  # a replay, or a concurrent delivery that committed first
-        return _replay(state.event, body_hash, event.id)
-    assert state.game is not None
-    game = game_state(ruleset, plan, state.game, now)
-    budgeted = budgeted_rules(ruleset)
-    spent = await progress_store.budget_spent(conn, budgeted) if budgeted else {}
-    purchases = state.counters["purchase"].count if "purchase" in state.counters else 0
-    game = await link_referral(conn, ruleset, event, purchases, game)
-    snapshot = build_snapshot(
-        ruleset, event.member_id, profile, state, spent, event.occurred_at, game
-    )
-    evaluation = evaluate(ruleset, snapshot, event, now)
-    result, histogram = await book_event(conn, ruleset, event, state, evaluation, now)
-    result = await settle_event(conn, ruleset, event, result, game, now)
-    await event_store.insert_event(
-        conn,
-        member_id=event.member_id,
-        event_id=event.id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        received_at=now,
-        body_hash=body_hash,
-        attributes=event.attributes,
-        ruleset_version=ruleset.version,
-        result=result,
-    )
-    await apply_histogram(conn, histogram)  # last: its rows are shared by many members
-    return result
-
-
-async def ingest_batch(
-    services: Services, events: Sequence[EventIn], concurrency: int
-) -> list[EventResult | DomainError]:
-    """Process many events, each in its own transaction: one member's events in order,
-    different members' concurrently. A refused event does not stop the others."""
-    by_member: dict[str, list[int]] = defaultdict(list)
-    for index, event_in in enumerate(events):
-        by_member[event_in.member_id].append(index)
-    outcomes: list[EventResult | DomainError | None] = [None] * len(events)
-    gate = asyncio.Semaphore(max(1, concurrency))
-
-    async def run_member(indexes: list[int]) -> None:
-        async with gate:
-            for index in indexes:
-                try:
-                    outcomes[index] = await ingest(services, events[index])
-                except DomainError as exc:
-                    outcomes[index] = exc
-
-    await asyncio.gather(*(run_member(indexes) for indexes in by_member.values()))
-    return [outcome for outcome in outcomes if outcome is not None]
+    items: list[Checked | DomainError] = []
+    for event_in in events:
+        try:
+            items.append(prepare(ruleset, event_in))
+        except DomainError as refusal:
+            items.append(refusal)
+    return await run_set(services, items)

@@ -373,7 +373,8 @@ async def dry_run(
             services.db.connection() as conn,
             conn.raw.transaction(isolation="repeatable_read", readonly=True),
         ):
-            snapshot = await member_snapshot(conn, ruleset, member_id, event.occurred_at)
+            stored = msgspec.structs.replace(event, member_id=member_id)
+            snapshot = await member_snapshot(conn, ruleset, stored, services.clock.now())
     else:
         snapshot = MemberSnapshot(member_id=event.member_id)
     result = evaluate(ruleset, snapshot, event, services.clock.now())

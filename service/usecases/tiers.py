@@ -8,7 +8,6 @@ compute the tier as of now without writing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from service.core.tiers import TierMove, TierProgram, TierReview, TierState, review_tier
+from service.decide.answers import TierMoveView, move_views
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import tiers as tier_store
@@ -36,15 +36,6 @@ __all__ = [
     "settle_tier",
     "tier_read",
 ]
-
-
-class TierMoveView(msgspec.Struct, kw_only=True):
-    """A tier move, as the event result and the member's history show it."""
-
-    from_tier: str | None
-    to_tier: str | None
-    at: datetime
-    reason: str
 
 
 class MemberTier(msgspec.Struct, kw_only=True):
@@ -136,11 +127,6 @@ async def settle_tier(
     if after.state != tier.stored or moves:
         await tier_store.save_tier(conn, member_id, after.state, moves)
     return moves
-
-
-def move_views(moves: Iterable[TierMove]) -> list[TierMoveView]:
-    """The wire form of tier moves."""
-    return [TierMoveView(**msgspec.structs.asdict(m)) for m in moves]
 
 
 async def review_tiers_due(services: Services, now: datetime, limit: int = 200) -> int:

@@ -1,0 +1,217 @@
+"""What the load must read for a set of events: the periods, windows, ids and days in play.
+
+Pure: computed from the ruleset, the events and `now`, so the load reads in one statement all
+that the decision can look at, and nothing that grows with a member's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+
+import msgspec
+
+from service.core.boards import period_key_for
+from service.core.challenges import window_key
+from service.core.periods import period_key
+from service.decide.tiering import local_day, metric_since
+from service.engine import Event, Ruleset
+
+__all__ = [
+    "STREAK_HISTORY_DAYS",
+    "LockPlan",
+    "ReadPlan",
+    "budgeted_rules",
+    "cap_period_keys",
+    "challenge_windows",
+    "lock_plan",
+    "read_plan",
+    "referral_code",
+]
+
+STREAK_HISTORY_DAYS = 400
+"""How far back streak units are read; a streak longer than this shows as this long."""
+
+
+def cap_period_keys(ruleset: Ruleset, at: datetime) -> list[str]:
+    """The cap periods (in the program's time zone) that an event at `at` counts against."""
+    periods = {cap.period for rule in ruleset.rules for cap in rule.caps}
+    return sorted(period_key(p, at, ruleset.program.timezone) for p in periods)
+
+
+def budgeted_rules(ruleset: Ruleset, event_types: Iterable[str] | None = None) -> list[str]:
+    """Ids of the rules with a global points budget (on one of `event_types`, if given)."""
+    types = None if event_types is None else set(event_types)
+    return sorted(
+        rule.id
+        for rule in ruleset.rules
+        if rule.budget is not None and (types is None or rule.on in types)
+    )
+
+
+def challenge_windows(ruleset: Ruleset, at: datetime) -> dict[str, str]:
+    """The window of each challenge that an event at `at` falls in (challenge id -> key)."""
+    tz = ruleset.program.timezone
+    windows: dict[str, str] = {}
+    for challenge in ruleset.challenges:
+        key = window_key(challenge.every, challenge.start, challenge.end, at, tz)
+        if key is not None:
+            windows[challenge.id] = key
+    return windows
+
+
+def referral_code(ruleset: Ruleset, event: Event) -> str | None:
+    """The referral code an event carries, normalised, if the program has referrals."""
+    code = event.attributes.get("referral_code")
+    if ruleset.referral is None or not isinstance(code, str) or not code.strip():
+        return None
+    return code.strip().upper()
+
+
+class LockPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom the load locks: the events' members, the referrers their purchases and refunds may
+    pay or take back from, the owners of the codes they carry; and the budget rows in play."""
+
+    members: list[str]
+    referees: list[str]
+    """Members whose events may book their referrer's side of a referral."""
+    codes: list[str]
+    budgets: list[str]
+
+
+def lock_plan(ruleset: Ruleset, events: Sequence[Event], extra: Iterable[str] = ()) -> LockPlan:
+    """The lock plan for a set of events (plus `extra` members a first attempt found missing)."""
+    members = {e.member_id for e in events} | set(extra)
+    referees: set[str] = set()
+    codes: set[str] = set()
+    if ruleset.referral is not None:
+        referees = {e.member_id for e in events if e.type in ("purchase", "refund")}
+        codes = {c for e in events if (c := referral_code(ruleset, e)) is not None}
+    return LockPlan(
+        members=sorted(members),
+        referees=sorted(referees),
+        codes=sorted(codes),
+        budgets=budgeted_rules(ruleset, {e.type for e in events}),
+    )
+
+
+class ReadPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """What the state read reads for the locked members (the same statement for all)."""
+
+    members: list[str]
+    metric_since: list[date | None]
+    """Per member (aligned with `members`): the first tier metric day to read."""
+    tier_metric: str | None
+    period_keys: list[str]
+    event_ids: list[tuple[str, str]]
+    """(member, event id) pairs whose stored events are read (the idempotency check)."""
+    order_ids: list[tuple[str, str]]
+    """(member, order id) pairs whose orders are read (reuse check, refunds)."""
+    challenge_keys: list[str]
+    boards: list[str]
+    board_periods: list[str]
+    streak_since: date | None
+    referrals: bool
+    budgets: list[str]
+    extra_lot_ids: list[str] = []
+    """Lots to read even when empty (those a hold drew from)."""
+
+
+def _event_since(ruleset: Ruleset, event: Event, now: datetime) -> date | None:
+    tiers = ruleset.program.tiers
+    if tiers is None:
+        return None
+    return metric_since(tiers, now, local_day(event.occurred_at, tiers.timezone))
+
+
+def read_plan(
+    ruleset: Ruleset,
+    events: Sequence[Event],
+    members: Sequence[str],
+    now: datetime,
+    *,
+    referrer_days: Mapping[str, date] | None = None,
+    extra_lot_ids: Sequence[str] = (),
+) -> ReadPlan:
+    """The read plan for `events` whose `members` are locked; `referrer_days` gives, for a
+    member who may be paid or charged as a referrer, the oldest local day their tier metric
+    may move on (their referees' purchases)."""
+    program = ruleset.program
+    tiers = program.tiers
+    tz = program.timezone
+    since: dict[str, date] = {}
+    set_since: date | None = None
+    if tiers is not None:
+        set_since = metric_since(tiers, now)
+        for event in events:
+            day = _event_since(ruleset, event, now)
+            assert day is not None
+            since[event.member_id] = min(since.get(event.member_id, day), day)
+            set_since = min(set_since, day)
+        for member_id, day in (referrer_days or {}).items():
+            needed = min(metric_since(tiers, now, day), set_since)
+            since[member_id] = min(since.get(member_id, needed), needed)
+    keys: set[str] = set()
+    windows: set[str] = set()
+    periods: set[str] = set()
+    for event in events:
+        keys.update(cap_period_keys(ruleset, event.occurred_at))
+        windows.update(challenge_windows(ruleset, event.occurred_at).values())
+        for board in program.leaderboards:
+            periods.add(period_key_for(board.period, event.occurred_at, tz))
+    orders = {
+        (e.member_id, str(e.attributes["order_id"]))
+        for e in events
+        if e.type in ("purchase", "refund") and "order_id" in e.attributes
+    }
+    return ReadPlan(
+        members=list(members),
+        metric_since=[since.get(m, set_since) for m in members],
+        tier_metric=tiers.metric_key if tiers is not None else None,
+        period_keys=sorted(keys),
+        event_ids=sorted({(e.member_id, e.id) for e in events}),
+        order_ids=sorted(orders),
+        challenge_keys=sorted(windows),
+        boards=sorted({board.id for board in program.leaderboards}),
+        board_periods=sorted(periods),
+        streak_since=(
+            local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS) if ruleset.streaks else None
+        ),
+        referrals=ruleset.referral is not None,
+        budgets=budgeted_rules(ruleset, {e.type for e in events}),
+        extra_lot_ids=list(extra_lot_ids),
+    )
+
+
+def referrer_days(
+    ruleset: Ruleset,
+    events: Sequence[Event],
+    links: Iterable[tuple[str, str, datetime | None]],
+    code_owners: Mapping[str, str],
+) -> dict[str, date]:
+    """For each member who may be booked as a referrer by these events, the oldest local day
+    their tier metric may move on: a referee's purchase (a reward), or the day a reward was
+    paid (its reversal). `links` are (referee, referrer, rewarded at) as the lock read them."""
+    tiers = ruleset.program.tiers
+    if tiers is None or ruleset.referral is None:
+        return {}
+    tz = tiers.timezone
+    first_day: dict[str, date] = {}
+    for event in events:
+        day = local_day(event.occurred_at, tz)
+        first_day[event.member_id] = min(first_day.get(event.member_id, day), day)
+    days: dict[str, date] = {}
+
+    def note(member_id: str, day: date) -> None:
+        days[member_id] = min(days.get(member_id, day), day)
+
+    for referee, referrer, rewarded_at in links:
+        if referee in first_day:
+            note(referrer, first_day[referee])
+            if rewarded_at is not None:
+                note(referrer, local_day(rewarded_at, tz))
+    for event in events:
+        code = referral_code(ruleset, event)
+        if code is not None and code in code_owners:
+            note(code_owners[code], local_day(event.occurred_at, tz))
+    return days

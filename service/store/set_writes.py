@@ -1,0 +1,267 @@
+"""The pipeline's save: every row a decision produced, in one statement, then the shared
+leaderboard histogram counters in a second (last, because other members' events wait on them).
+
+Each table's rows travel as one JSON parameter that `json_to_recordset` turns back into rows
+(column types from `store/tables.py`), written by one data-modifying CTE per table: the number
+of statements does not grow with the number of events or members. A table with no rows costs
+one empty CTE. Rows arrive final (a lot's remaining points, a balance, a challenge window) or,
+where the load may not have read the row, as amounts to add (tier metric days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+
+from service.decide.rows import Rows
+from service.store.database import Connection
+from service.store.tables import (
+    balances,
+    board_scores,
+    challenge_progress,
+    events,
+    ledger_entries,
+    lots,
+    member_badge_levels,
+    member_badges,
+    member_counters,
+    member_streaks,
+    member_tiers,
+    members,
+    orders,
+    referrals,
+    rule_budgets,
+    rule_usage,
+    streak_units,
+    tier_history,
+    tier_metric_days,
+)
+
+__all__ = ["apply_histogram", "save_rows"]
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _recordset(table: Table, columns: Sequence[str], param: int) -> str:
+    defs = ", ".join(f'"{c}" {table.c[c].type.compile(dialect=_DIALECT)}' for c in columns)
+    return f"json_to_recordset(${param}::json) AS x({defs})"
+
+
+def _insert(table: Table, columns: Sequence[str], param: int, conflict: str = "") -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    selected = ", ".join(f'x."{c}"' for c in columns)
+    return (
+        f"INSERT INTO {table.name} AS t ({names}) SELECT {selected} "
+        f"FROM {_recordset(table, columns, param)} {conflict}"
+    )
+
+
+def _upsert(
+    table: Table, columns: Sequence[str], key: Sequence[str], param: int, **set_: str
+) -> str:
+    assignments = ", ".join(f'"{c}" = {expr}' for c, expr in set_.items())
+    keys = ", ".join(f'"{c}"' for c in key)
+    return _insert(table, columns, param, f"ON CONFLICT ({keys}) DO UPDATE SET {assignments}")
+
+
+def _excluded(*columns: str) -> dict[str, str]:
+    return {c: f'excluded."{c}"' for c in columns}
+
+
+def _columns(table: Table, *skip: str) -> list[str]:
+    return [c.name for c in table.columns if c.name not in skip and c.computed is None]
+
+
+_LOT_COLUMNS = _columns(lots)
+_ENTRY_COLUMNS = _columns(ledger_entries, "recorded_at")
+_BALANCE_COLUMNS = _columns(balances, "updated_at")
+_TIER_COLUMNS = _columns(member_tiers, "updated_at")
+
+# (Rows field, SQL of its CTE with `{p}` the parameter number)
+_WRITES: list[tuple[str, str]] = [
+    ("events", _insert(events, _columns(events), 0)),
+    (
+        "counters",
+        _upsert(
+            member_counters,
+            _columns(member_counters),
+            ("member_id", "event_type"),
+            0,
+            **_excluded("count", "last_at"),
+        ),
+    ),
+    (
+        "lots",
+        _upsert(lots, _LOT_COLUMNS, ("member_id", "lot_id"), 0, **_excluded("remaining", "state")),
+    ),
+    ("entries", _insert(ledger_entries, _ENTRY_COLUMNS, 0)),
+    (
+        "balances",
+        _upsert(
+            balances,
+            _BALANCE_COLUMNS,
+            ("member_id",),
+            0,
+            **_excluded(*(c for c in _BALANCE_COLUMNS if c != "member_id")),
+            updated_at="now()",
+        ),
+    ),
+    (
+        "orders",
+        _upsert(
+            orders,
+            _columns(orders),
+            ("member_id", "order_id"),
+            0,
+            **_excluded("refunded_amount", "points_reversed"),
+        ),
+    ),
+    (
+        "usage",
+        _upsert(
+            rule_usage,
+            _columns(rule_usage),
+            ("member_id", "rule_id", "period_key"),
+            0,
+            **_excluded("times", "points"),
+        ),
+    ),
+    (
+        "budgets",
+        f"UPDATE rule_budgets AS t SET spent = x.spent "
+        f"FROM {_recordset(rule_budgets, ('rule_id', 'spent'), 0)} WHERE t.rule_id = x.rule_id",
+    ),
+    (
+        "badges",
+        _upsert(
+            member_badges,
+            _columns(member_badges),
+            ("member_id", "badge_id"),
+            0,
+            level="greatest(t.level, excluded.level)",
+        ),
+    ),
+    (
+        "badge_levels",
+        _insert(member_badge_levels, _columns(member_badge_levels), 0, "ON CONFLICT DO NOTHING"),
+    ),
+    (
+        "challenges",
+        _upsert(
+            challenge_progress,
+            _columns(challenge_progress),
+            ("member_id", "challenge_id", "window_key"),
+            0,
+            **_excluded("step", "progress", "completed_at"),
+        ),
+    ),
+    ("streak_units", _insert(streak_units, _columns(streak_units), 0, "ON CONFLICT DO NOTHING")),
+    (
+        "streaks",
+        _upsert(
+            member_streaks,
+            _columns(member_streaks),
+            ("member_id", "streak_id"),
+            0,
+            longest="greatest(t.longest, excluded.longest)",
+            **_excluded("run_start", "rewarded"),
+        ),
+    ),
+    (
+        "attributes",
+        f"UPDATE members AS t SET attributes = x.attributes, updated_at = now() "
+        f"FROM {_recordset(members, ('member_id', 'attributes'), 0)} "
+        f"WHERE t.member_id = x.member_id",
+    ),
+    (
+        "metrics",
+        _upsert(
+            tier_metric_days,
+            _columns(tier_metric_days),
+            ("member_id", "metric", "day"),
+            0,
+            value="t.value + excluded.value",
+        ),
+    ),
+    (
+        "tiers",
+        _upsert(
+            member_tiers,
+            _TIER_COLUMNS,
+            ("member_id",),
+            0,
+            **_excluded("tier", "since", "held_until"),
+            updated_at="now()",
+        ),
+    ),
+    ("tier_moves", _insert(tier_history, _columns(tier_history), 0)),
+    (
+        "referrals",
+        _upsert(
+            referrals,
+            _columns(referrals),
+            ("member_id",),
+            0,
+            **_excluded(*(c for c in _columns(referrals) if c != "member_id")),
+        ),
+    ),
+    (
+        "board_scores",
+        _upsert(
+            board_scores,
+            _columns(board_scores),
+            ("member_id", "board_id", "period_key", "segment"),
+            0,
+            **_excluded("score", "reached_at"),
+        ),
+    ),
+]
+
+
+def _numbered(sql: str, param: int) -> str:
+    return sql.replace("$0::json", f"${param}::json")
+
+
+_SAVE_SQL = (
+    "WITH "
+    + ",\n".join(
+        f"w_{name} AS ({_numbered(sql, n)})" for n, (name, sql) in enumerate(_WRITES, start=1)
+    )
+    + "\nSELECT 1"
+)
+_FIELDS = [name for name, _ in _WRITES]
+
+_HISTOGRAM_SQL = """
+INSERT INTO board_buckets AS h (board_id, period_key, segment, level, bucket, shard, members)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::int[],
+                     $7::bigint[])
+ON CONFLICT (board_id, period_key, segment, level, bucket, shard) DO UPDATE
+SET members = h.members + excluded.members
+"""
+
+
+async def save_rows(conn: Connection, rows: Rows) -> None:
+    """Write every row but the histogram's, in one statement (nothing when there is none)."""
+    params: list[Any] = [getattr(rows, name) for name in _FIELDS]
+    if any(params):
+        await conn.raw.execute(_SAVE_SQL, *params)
+
+
+async def apply_histogram(conn: Connection, rows: Rows) -> None:
+    """Add the leaderboard score moves to the histogram counters (sorted: no deadlocks)."""
+    changes = rows.histogram
+    if not changes:
+        return
+    await conn.raw.execute(
+        _HISTOGRAM_SQL,
+        [c.board_id for c in changes],
+        [c.period_key for c in changes],
+        [c.segment for c in changes],
+        [c.level for c in changes],
+        [c.bucket for c in changes],
+        [c.shard for c in changes],
+        [c.members for c in changes],
+    )
