@@ -12,10 +12,12 @@ import contextlib
 import logging
 from datetime import datetime
 
+from service.decide.state import SetState
+from service.decide.step import Step
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
-from service.usecases.booking import Ledgerbook
+from service.usecases.member_ops import run_member_op
 from service.usecases.redeem import release_expired_holds
 from service.usecases.tiers import review_tiers_due
 
@@ -30,13 +32,13 @@ async def mature_due(services: Services, now: datetime, limit: int = 200) -> int
         due = await ledger_store.members_due(conn, now, limit)
     done = 0
     for member_id in due:
-        async with services.db.transaction() as conn:
-            if not await ledger_store.try_lock_member(conn, member_id):
-                continue  # an event or another worker is booking this member right now
-            state = await ledger_store.load_state(conn, member_id)
-            book = Ledgerbook(state, now)
-            await book.write(conn, member_id)
-            done += 1
+
+        def operate(step: Step, _: SetState, member_id: str = member_id) -> None:
+            step.matured(step.member(member_id))
+
+        # a member an event or another worker is booking right now is skipped
+        _, booked = await run_member_op(services, member_id, operate, now=now, skip_locked=True)
+        done += booked
     return done
 
 

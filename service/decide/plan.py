@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -25,6 +26,7 @@ __all__ = [
     "cap_period_keys",
     "challenge_windows",
     "lock_plan",
+    "member_plan",
     "read_plan",
     "referral_code",
 ]
@@ -73,10 +75,14 @@ class LockPlan(msgspec.Struct, frozen=True, kw_only=True):
     pay or take back from, the owners of the codes they carry; and the budget rows in play."""
 
     members: list[str]
-    referees: list[str]
+    referees: list[str] = []
     """Members whose events may book their referrer's side of a referral."""
-    codes: list[str]
-    budgets: list[str]
+    codes: list[str] = []
+    budgets: list[str] = []
+    stock: list[str] = []
+    """Stocked rewards whose counter rows must exist (a redemption locks them)."""
+    skip_locked: bool = False
+    """Lock only members nobody else holds, and create none (the worker's passes)."""
 
 
 def lock_plan(ruleset: Ruleset, events: Sequence[Event], extra: Iterable[str] = ()) -> LockPlan:
@@ -113,8 +119,40 @@ class ReadPlan(msgspec.Struct, frozen=True, kw_only=True):
     streak_since: date | None
     referrals: bool
     budgets: list[str]
-    extra_lot_ids: list[str] = []
-    """Lots to read even when empty (those a hold drew from)."""
+    holds: bool = False
+    """Read the members' held redemptions and the lots they drew from (redemption paths)."""
+    redemption_keys: list[tuple[str, str]] = []
+    """(member, Idempotency-Key) of redemptions a request may repeat."""
+    redemption_ids: list[tuple[str, str]] = []
+    reward_counts: list[tuple[str, str]] = []
+    """(member, reward): count the member's held and committed redemptions of the reward."""
+    adjustment_keys: list[tuple[str, str]] = []
+    stock: list[str] = []
+    """Stocked rewards whose counters are read and locked."""
+    pool: str | None = None
+    """A reward whose coupon pool (`pool_codes`) gives one free code, locked for this set."""
+    pool_codes: list[str] = []
+
+
+def member_plan(ruleset: Ruleset, member_id: str, now: datetime, **reads: Any) -> ReadPlan:
+    """The read plan of one member's operation (a redemption, an adjustment, a worker pass):
+    the ledger, the tier as of now, and what `reads` names (`ReadPlan` fields)."""
+    tiers = ruleset.program.tiers
+    return ReadPlan(
+        members=[member_id],
+        metric_since=[metric_since(tiers, now) if tiers is not None else None],
+        tier_metric=tiers.metric_key if tiers is not None else None,
+        period_keys=[],
+        event_ids=[],
+        order_ids=[],
+        challenge_keys=[],
+        boards=[],
+        board_periods=[],
+        streak_since=None,
+        referrals=False,
+        budgets=[],
+        **reads,
+    )
 
 
 def _event_since(ruleset: Ruleset, event: Event, now: datetime) -> date | None:
@@ -131,7 +169,6 @@ def read_plan(
     now: datetime,
     *,
     referrer_days: Mapping[str, date] | None = None,
-    extra_lot_ids: Sequence[str] = (),
 ) -> ReadPlan:
     """The read plan for `events` whose `members` are locked; `referrer_days` gives, for a
     member who may be paid or charged as a referrer, the oldest local day their tier metric
@@ -179,7 +216,6 @@ def read_plan(
         ),
         referrals=ruleset.referral is not None,
         budgets=budgeted_rules(ruleset, {e.type for e in events}),
-        extra_lot_ids=list(extra_lot_ids),
     )
 
 

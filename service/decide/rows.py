@@ -13,24 +13,29 @@ from typing import Any
 import msgspec
 
 from service.core.boards import BucketChange, bucket_changes
-from service.core.ledger import Entry, Lot
+from service.core.ledger import Draw, Entry, Lot
 from service.decide.answers import EventResult
 from service.decide.state import MemberState
 
 __all__ = [
+    "AdjustmentRow",
     "BadgeLevelRow",
     "BadgeRow",
     "BalanceRow",
     "BoardScoreRow",
     "ChallengeSaveRow",
+    "CodeReturnRow",
+    "CodeRow",
     "CounterRow",
     "EntryRow",
     "EventRow",
     "Log",
     "MetricRow",
     "OrderRow",
+    "RedemptionRow",
     "ReferralRow",
     "Rows",
+    "StockRow",
     "StreakRow",
     "StreakUnitRow",
     "TierMoveRow",
@@ -204,10 +209,76 @@ class BoardScoreRow(msgspec.Struct, frozen=True, kw_only=True):
     reached_at: datetime
 
 
+class RedemptionRow(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: str
+    redemption_id: str
+    idempotency_key: str
+    request_hash: str
+    reward_id: str | None
+    points: int
+    status: str
+    coupon_code: str | None
+    created_at: datetime
+    hold_expires_at: datetime | None
+    settled_at: datetime | None
+    draws: tuple[Draw, ...]
+    reference: str | None
+
+
+class AdjustmentRow(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: str
+    adjustment_id: str
+    idempotency_key: str | None
+    request_hash: str
+    points: int
+    reason: str
+    actor: str
+    created_at: datetime
+    result: Any
+
+
+class StockRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Units of a reward handed out (+) or given back (-)."""
+
+    reward_id: str
+    delta: int
+
+
+class CodeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A coupon code issued to a redemption (a pool code claimed, or a generated one)."""
+
+    reward_id: str
+    code: str
+    member_id: str
+    redemption_id: str
+    issued_at: datetime
+
+
+class CodeReturnRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A code issued to a redemption that goes back to its pool."""
+
+    reward_id: str
+    code: str
+    redemption_id: str
+
+
 class Log:
     """The append-only rows (and metric deltas) that applying events produces, in order."""
 
-    __slots__ = ("badge_levels", "badges", "entries", "events", "metrics", "moves", "units")
+    __slots__ = (
+        "adjustments",
+        "badge_levels",
+        "badges",
+        "claims",
+        "entries",
+        "events",
+        "generated",
+        "metrics",
+        "moves",
+        "returns",
+        "stock",
+        "units",
+    )
 
     def __init__(self) -> None:
         self.events: list[EventRow] = []
@@ -217,6 +288,11 @@ class Log:
         self.units: list[StreakUnitRow] = []
         self.metrics: list[MetricRow] = []
         self.moves: list[TierMoveRow] = []
+        self.adjustments: list[AdjustmentRow] = []
+        self.stock: list[StockRow] = []
+        self.claims: list[CodeRow] = []
+        self.generated: list[CodeRow] = []
+        self.returns: list[CodeReturnRow] = []
 
     def extend(self, other: Log) -> None:
         """Append what another log holds (an event's, once it is accepted)."""
@@ -270,6 +346,13 @@ class Rows(msgspec.Struct, kw_only=True):
     tier_moves: list[TierMoveRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
+    redemptions: list[RedemptionRow] = []
+    adjustments: list[AdjustmentRow] = []
+    stock: list[StockRow] = []
+    code_claims: list[CodeRow] = []
+    code_returns: list[CodeReturnRow] = []
+    generated_codes: list[CodeRow] = []
+    """Generated coupon codes (the save reports one that another redemption took first)."""
     histogram: list[BucketChange] = []
     """Leaderboard histogram counter changes, sorted (written last: the rows are shared)."""
 
@@ -347,6 +430,9 @@ def _activity_rows(rows: Rows, before: MemberState, after: MemberState) -> None:
                     points=u.points,
                 )
             )
+    for redemption_id, r in after.redemptions.items():
+        if before.redemptions.get(redemption_id) != r:
+            rows.redemptions.append(RedemptionRow(member_id=member, **msgspec.structs.asdict(r)))
     if after.profile.attributes != before.profile.attributes:
         rows.attributes.append(AttributesRow(member_id=member, attributes=after.profile.attributes))
 
@@ -435,6 +521,14 @@ def _logged_rows(rows: Rows, log: Log) -> None:
         elif grant.level > first.level:
             badges[key] = msgspec.structs.replace(first, level=grant.level)
     rows.badges = list(badges.values())
+    rows.adjustments = list(log.adjustments)
+    rows.code_claims = list(log.claims)
+    rows.code_returns = list(log.returns)
+    rows.generated_codes = list(log.generated)
+    stock: dict[str, int] = defaultdict(int)
+    for change in log.stock:
+        stock[change.reward_id] += change.delta
+    rows.stock = [StockRow(reward_id=r, delta=d) for r, d in sorted(stock.items()) if d]
     metrics: dict[tuple[str, str, date], Decimal] = defaultdict(Decimal)
     for m in log.metrics:
         metrics[(m.member_id, m.metric, m.day)] += m.value

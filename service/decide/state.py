@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from service.core.challenges import ChallengeProgress
-from service.core.ledger import Balances, Lot
+from service.core.ledger import Balances, Draw, Lot
 from service.core.tiers import TierState
 from service.decide.answers import EventResult
 from service.engine import StreakHistory
@@ -28,8 +28,11 @@ __all__ = [
     "MemberState",
     "Order",
     "Profile",
+    "Redemption",
+    "RedemptionStatus",
     "Referral",
     "SetState",
+    "StoredAdjustment",
     "StoredEvent",
     "Usage",
     "new_member",
@@ -110,6 +113,34 @@ class ChallengeRow(msgspec.Struct, frozen=True):
         return ChallengeProgress(self.step, self.progress, self.completed_at is not None)
 
 
+RedemptionStatus = Literal["held", "committed", "cancelled", "expired"]
+
+
+class Redemption(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored redemption: points spent on a reward or at checkout, or held until settled."""
+
+    redemption_id: str
+    idempotency_key: str
+    request_hash: str
+    reward_id: str | None
+    points: int
+    status: RedemptionStatus
+    coupon_code: str | None
+    created_at: datetime
+    hold_expires_at: datetime | None
+    settled_at: datetime | None
+    draws: tuple[Draw, ...] = ()
+    """The lots a hold took its points from."""
+    reference: str | None = None
+
+
+class StoredAdjustment(msgspec.Struct, frozen=True):
+    """An admin adjustment made with an Idempotency-Key: its request's hash and its answer."""
+
+    request_hash: str
+    result: Any
+
+
 class MemberState(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the events of a set may read or change about one locked member."""
 
@@ -142,6 +173,12 @@ class MemberState(msgspec.Struct, frozen=True, kw_only=True):
     """Referees whose qualifying purchase paid this member (the referrer cap counts them)."""
     boards: dict[BoardKey, int] = {}
     """Leaderboard scores for the boards and periods in play."""
+    redemptions: dict[str, Redemption] = {}
+    """By id: the member's holds, and the redemptions a request names (by key or by id)."""
+    active_redemptions: dict[str, int] = {}
+    """Held and committed redemptions per reward, for the rewards in play (member limits)."""
+    adjustments: dict[str, StoredAdjustment] = {}
+    """Adjustments made with the Idempotency-Keys in play, by key."""
 
 
 def new_member(member_id: str) -> MemberState:
@@ -158,3 +195,9 @@ class SetState(msgspec.Struct, frozen=True, kw_only=True):
     code_owners: dict[str, str] = {}
     known: frozenset[str] = frozenset()
     """The members that exist in the store (every locked member does: locking creates it)."""
+    stock_issued: dict[str, int] = {}
+    """Units handed out per stocked reward in play (the rows are locked)."""
+    free_codes: dict[str, str] = {}
+    """For each coupon pool in play, an unissued code locked for this set, if any is left."""
+    pool_sizes: dict[str, int] = {}
+    """Codes stored per coupon pool in play (0: the pool was never stored)."""

@@ -29,14 +29,20 @@ class StateMissing(Exception):
 class Step:
     """The members one operation reads and changes, the budgets it draws on, and its log."""
 
-    __slots__ = ("_base", "budgets", "changed", "log", "now")
+    __slots__ = ("_base", "budgets", "changed", "log", "now", "stock")
 
     def __init__(
-        self, members: Mapping[str, MemberState], budgets: Mapping[str, int], now: datetime
+        self,
+        members: Mapping[str, MemberState],
+        budgets: Mapping[str, int],
+        now: datetime,
+        stock: Mapping[str, int] | None = None,
     ) -> None:
         self._base = members
         self.changed: dict[str, MemberState] = {}
         self.budgets = dict(budgets)
+        self.stock = dict(stock or {})
+        """Units handed out per stocked reward, as this operation leaves them."""
         self.log = Log()
         self.now = now
 

@@ -95,10 +95,12 @@ def settle_tier(
     program: TierProgram,
     state: MemberState,
     before: TierReview,
-    event_day: date,
+    event_day: date | None,
 ) -> tuple[MemberState, list[TierMove]]:
-    """Review again after the event's metrics; keep the tier and log every move made."""
-    _require_days(program, state, step.now, event_day)
+    """Review again after the event's metrics (or, with no event, as the clock has it); keep
+    the tier and log every move made."""
+    if event_day is not None:
+        _require_days(program, state, step.now, event_day)
     after = review_tier(program, before.state, _days(state), step.now, event_day)
     moves = [*before.moves, *after.moves]
     if after.state == state.tier and not moves:

@@ -21,8 +21,6 @@ from service.store.sql import Query
 __all__ = [
     "BoardRow",
     "Neighbourhood",
-    "ScoreAdded",
-    "add_scores",
     "apply_bucket_changes",
     "member_standing_row",
     "neighbourhood",
@@ -31,21 +29,6 @@ __all__ = [
     "top_rows",
 ]
 
-_ADD_SCORES = Query(
-    sql="""
-INSERT INTO board_scores AS s (member_id, board_id, period_key, segment, score, reached_at)
-SELECT m.member_id, b.board_id, b.period_key,
-       CASE WHEN b.attr IS NULL THEN '' ELSE m.attributes ->> b.attr END, b.delta, $2
-FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[])
-  AS b(board_id, period_key, attr, delta)
-JOIN members m ON m.member_id = $1
-WHERE b.attr IS NULL OR m.attributes ->> b.attr IS NOT NULL
-ON CONFLICT (member_id, board_id, period_key, segment) DO UPDATE
-SET score = s.score + excluded.score, reached_at = excluded.reached_at
-RETURNING s.board_id, s.period_key, s.segment, s.score
-""",
-    names=("member_id", "now", "board_ids", "period_keys", "attrs", "deltas"),
-)
 
 _APPLY_BUCKETS = Query(
     sql="""
@@ -148,15 +131,6 @@ _CLEAR_HISTOGRAM = Query(
 )
 
 
-class ScoreAdded(msgspec.Struct, frozen=True):
-    """A member's new score on one board, period and segment."""
-
-    board_id: str
-    period_key: str
-    segment: str
-    score: int
-
-
 class BoardRow(msgspec.Struct, frozen=True):
     """A member on a board, with what a board shows of them."""
 
@@ -174,28 +148,6 @@ class Neighbourhood(msgspec.Struct, frozen=True):
     total: int
     above: list[BoardRow]
     below: list[BoardRow]
-
-
-async def add_scores(
-    conn: Connection,
-    member_id: str,
-    now: datetime,
-    additions: Sequence[tuple[str, str, str | None, int]],
-) -> list[ScoreAdded]:
-    """Add `(board, period key, segment attribute, delta)` to the member's scores; a segmented
-    board is skipped when the member lacks the attribute. Returns the new scores."""
-    rows = await conn.fetch(
-        _ADD_SCORES,
-        {
-            "member_id": member_id,
-            "now": now,
-            "board_ids": [a[0] for a in additions],
-            "period_keys": [a[1] for a in additions],
-            "attrs": [a[2] for a in additions],
-            "deltas": [a[3] for a in additions],
-        },
-    )
-    return [ScoreAdded(r["board_id"], r["period_key"], r["segment"], r["score"]) for r in rows]
 
 
 async def apply_bucket_changes(conn: Connection, changes: Sequence[BucketChange]) -> None:

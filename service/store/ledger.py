@@ -1,9 +1,6 @@
-"""SQL for the member's ledger: the member lock, the state an operation needs, and its writes.
-
-One operation on a member is: `lock_member` (creates an unknown member and takes its row lock),
-`load_state` (balances, lots with points left, counters, badges and cap usage, in one round
-trip), then the writes of what the pure core returned (`save_book`: changed lots, new entries
-and the balances row, in one statement).
+"""SQL for reading a member's ledger: their state as reads show it (`load_state`, with the
+profile and the game state in the same round trip), a page of entries, and the whole ledger
+for `loyalty ledger verify`. Writes go through the pipeline (`member_sets`, `set_writes`).
 """
 
 from __future__ import annotations
@@ -14,43 +11,27 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert
 
-from service.core.ledger import Balances, Entry, Lot
+from service.core.ledger import Balances, Lot
 from service.store.database import Connection
 from service.store.game_reads import GameRead, GameRows, game_args, game_columns, parse_game
 from service.store.sql import compile_query
-from service.store.tables import balances, ledger_entries, members
+from service.store.tables import balances, ledger_entries
 
 __all__ = [
+    "Counter",
     "MemberState",
     "Profile",
+    "StoredBalances",
+    "Usage",
     "balance_page",
     "entries_between",
     "fetch_entries",
     "load_state",
-    "lock_member",
     "members_due",
     "members_without_balances",
-    "save_book",
-    "try_lock_member",
 ]
 
-_profile = (
-    members.c.member_id,
-    members.c.display_name,
-    members.c.timezone,
-    members.c.birthday,
-    members.c.hidden,
-    members.c.attributes,
-)
-_lock = insert(members).values(member_id=bindparam("member_id"))
-_LOCK = compile_query(
-    _lock.on_conflict_do_update(
-        index_elements=[members.c.member_id],
-        set_={"member_id": _lock.excluded.member_id},  # no-op update: takes the row lock
-    ).returning(*_profile)
-)
 
 # One round trip for everything an operation reads about a member (the row lock is held).
 _STATE_SQL = """
@@ -130,11 +111,6 @@ class MemberState(msgspec.Struct, frozen=True):
     """The member's game state when asked for (`game`)."""
 
 
-async def lock_member(conn: Connection, member_id: str) -> Any:
-    """Create the member if unknown, lock its row until commit, and return its profile."""
-    return await conn.fetchrow(_LOCK, {"member_id": member_id})
-
-
 async def load_state(
     conn: Connection,
     member_id: str,
@@ -174,95 +150,6 @@ async def load_state(
     )
 
 
-_SAVE_BOOK_SQL = """
-WITH saved_lots AS (
-  INSERT INTO lots AS l (member_id, lot_id, earned_at, activates_at, expires_at, points,
-                         remaining, state, event_id, rule_id, ruleset_version, order_id)
-  SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
-                           $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[],
-                           $11::text[], $12::text[])
-  ON CONFLICT (member_id, lot_id) DO UPDATE
-    SET remaining = excluded.remaining, state = excluded.state
-), appended AS (
-  INSERT INTO ledger_entries (member_id, entry_no, kind, balance, points, lot_id, reason, at,
-                              event_id, rule_id, ruleset_version, redemption_id, order_id, actor)
-  SELECT $1, n, kind, balance, points, lot_id, reason, at, event_id, rule_id, ruleset_version,
-         redemption_id, order_id, $13
-  FROM unnest($14::bigint[], $15::text[], $16::text[], $17::bigint[], $18::text[], $19::text[],
-              $20::timestamptz[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[])
-       AS e(n, kind, balance, points, lot_id, reason, at, event_id, rule_id, ruleset_version,
-            redemption_id, order_id)
-)
-INSERT INTO balances AS b (member_id, available, pending, held, debt, lifetime_earned,
-                           lifetime_spent, entries, next_maturity_at)
-VALUES ($1, $26, $27, $28, $29, $30, $31, $32, $33)
-ON CONFLICT (member_id) DO UPDATE SET
-  available = excluded.available, pending = excluded.pending, held = excluded.held,
-  debt = excluded.debt, lifetime_earned = excluded.lifetime_earned,
-  lifetime_spent = excluded.lifetime_spent, entries = excluded.entries,
-  next_maturity_at = excluded.next_maturity_at, updated_at = now()
-"""
-_LOT_COLUMNS = (
-    "lot_id",
-    "earned_at",
-    "activates_at",
-    "expires_at",
-    "points",
-    "remaining",
-    "state",
-    "event_id",
-    "rule_id",
-    "ruleset_version",
-    "order_id",
-)
-_ENTRY_COLUMNS = (
-    "kind",
-    "balance",
-    "points",
-    "lot_id",
-    "reason",
-    "at",
-    "event_id",
-    "rule_id",
-    "ruleset_version",
-    "redemption_id",
-    "order_id",
-)
-
-
-async def save_book(
-    conn: Connection,
-    member_id: str,
-    changed: Sequence[Lot],
-    first_no: int,
-    entries: Sequence[Entry],
-    new: Balances,
-    next_maturity_at: datetime | None,
-    actor: str | None = None,
-) -> None:
-    """Write, in one statement: the changed lots (upserted), the new entries numbered from
-    `first_no` + 1, and the balances row."""
-    lot_columns = [[getattr(lot, name) for lot in changed] for name in _LOT_COLUMNS]
-    entry_columns = [[getattr(entry, name) for entry in entries] for name in _ENTRY_COLUMNS]
-    numbers = list(range(first_no + 1, first_no + 1 + len(entries)))
-    await conn.raw.execute(
-        _SAVE_BOOK_SQL,
-        member_id,
-        *lot_columns,
-        actor,
-        numbers,
-        *entry_columns,
-        new.available,
-        new.pending,
-        new.held,
-        new.debt,
-        new.lifetime_earned,
-        new.lifetime_spent,
-        first_no + len(entries),
-        next_maturity_at,
-    )
-
-
 _ENTRIES = compile_query(
     select(
         ledger_entries.c.entry_no,
@@ -294,22 +181,12 @@ async def fetch_entries(conn: Connection, member_id: str, before: int, limit: in
     return await conn.fetch(_ENTRIES, {"member_id": member_id, "before": before, "limit": limit})
 
 
-_TRY_LOCK = compile_query(
-    select(members.c.member_id)
-    .where(members.c.member_id == bindparam("member_id"))
-    .with_for_update(skip_locked=True)
-)
 _DUE = compile_query(
     select(balances.c.member_id)
     .where(balances.c.next_maturity_at <= bindparam("now"))
     .order_by(balances.c.next_maturity_at)
     .limit(bindparam("limit"))
 )
-
-
-async def try_lock_member(conn: Connection, member_id: str) -> bool:
-    """Lock the member unless another transaction holds it (then False: someone is on it)."""
-    return await conn.fetchval(_TRY_LOCK, {"member_id": member_id}) is not None
 
 
 async def members_due(conn: Connection, now: datetime, limit: int) -> list[str]:

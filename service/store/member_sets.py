@@ -28,8 +28,10 @@ from service.decide.state import (
     MemberState,
     Order,
     Profile,
+    Redemption,
     Referral,
     SetState,
+    StoredAdjustment,
     StoredEvent,
     Usage,
 )
@@ -55,6 +57,8 @@ WITH wanted AS (
   RETURNING m.member_id, m.display_name, m.timezone, m.birthday, m.hidden, m.attributes
 ), budget_rows AS (
   INSERT INTO rule_budgets (rule_id) SELECT unnest($4::text[]) ON CONFLICT DO NOTHING
+), stock_rows AS (
+  INSERT INTO reward_stock (reward_id) SELECT unnest($5::text[]) ON CONFLICT DO NOTHING
 )
 SELECT
   (SELECT coalesce(json_agg(locked), '[]') FROM locked)::text AS profiles,
@@ -64,6 +68,17 @@ SELECT
      FROM referral_codes c WHERE c.code = ANY($3::text[]))::text AS codes
 """
 
+# The worker's lock: members nobody else holds (an event or another worker is on the others).
+_TRY_LOCK_SQL = """
+SELECT
+  (SELECT coalesce(json_agg(x), '[]') FROM (
+     SELECT m.member_id, m.display_name, m.timezone, m.birthday, m.hidden, m.attributes
+     FROM members m WHERE m.member_id = ANY($1::text[])
+     ORDER BY m.member_id FOR UPDATE SKIP LOCKED) x)::text AS profiles,
+  '[]'::text AS links,
+  '{}'::text AS codes
+"""
+
 _STATE_SQL = """
 SELECT
  (SELECT coalesce(json_agg(json_build_array(b.member_id, b.available, b.pending, b.held, b.debt,
@@ -71,7 +86,10 @@ SELECT
     FROM balances b WHERE b.member_id = ANY($1::text[]))::text AS balances,
  (SELECT coalesce(json_agg(l ORDER BY l.member_id, l.activates_at, l.earned_at, l.lot_id), '[]')
     FROM lots l WHERE l.member_id = ANY($1::text[])
-     AND (l.remaining > 0 OR l.lot_id = ANY($15::text[])))::text AS lots,
+     AND (l.remaining > 0 OR ($15::bool AND EXISTS (
+           SELECT 1 FROM redemptions r, jsonb_array_elements(r.draws) d
+            WHERE r.member_id = l.member_id AND r.status = 'held'
+              AND d ->> 'lot_id' = l.lot_id))))::text AS lots,
  (SELECT coalesce(json_agg(json_build_array(c.member_id, c.event_type, c.count, c.last_at)),
          '[]')
     FROM member_counters c WHERE c.member_id = ANY($1::text[]))::text AS counters,
@@ -133,10 +151,34 @@ SELECT
  (SELECT coalesce(json_agg(json_build_object('member_id', m.member_id,
          'display_name', m.display_name, 'timezone', m.timezone, 'birthday', m.birthday,
          'hidden', m.hidden, 'attributes', m.attributes)), '[]')
-    FROM members m WHERE $16::bool AND m.member_id = ANY($1::text[]))::text AS profiles
+    FROM members m WHERE $16::bool AND m.member_id = ANY($1::text[]))::text AS profiles,
+ (SELECT coalesce(json_agg(r), '[]') FROM redemptions r
+   WHERE r.member_id = ANY($1::text[])
+     AND (($15::bool AND r.status = 'held')
+          OR (r.member_id, r.idempotency_key) IN (SELECT * FROM unnest($17::text[], $18::text[]))
+          OR (r.member_id, r.redemption_id) IN (SELECT * FROM unnest($19::text[], $20::text[]))))
+   ::text AS redemptions,
+ (SELECT coalesce(json_agg(json_build_array(k.member_id, k.reward_id,
+         (SELECT count(*) FROM redemptions r
+           WHERE r.member_id = k.member_id AND r.reward_id = k.reward_id
+             AND r.status IN ('held', 'committed')))), '[]')
+    FROM unnest($21::text[], $22::text[]) AS k(member_id, reward_id))::text AS reward_counts,
+ (SELECT coalesce(json_agg(json_build_array(a.member_id, a.idempotency_key, a.request_hash,
+         a.result)), '[]')
+    FROM unnest($23::text[], $24::text[]) AS k(member_id, idempotency_key)
+    JOIN adjustments a
+      ON a.member_id = k.member_id AND a.idempotency_key = k.idempotency_key)::text
+    AS adjustments,
+ (SELECT coalesce(json_agg(json_build_array(x.reward_id, x.issued)), '[]')
+    FROM (SELECT reward_id, issued FROM reward_stock WHERE reward_id = ANY($25::text[])
+          ORDER BY reward_id FOR UPDATE) x)::text AS stock,
+ (SELECT c.code FROM coupon_codes c
+   WHERE c.reward_id = $26::text AND c.member_id IS NULL AND c.code = ANY($27::text[])
+   ORDER BY c.code LIMIT 1 FOR UPDATE SKIP LOCKED) AS free_code,
+ (SELECT count(*) FROM coupon_codes c WHERE c.reward_id = $26::text) AS pool_size
 """
 # The same without taking the budget rows' locks: for reads (a dry run) that must not wait.
-_READ_SQL = _STATE_SQL.replace("ORDER BY rule_id FOR UPDATE", "ORDER BY rule_id")
+_READ_SQL = _STATE_SQL.replace("FOR UPDATE SKIP LOCKED", "").replace("FOR UPDATE", "")
 
 
 class _Profile(msgspec.Struct, frozen=True):
@@ -169,8 +211,14 @@ _decode_codes = msgspec.json.Decoder(dict[str, str]).decode
 
 
 async def lock_set(conn: Connection, plan: LockPlan) -> Locked:
-    """Lock the plan's members (and referrers, and code owners) in id order; their profiles."""
-    row = await conn.raw.fetchrow(_LOCK_SQL, plan.members, plan.referees, plan.codes, plan.budgets)
+    """Lock the plan's members (and referrers, and code owners) in id order; their profiles.
+    With `skip_locked`, only the members nobody else holds (none is created)."""
+    if plan.skip_locked:
+        row = await conn.raw.fetchrow(_TRY_LOCK_SQL, plan.members)
+    else:
+        row = await conn.raw.fetchrow(
+            _LOCK_SQL, plan.members, plan.referees, plan.codes, plan.budgets, plan.stock
+        )
     profiles = {p.member_id: _profile(p) for p in _decode_profiles(row["profiles"])}
     return Locked(
         profiles=profiles,
@@ -280,6 +328,10 @@ class _ScoreRow(msgspec.Struct, frozen=True, array_like=True):
     score: int
 
 
+class _RedemptionRow(Redemption, frozen=True, kw_only=True):
+    member_id: str
+
+
 class _Columns(msgspec.Struct, frozen=True):
     """The state statement's columns, decoded."""
 
@@ -301,6 +353,10 @@ class _Columns(msgspec.Struct, frozen=True):
     boards: list[_ScoreRow]
     budgets: list[tuple[str, int]]
     profiles: list[_Profile]
+    redemptions: list[_RedemptionRow]
+    reward_counts: list[tuple[str, str, int]]
+    adjustments: list[tuple[str, str, str, Any]]
+    stock: list[tuple[str, int]]
 
 
 def _decoders() -> dict[str, Any]:
@@ -357,11 +413,20 @@ async def _read(conn: Connection, plan: ReadPlan, locked: Locked | None, sql: st
         plan.streak_since,
         plan.referrals,
         plan.budgets,
-        plan.extra_lot_ids,
+        plan.holds,
         locked is None,
+        *_pairs(plan.redemption_keys),
+        *_pairs(plan.redemption_ids),
+        *_pairs(plan.reward_counts),
+        *_pairs(plan.adjustment_keys),
+        plan.stock,
+        plan.pool,
+        plan.pool_codes,
     )
     decoded = {name: decode(row[name]) for name, decode in _DECODE.items()}
-    groups = {name: _by_member(rows) for name, rows in decoded.items() if name != "budgets"}
+    groups = {
+        name: _by_member(rows) for name, rows in decoded.items() if name not in ("budgets", "stock")
+    }
     if locked is None:
         profiles = {p.member_id: _profile(p) for p in decoded["profiles"]}
         code_owners: dict[str, str] = {}
@@ -377,6 +442,9 @@ async def _read(conn: Connection, plan: ReadPlan, locked: Locked | None, sql: st
         budgets={rule_id: int(spent) for rule_id, spent in decoded["budgets"]},
         code_owners=code_owners,
         known=frozenset(profiles),
+        stock_issued={reward_id: int(n) for reward_id, n in decoded["stock"]},
+        free_codes={plan.pool: row["free_code"]} if plan.pool and row["free_code"] else {},
+        pool_sizes={plan.pool: int(row["pool_size"])} if plan.pool else {},
     )
 
 
@@ -451,6 +519,12 @@ def _member(
         referral=_referral(referrals[0]) if referrals else None,
         referrals_rewarded=rewarded[0][1] if rewarded else 0,
         boards={(s.board_id, s.period_key, s.segment): s.score for s in rows("boards")},
+        redemptions={r.redemption_id: _redemption(r) for r in rows("redemptions")},
+        active_redemptions={reward: int(n) for _, reward, n in rows("reward_counts")},
+        adjustments={
+            key: StoredAdjustment(request_hash, result)
+            for _, key, request_hash, result in rows("adjustments")
+        },
     )
 
 
@@ -458,3 +532,9 @@ def _referral(row: _ReferralRow) -> Referral:
     fields = msgspec.structs.asdict(row)
     del fields["member_id"]
     return Referral(**fields)
+
+
+def _redemption(row: _RedemptionRow) -> Redemption:
+    fields = msgspec.structs.asdict(row)
+    del fields["member_id"]
+    return Redemption(**fields)

@@ -19,9 +19,11 @@ from sqlalchemy.dialects import postgresql
 from service.decide.rows import Rows
 from service.store.database import Connection
 from service.store.tables import (
+    adjustments,
     balances,
     board_scores,
     challenge_progress,
+    coupon_codes,
     events,
     ledger_entries,
     lots,
@@ -32,6 +34,7 @@ from service.store.tables import (
     member_tiers,
     members,
     orders,
+    redemptions,
     referrals,
     rule_budgets,
     rule_usage,
@@ -40,7 +43,7 @@ from service.store.tables import (
     tier_metric_days,
 )
 
-__all__ = ["apply_histogram", "save_rows"]
+__all__ = ["CodeTaken", "apply_histogram", "save_rows"]
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -79,6 +82,7 @@ _LOT_COLUMNS = _columns(lots)
 _ENTRY_COLUMNS = _columns(ledger_entries, "recorded_at")
 _BALANCE_COLUMNS = _columns(balances, "updated_at")
 _TIER_COLUMNS = _columns(member_tiers, "updated_at")
+_CODE_COLUMNS = ("reward_id", "code", "member_id", "redemption_id", "issued_at")
 
 # (Rows field, SQL of its CTE with `{p}` the parameter number)
 _WRITES: list[tuple[str, str]] = [
@@ -209,6 +213,41 @@ _WRITES: list[tuple[str, str]] = [
         ),
     ),
     (
+        "redemptions",
+        _upsert(
+            redemptions,
+            _columns(redemptions),
+            ("member_id", "redemption_id"),
+            0,
+            **_excluded("status", "settled_at", "coupon_code"),
+        ),
+    ),
+    ("adjustments", _insert(adjustments, _columns(adjustments), 0)),
+    (
+        "stock",
+        "UPDATE reward_stock AS t SET issued = greatest(t.issued + x.delta, 0) "
+        "FROM json_to_recordset($0::json) AS x(reward_id text, delta integer) "
+        "WHERE t.reward_id = x.reward_id",
+    ),
+    (
+        "code_claims",
+        "UPDATE coupon_codes AS t SET member_id = x.member_id, "
+        "redemption_id = x.redemption_id, issued_at = x.issued_at "
+        f"FROM {_recordset(coupon_codes, _CODE_COLUMNS, 0)} "
+        "WHERE t.reward_id = x.reward_id AND t.code = x.code AND t.member_id IS NULL",
+    ),
+    (
+        "code_returns",
+        "UPDATE coupon_codes AS t SET member_id = NULL, redemption_id = NULL, issued_at = NULL "
+        f"FROM {_recordset(coupon_codes, ('reward_id', 'code', 'redemption_id'), 0)} "
+        "WHERE t.reward_id = x.reward_id AND t.code = x.code "
+        "AND t.redemption_id = x.redemption_id",
+    ),
+    (
+        "generated_codes",
+        _insert(coupon_codes, _CODE_COLUMNS, 0, "ON CONFLICT DO NOTHING RETURNING t.code"),
+    ),
+    (
         "board_scores",
         _upsert(
             board_scores,
@@ -230,7 +269,7 @@ _SAVE_SQL = (
     + ",\n".join(
         f"w_{name} AS ({_numbered(sql, n)})" for n, (name, sql) in enumerate(_WRITES, start=1)
     )
-    + "\nSELECT 1"
+    + "\nSELECT (SELECT count(*) FROM w_generated_codes) AS generated"
 )
 _FIELDS = [name for name, _ in _WRITES]
 
@@ -243,11 +282,18 @@ SET members = h.members + excluded.members
 """
 
 
+class CodeTaken(Exception):
+    """A generated coupon code was issued by another redemption first: draw another."""
+
+
 async def save_rows(conn: Connection, rows: Rows) -> None:
-    """Write every row but the histogram's, in one statement (nothing when there is none)."""
+    """Write every row but the histogram's, in one statement (nothing when there is none);
+    CodeTaken (the transaction must be rolled back) when a generated code already exists."""
     params: list[Any] = [getattr(rows, name) for name in _FIELDS]
     if any(params):
-        await conn.raw.execute(_SAVE_SQL, *params)
+        generated = await conn.raw.fetchval(_SAVE_SQL, *params)
+        if generated != len(rows.generated_codes):
+            raise CodeTaken
 
 
 async def apply_histogram(conn: Connection, rows: Rows) -> None:

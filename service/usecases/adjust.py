@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
-from service.core.ledger import InsufficientPoints, adjust
-from service.errors import Conflict, InvalidInput, Unprocessable
+from service.decide.adjustments import (
+    AdjustmentEntry,
+    AdjustmentResult,
+    AdjustRequest,
+    decide_adjustment,
+)
+from service.decide.state import SetState
+from service.decide.step import Step
+from service.errors import InvalidInput
 from service.services import Services
-from service.store import adjustments as store
-from service.store import ledger as ledger_store
-from service.usecases.booking import BalancesView, _policy, balances_view
-from service.usecases.holds import open_member
+from service.usecases.member_ops import run_member_op
 from service.usecases.members import MEMBER_ID_PATTERN
 from service.usecases.redeem import checked_key
 
@@ -41,32 +44,6 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Why, in words a member or an auditor will read in the ledger."""
 
 
-class AdjustmentEntry(msgspec.Struct, kw_only=True):
-    """A ledger entry the adjustment booked."""
-
-    kind: str
-    balance: str
-    points: int
-    lot_id: str | None
-    reason: str
-    at: datetime
-
-
-class AdjustmentResult(msgspec.Struct, kw_only=True):
-    """What an adjustment booked, and the member's balances after it."""
-
-    adjustment_id: str
-    member_id: str
-    points: int
-    reason: str
-    actor: str
-    created_at: datetime
-    replay: bool = False
-    """True when this is the stored answer to an earlier request with the same Idempotency-Key."""
-    entries: list[AdjustmentEntry]
-    balances: BalancesView
-
-
 async def adjust_points(
     services: Services, body: AdjustmentIn, actor: str, key: str | None
 ) -> AdjustmentResult:
@@ -75,75 +52,21 @@ async def adjust_points(
         raise InvalidInput("points must not be 0", field="points")
     key = checked_key(key, required=False)
     ruleset = services.rules.current
-    now = services.clock.now()
-    body_hash = hashlib.sha256(_canonical.encode(body)).hexdigest()
-    async with services.db.transaction() as conn:
-        await ledger_store.lock_member(conn, body.member_id)
-        if key is not None:
-            stored = await store.fetch_by_key(conn, body.member_id, key)
-            if stored is not None:
-                if stored["request_hash"] != body_hash:
-                    raise Conflict(
-                        f"Idempotency-Key '{key}' was already used with a different body",
-                        field="Idempotency-Key",
-                        code="idempotency_key_reused",
-                    )
-                result = msgspec.convert(stored["result"], AdjustmentResult)
-                return msgspec.structs.replace(result, replay=True)
-        book, _ = await open_member(conn, ruleset, body.member_id, now)
-        adjustment_id = f"adj-{uuid.uuid4().hex}"
-        points = ruleset.program.points
-        try:
-            change = adjust(
-                book.lots,
-                book.balances,
-                member_id=body.member_id,
-                points=body.points,
-                now=now,
-                policy=_policy(ruleset),
-                allow_negative=points.allow_negative_balance,
-                reason=f"{body.reason} (adjustment {adjustment_id})",
-                lot_id=adjustment_id if body.points > 0 else None,
-            )
-        except InsufficientPoints as exc:
-            raise Unprocessable(
-                f"cannot remove {exc.requested} points: {exc.available} available "
-                "and the program allows no negative balance",
-                field="points",
-                code="insufficient_points",
-            ) from None
-        book.take(change)
-        result = AdjustmentResult(
-            adjustment_id=adjustment_id,
-            member_id=body.member_id,
-            points=body.points,
-            reason=body.reason,
-            actor=actor,
-            created_at=now,
-            entries=[
-                AdjustmentEntry(
-                    kind=e.kind,
-                    balance=e.balance,
-                    points=e.points,
-                    lot_id=e.lot_id,
-                    reason=e.reason,
-                    at=e.at,
-                )
-                for e in change.entries
-            ],
-            balances=balances_view(book.balances),
-        )
-        await book.write(conn, body.member_id, actor)
-        await store.insert_adjustment(
-            conn,
-            member_id=body.member_id,
-            adjustment_id=adjustment_id,
-            idempotency_key=key,
-            request_hash=body_hash,
-            points=body.points,
-            reason=body.reason,
-            actor=actor,
-            created_at=now,
-            result=msgspec.to_builtins(result),
-        )
+    request = AdjustRequest(
+        member_id=body.member_id,
+        points=body.points,
+        reason=body.reason,
+        actor=actor,
+        key=key,
+        body_hash=hashlib.sha256(_canonical.encode(body)).hexdigest(),
+        adjustment_id=f"adj-{uuid.uuid4().hex}",
+    )
+
+    def operate(step: Step, _: SetState) -> AdjustmentResult:
+        return decide_adjustment(step, ruleset, request)
+
+    reads: dict[str, Any] = {"holds": True}
+    if key is not None:
+        reads["adjustment_keys"] = [(body.member_id, key)]
+    result, _ = await run_member_op(services, body.member_id, operate, ruleset=ruleset, reads=reads)
     return result

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 import msgspec
 
 from service.core.ledger import mature
+from service.decide.answers import BalancesView, balances_view
 from service.errors import InvalidInput, NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
-from service.usecases.booking import BalancesView, balances_view
 from service.usecases.game_view import StreakView, TierView, member_game, member_game_read
 
 __all__ = ["LedgerEntryView", "LedgerPage", "MemberView", "ledger_page", "member_view"]

@@ -1,11 +1,12 @@
 """Redeeming points: on a catalog reward, or an amount at checkout; at once or as a hold.
 
-One transaction: lock the member, answer a repeated Idempotency-Key from the stored redemption,
-release the member's timed-out holds, check the per-member limit, spend or hold the points in
-the pure core (oldest lots first; never below zero), take a unit of stock with a conditional
-UPDATE, issue a coupon code, store the redemption and write the ledger. Concurrent redemptions
-of one member queue on the member's row lock, so no two can spend the same points.
-Settling holds (commit, cancel, timeouts) lives in `service.usecases.holds`.
+One member operation (`member_ops`): lock the member, read their holds, the redemption a
+repeated Idempotency-Key names, their count for the reward and the reward's locked stock row
+(and a free pool code) in one statement; decide (`service.decide.redemptions`: release timed-out
+holds, spend or hold oldest points first, never below zero; take a unit of stock; issue a code);
+save in one statement. Concurrent redemptions of one member queue on the member's row lock, so
+no two can spend the same points; of one reward, on its stock row, so stock never goes below
+zero. Settling holds (commit, cancel, timeouts) lives in `service.usecases.holds`.
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
 
-from service.core.ledger import Draw, InsufficientPoints, hold, spend
+from service.decide.answers import balances_view
+from service.decide.redemptions import RedeemRequest
+from service.decide.redemptions import redeem as decide_redemption
+from service.decide.state import SetState
+from service.decide.step import Step
 from service.engine import Ruleset
 from service.engine.files import RewardDef
-from service.errors import Conflict, InvalidInput, Unprocessable
+from service.errors import InvalidInput, Unprocessable
 from service.services import Services
-from service.store import ledger as ledger_store
-from service.store import redemptions as store
-from service.store.database import Connection
-from service.usecases.booking import Ledgerbook, balances_view
-from service.usecases.holds import cancel, commit, open_member, release_expired_holds
+from service.usecases.holds import cancel, commit, release_expired_holds
+from service.usecases.member_ops import run_member_op
 from service.usecases.redemption_view import (
     RedemptionResult,
     new_redemption_id,
@@ -115,157 +116,44 @@ async def redeem(
 ) -> RedemptionResult:
     """Spend (or hold) points once per Idempotency-Key; a repeat answers the stored redemption."""
     request = _request(services, member_id, key, body, actor)
-    key = request.key
-    now = services.clock.now()
-    async with services.db.transaction() as conn:
-        await ledger_store.lock_member(conn, member_id)
-        book, _ = await open_member(conn, request.ruleset, member_id, now)
-        stored = await store.fetch_by_key(conn, member_id, key)
-        replay = stored is not None
-        if stored is not None:
-            _check_same(stored, request)
-        else:
-            stored = await _redeem_locked(conn, book, request, now)
-        await book.write(conn, member_id, actor)
-    return result_of(stored, balances_view(book.balances), replay=replay)
-
-
-def _check_same(stored: Any, request: _Request) -> None:
-    if stored["request_hash"] != request.body_hash:
-        raise Conflict(
-            f"Idempotency-Key '{request.key}' was already used with a different body",
-            field="Idempotency-Key",
-            code="idempotency_key_reused",
-        )
-
-
-async def _redeem_locked(
-    conn: Connection, book: Ledgerbook, request: _Request, now: datetime
-) -> dict[str, Any]:
-    reward, member_id = request.reward, request.member_id
-    if reward is not None:
-        await _check_limit(conn, member_id, reward)
+    reward = request.reward
     redemption_id = new_redemption_id(member_id)
-    hold_expires_at = None
-    if request.body.hold:
-        minutes = request.ruleset.program.points.hold_timeout_minutes
-        hold_expires_at = now + timedelta(minutes=minutes)
-    draws = _take_points(book, request, redemption_id, now, hold_expires_at)
-    coupon_code = None
-    if reward is not None:
-        coupon_code = await _take_reward(conn, reward, member_id, redemption_id, now)
-    row: dict[str, Any] = {
-        "member_id": member_id,
-        "redemption_id": redemption_id,
-        "idempotency_key": request.key,
-        "request_hash": request.body_hash,
-        "reward_id": reward.id if reward is not None else None,
-        "points": request.points,
-        "status": "held" if request.body.hold else "committed",
-        "coupon_code": coupon_code,
-        "created_at": now,
-        "hold_expires_at": hold_expires_at,
-        "settled_at": None if request.body.hold else now,
-        "draws": [msgspec.structs.asdict(draw) for draw in draws],
-        "reference": request.body.reference,
-    }
-    await store.insert_redemption(conn, row)
-    return row
 
-
-async def _check_limit(conn: Connection, member_id: str, reward: RewardDef) -> None:
-    limit = reward.per_member_limit
-    if limit is not None and await store.count_active(conn, member_id, reward.id) >= limit:
-        raise Unprocessable(
-            f"'{reward.id}' can be redeemed {limit} time(s) per member",
-            field="reward_id",
-            code="per_member_limit_reached",
-        )
-
-
-def _take_points(
-    book: Ledgerbook,
-    request: _Request,
-    redemption_id: str,
-    now: datetime,
-    hold_expires_at: datetime | None,
-) -> tuple[Draw, ...]:
-    """Spend or hold the points in the book, oldest lots first; the hold's draws."""
-    reason = _reason(request)
-    try:
-        if hold_expires_at is None:
-            book.take(
-                spend(
-                    book.lots,
-                    book.balances,
-                    points=request.points,
-                    now=now,
-                    reason=reason,
-                    redemption_id=redemption_id,
-                )
-            )
-            return ()
-        placed = hold(
-            book.lots,
-            book.balances,
+    def operate(step: Step, loaded: SetState) -> RedemptionResult:
+        generated = None
+        if reward is not None and reward.coupon is not None and reward.coupon.codes is None:
+            generated = _generated_code(reward.coupon.prefix)  # drawn anew on every try
+        decided = RedeemRequest(
+            member_id=member_id,
+            key=request.key,
+            reward=reward,
             points=request.points,
+            hold=body.hold,
+            reference=body.reference,
+            body_hash=request.body_hash,
+            actor=actor,
             redemption_id=redemption_id,
-            now=now,
-            expires_at=hold_expires_at,
-            reason=reason,
+            generated_code=generated,
         )
-    except InsufficientPoints as exc:
-        raise Unprocessable(
-            f"{exc.requested} points needed, {exc.available} available",
-            field="reward_id" if request.reward is not None else "points",
-            code="insufficient_points",
-        ) from None
-    book.take(placed.change)
-    return placed.hold.draws
+        redemption, replay = decide_redemption(step, request.ruleset, loaded, decided)
+        balances = balances_view(step.member(member_id).balances)
+        return result_of(redemption, balances, replay=replay)
 
-
-def _reason(request: _Request) -> str:
-    what = (
-        f"reward {request.reward.id} ({request.reward.name})"
-        if request.reward is not None
-        else "checkout"
+    reads: dict[str, Any] = {
+        "holds": True,
+        "redemption_keys": [(member_id, request.key)],
+    }
+    if reward is not None:
+        reads["reward_counts"] = [(member_id, reward.id)]
+        if reward.coupon is not None and reward.coupon.codes is not None:
+            reads["pool"] = reward.id
+            reads["pool_codes"] = list(reward.coupon.codes)
+    stock = [reward.id] if reward is not None and reward.stock is not None else None
+    result, _ = await run_member_op(
+        services, member_id, operate, ruleset=request.ruleset, stock=stock, reads=reads
     )
-    if request.body.reference is not None:
-        what += f", reference {request.body.reference}"
-    return f"{'held for' if request.body.hold else 'redeemed on'} {what}"
+    return result
 
 
-async def _take_reward(
-    conn: Connection, reward: RewardDef, member_id: str, redemption_id: str, now: datetime
-) -> str | None:
-    """Take a unit of stock and issue a coupon code; Conflict `out_of_stock` when none is left."""
-    if reward.stock is not None and not await store.take_stock(conn, reward.id, reward.stock):
-        raise Conflict(f"'{reward.id}' is out of stock", field="reward_id", code="out_of_stock")
-    if reward.coupon is None:
-        return None
-    if reward.coupon.codes is not None:
-        for attempt in range(3):
-            code = await store.claim_pool_code(
-                conn,
-                reward.id,
-                reward.coupon.codes,
-                member_id=member_id,
-                redemption_id=redemption_id,
-                at=now,
-            )
-            if code is not None:
-                return code
-            if attempt == 0:  # the pool is stored lazily, on the first miss
-                await store.seed_pool(conn, reward.id, reward.coupon.codes)
-        raise Conflict(
-            f"'{reward.id}' has no coupon codes left", field="reward_id", code="out_of_stock"
-        )
-    for _ in range(5):
-        code = (reward.coupon.prefix or "") + "".join(
-            secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH)
-        )
-        if await store.insert_generated_code(
-            conn, reward.id, code, member_id=member_id, redemption_id=redemption_id, at=now
-        ):
-            return code
-    raise AssertionError(f"five generated codes for {reward.id} all existed")
+def _generated_code(prefix: str | None) -> str:
+    return (prefix or "") + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))

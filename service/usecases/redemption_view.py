@@ -13,15 +13,16 @@ import binascii
 import re
 import secrets
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from service.core.ledger import Draw, Hold
+from service.decide.answers import BalancesView
+from service.decide.state import Redemption as Stored
+from service.decide.state import RedemptionStatus
 from service.engine import Ruleset
 from service.engine.files import RewardDef
 from service.errors import NotFound
-from service.usecases.booking import BalancesView
 from service.usecases.members import MEMBER_ID_PATTERN
 
 __all__ = [
@@ -29,15 +30,13 @@ __all__ = [
     "RedemptionPage",
     "RedemptionResult",
     "RedemptionStatus",
-    "hold_of",
     "member_of",
     "new_redemption_id",
     "redemption_of",
     "result_of",
     "reward_of",
+    "stored_of",
 ]
-
-RedemptionStatus = Literal["held", "committed", "cancelled", "expired"]
 
 _ID = re.compile(r"^rd_[0-9a-f]{16}\.(?P<member>[A-Za-z0-9_-]{2,172})$")
 _MEMBER = re.compile(MEMBER_ID_PATTERN)
@@ -101,39 +100,33 @@ def member_of(redemption_id: str) -> str:
     return member_id
 
 
-def redemption_of(row: Any) -> Redemption:
-    """The caller's view of a stored redemption row."""
-    status = row["status"]
+def redemption_of(stored: Stored) -> Redemption:
+    """The caller's view of a stored redemption."""
     return Redemption(
-        id=row["redemption_id"],
-        member_id=row["member_id"],
-        reward_id=row["reward_id"],
-        points=row["points"],
-        status=status,
-        reference=row["reference"],
-        coupon_code=row["coupon_code"] if status == "committed" else None,
-        created_at=row["created_at"],
-        hold_expires_at=row["hold_expires_at"],
-        settled_at=row["settled_at"],
+        id=stored.redemption_id,
+        member_id=member_of(stored.redemption_id),
+        reward_id=stored.reward_id,
+        points=stored.points,
+        status=stored.status,
+        reference=stored.reference,
+        coupon_code=stored.coupon_code if stored.status == "committed" else None,
+        created_at=stored.created_at,
+        hold_expires_at=stored.hold_expires_at,
+        settled_at=stored.settled_at,
     )
 
 
-def result_of(row: Any, balances: BalancesView, *, replay: bool = False) -> RedemptionResult:
+def stored_of(row: Any) -> Stored:
+    """A redemptions row as the decision step's value."""
+    fields = dict(row)
+    fields.pop("member_id", None)
+    return msgspec.convert(fields, Stored)
+
+
+def result_of(stored: Stored, balances: BalancesView, *, replay: bool = False) -> RedemptionResult:
     """A stored redemption with the member's balances."""
-    view = redemption_of(row)
+    view = redemption_of(stored)
     return RedemptionResult(**msgspec.structs.asdict(view), replay=replay, balances=balances)
-
-
-def hold_of(row: Any) -> Hold:
-    """The core's hold for a stored held redemption."""
-    assert row["hold_expires_at"] is not None, f"{row['redemption_id']} was never held"
-    return Hold(
-        redemption_id=row["redemption_id"],
-        points=row["points"],
-        draws=tuple(msgspec.convert(row["draws"], list[Draw])),
-        placed_at=row["created_at"],
-        expires_at=row["hold_expires_at"],
-    )
 
 
 def reward_of(ruleset: Ruleset, reward_id: str) -> RewardDef | None:

@@ -8,11 +8,10 @@ import msgspec
 
 from service.errors import InvalidInput, NotFound
 from service.services import Services
-from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store import redemptions as store
-from service.usecases.holds import open_member
-from service.usecases.redemption_view import RedemptionPage, member_of, redemption_of
+from service.usecases.holds import release_due_holds
+from service.usecases.redemption_view import RedemptionPage, member_of, redemption_of, stored_of
 
 __all__ = ["Catalog", "RewardView", "catalog", "list_redemptions"]
 
@@ -84,11 +83,9 @@ async def list_redemptions(
             before = (row["created_at"], row["redemption_id"])
         rows = await store.page(conn, member_id, before, limit + 1)
     if any(r["status"] == "held" and r["hold_expires_at"] <= now for r in rows):
-        async with services.db.transaction() as conn:
-            await ledger_store.lock_member(conn, member_id)
-            book, _ = await open_member(conn, services.rules.current, member_id, now)
-            await book.write(conn, member_id)
+        await release_due_holds(services, member_id, now)
+        async with services.db.connection() as conn:
             rows = await store.page(conn, member_id, before, limit + 1)
-    items = [redemption_of(row) for row in rows[:limit]]
+    items = [redemption_of(stored_of(row)) for row in rows[:limit]]
     more = len(rows) > limit
     return RedemptionPage(redemptions=items, next_cursor=items[-1].id if more else None)
