@@ -7,6 +7,7 @@ database cloned from a template migrated once per run, so tests never see each o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -185,3 +186,36 @@ async def services(client, settings: Settings, clock: FixedClock) -> AsyncIterat
         rules=rules,
     )
     await database.close()
+
+
+@pytest.fixture
+async def live_app(settings: Settings, clock: FixedClock):  # type: ignore[no-untyped-def]
+    """Start the real app under uvicorn in this process (so requests really run at once,
+    unlike the test client, which hands them to the app one by one); yields a function that
+    takes setting overrides and returns an httpx client bound to the server."""
+    import httpx
+    import msgspec
+    import uvicorn
+
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
+
+    async def start(**overrides: object) -> httpx.AsyncClient:
+        app = create_app(msgspec.structs.replace(settings, **overrides), clock=clock)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="error")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60)
+        servers.append((server, task, client))
+        return client
+
+    yield start
+    for server, task, client in servers:
+        await client.aclose()
+        server.should_exit = True
+        await task

@@ -1,9 +1,11 @@
 """Statements per request on the hot paths, counted (not timed): on this kind of machine each
 statement costs the server more CPU than the rest of the request (README, Benchmarks), so a
-change that adds one to an event or a member read shows up here, not in a noisy benchmark."""
+change that adds one to an event, a batch, a group of single posts, a member read or a
+redemption shows up here, not in a noisy benchmark."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +13,16 @@ import asyncpg
 import pytest
 from helpers import bearer, member_token, purchase
 
-INGEST_BUDGET = 11
-"""BEGIN, lock, state (with the game state), order, challenge, ledger book, board scores,
-tier metrics, event (with its counter), board histogram (last: its rows are shared), COMMIT."""
+SET_BUDGET = 6
+"""BEGIN, lock the set's members, read their state, write every row, the shared leaderboard
+histogram counters (last), COMMIT: the same for one event as for a thousand."""
+BATCH_BUDGET = 12
+"""A batch of 1,000 events on 1,000 members, in all."""
 MEMBER_READ_BUDGET = 1
 """The state with the profile and the game state."""
+HOLD_AND_COMMIT_BUDGET = 10
+"""Each of the two: BEGIN, lock, state (holds, the redemption named), write, COMMIT (17 before
+the pipeline)."""
 
 
 @pytest.fixture
@@ -49,7 +56,7 @@ async def test_an_event_and_a_member_read_stay_within_their_statement_budgets(
     statements.clear()
     body = purchase("e1", "alice", "120.50", occurred_at="2026-03-02T09:00:00Z")
     assert (await client.post("/v1/events", json=body, headers=bearer(key))).status_code == 201
-    assert len(statements) <= INGEST_BUDGET, "\n".join(statements)
+    assert len(statements) <= SET_BUDGET, "\n".join(statements)
     assert statements[0].startswith("BEGIN") and statements[-1].startswith("COMMIT")
 
     statements.clear()
@@ -60,3 +67,52 @@ async def test_an_event_and_a_member_read_stay_within_their_statement_budgets(
     replay = await client.post("/v1/events", json=body, headers=bearer(key))
     assert replay.status_code == 200 and replay.json()["replay"] is True
     assert len(statements) <= 4, "\n".join(statements)  # BEGIN, lock, state, COMMIT
+
+
+async def test_a_batch_of_1000_events_on_1000_members_costs_a_fixed_handful(
+    client, make_key, statements
+):
+    key = await make_key("events:write")
+    events = [purchase(f"b{i}", f"member-{i:04d}", "60.00") for i in range(1000)]
+    statements.clear()
+    answer = await client.post("/v1/events/batch", json={"events": events}, headers=bearer(key))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["processed"] == 1000
+    assert len(statements) <= BATCH_BUDGET, "\n".join(statements)
+
+
+async def test_concurrent_single_posts_coalesce_into_one_set(live_app, make_key, statements):
+    # a wide window, so that every post of the test joins the first group
+    client = await live_app(group_window_ms=500.0, group_max_events=1000)
+    key = await make_key("events:write")
+    statements.clear()
+    posts = [
+        client.post(
+            "/v1/events", json=purchase(f"g{i}", f"member-{i:03d}", "30"), headers=bearer(key)
+        )
+        for i in range(50)
+    ]
+    answers = await asyncio.gather(*posts)
+    assert [a.status_code for a in answers] == [201] * 50
+    in_sets = [s for s in statements if not s.startswith("INSERT INTO rate_limit_counts")]
+    assert len(in_sets) <= SET_BUDGET, "\n".join(in_sets)
+
+
+async def test_hold_and_commit_cost_fewer_statements_than_before_the_pipeline(
+    client, make_key, statements
+):
+    key = await make_key("events:write", "redemptions:write")
+    bought = purchase("p1", "carol", "100", occurred_at="2026-02-01T08:00:00Z")
+    assert (await client.post("/v1/events", json=bought, headers=bearer(key))).status_code == 201
+    statements.clear()
+    held = await client.post(
+        "/v1/members/carol/redemptions",
+        json={"points": 100, "hold": True},
+        headers={**bearer(key), "Idempotency-Key": "h1"},
+    )
+    assert held.status_code == 201, held.text
+    committed = await client.post(
+        f"/v1/redemptions/{held.json()['id']}/commit", headers=bearer(key)
+    )
+    assert committed.status_code == 200, committed.text
+    assert len(statements) <= HOLD_AND_COMMIT_BUDGET, "\n".join(statements)

@@ -60,6 +60,7 @@ from service.errors import Conflict, Unprocessable
 __all__ = ["Prepared", "decide_event"]
 
 _MINOR = Decimal(10_000)  # amounts compared in 1/10,000 of the currency unit
+_STORED = Decimal("0.0001")  # orders keep amounts with 4 decimals (numeric(18, 4))
 
 
 class Prepared(msgspec.Struct, frozen=True):
@@ -111,7 +112,7 @@ def _refund(step: Step, ruleset: Ruleset, state: MemberState, booking: _Booking)
             field="attributes.amount",
             code="refund_exceeds_purchase",
         )
-    refunded_total = order.refunded_amount + amount
+    refunded_total = (order.refunded_amount + amount).quantize(_STORED)
     due = reversal_due(
         earned=order.points_earned,
         purchase_amount=int(order.amount * _MINOR),
@@ -290,7 +291,8 @@ def _record_order(state: MemberState, booking: _Booking) -> MemberState:
     order = Order(
         order_id=order_id,
         purchase_event_id=event.id,
-        amount=Decimal(event.attributes["amount"]),
+        amount=Decimal(event.attributes["amount"]).quantize(_STORED),
+        refunded_amount=Decimal(0).quantize(_STORED),
         points_earned=booking.earned,
         purchased_at=event.occurred_at,
     )
