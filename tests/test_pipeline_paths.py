@@ -67,7 +67,7 @@ operation = st.one_of(
     st.tuples(st.just("refund"), member, st.integers(0, 9), st.sampled_from([25, 50, 100, 150])),
     st.tuples(st.just("review"), member, st.booleans(), st.integers(1, 5), days_ago),
     st.tuples(st.just("checkin"), member, st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 9])),
-    st.tuples(st.just("signup"), member, st.sampled_from(list(CODES) + ["NOSUCHCD"])),
+    st.tuples(st.just("signup"), member, st.sampled_from([*CODES, "NOSUCHCD"])),
     st.tuples(st.just("again"), st.integers(0, 30)),
     st.tuples(st.just("reuse_id"), st.integers(0, 30)),
     st.tuples(st.just("reuse_order"), member, st.integers(0, 9)),
@@ -136,8 +136,9 @@ class Stream:
 
 def waves(bodies: list[dict[str, Any]]) -> list[list[int]]:
     """Indexes in waves that may run at once: at most one event per group of members that a
-    referral code ties together, each group's events in stream order."""
-    group = {m: m for m in MEMBERS}
+    referral code or the check-in rule's global budget ties together (who is first matters
+    there), each group's events in stream order."""
+    group = {m: m for m in (*MEMBERS, "budget")}
 
     def root(m: str) -> str:
         while group[m] != m:
@@ -148,6 +149,8 @@ def waves(bodies: list[dict[str, Any]]) -> list[list[int]]:
         code = body.get("attributes", {}).get("referral_code")
         if code in CODES:
             group[root(body["member_id"])] = root(CODES[code])
+        if body["type"] == "checkin" and root(body["member_id"]) != root("budget"):
+            group[root(body["member_id"])] = root("budget")
     out: list[list[int]] = []
     level: dict[str, int] = {}
     for i, body in enumerate(bodies):
@@ -197,7 +200,7 @@ async def _dump(url: str) -> dict[str, list[Any]]:
     try:
         dump = {}
         for table, order in _TABLES.items():
-            rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY {order}")  # noqa: S608
+            rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY {order}")
             dump[table] = [
                 {k: v for k, v in r.items() if k not in _LEFT_OUT}
                 for r in rows
