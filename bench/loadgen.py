@@ -11,7 +11,8 @@ Each of `concurrency` connections sends one operation at a time (closed loop) an
 the first byte written to the last byte read; operations completed during the warm-up are not
 counted. An operation is one request, except `redeem` (hold, then commit: two requests). The
 `pg` scenario is the raw PostgreSQL ceiling of the ingest path: the same three writes per event
-straight through asyncpg, no HTTP and no rules.
+straight through asyncpg, no HTTP and no rules; `pg_batch` the same writes for a batch of
+events in one transaction, one array statement per table.
 
 Hand-rolled rather than httpx/aiohttp: those cost 100-300 us of CPU per request, which on two
 shared cores would measure the client instead of the server.
@@ -250,11 +251,61 @@ class PgScenario:
         return write
 
 
+class PgBatchScenario(PgScenario):
+    """The raw PostgreSQL ceiling of a batch: the same three writes for `batch` events of
+    distinct members in one transaction, one array (`unnest`) statement per table."""
+
+    EVENTS = (
+        "INSERT INTO bench_events (member_id, event_id, type, occurred_at, received_at, "
+        "body_hash, attributes, ruleset_version, result) "
+        "SELECT m, e, 'purchase', $3, $3, $4, $5::jsonb, 'v', $6::jsonb "
+        "FROM unnest($1::text[], $2::text[]) AS x(m, e)"
+    )
+    ENTRIES = (
+        "INSERT INTO bench_ledger_entries (member_id, entry_no, kind, balance, points, lot_id, "
+        "reason, at, event_id) SELECT m, n, 'earn', 'pending', 425, e, 'bench', $4, e "
+        "FROM unnest($1::text[], $2::bigint[], $3::text[]) AS x(m, n, e)"
+    )
+    BALANCES = (
+        "INSERT INTO bench_balances (member_id, pending, lifetime_earned, entries) "
+        "SELECT m, 425, 425, 1 FROM unnest($1::text[]) AS x(m) "
+        "ON CONFLICT (member_id) DO UPDATE SET "
+        "pending = bench_balances.pending + excluded.pending, "
+        "lifetime_earned = bench_balances.lifetime_earned + excluded.lifetime_earned, "
+        "entries = bench_balances.entries + 1, updated_at = now()"
+    )
+
+    def operation(self, worker: int, rng: random.Random) -> Callable[[Any, int], Awaitable[int]]:
+        prefix = f"{self.run_id}-{worker}"
+        size = int(self.spec.get("batch") or 1000)
+        attributes = '{"order_id": "x", "amount": "42.50", "currency": "EUR"}'
+        result = '{"points": 425, "earned": 425, "reversed": 0}'
+
+        async def write(conn: Any, n: int) -> int:
+            members = [f"m{i:07d}" for i in sorted(rng.sample(range(self.members), size))]
+            events = [f"{prefix}-{n}-{i}" for i in range(size)]
+            numbers = [(worker * 10**6 + n) * 10**4 + i for i in range(size)]
+            now = datetime.now(UTC)
+            async with conn.transaction():
+                await conn.execute(self.EVENTS, members, events, now, "h" * 64, attributes, result)
+                await conn.execute(self.ENTRIES, members, numbers, events, now)
+                await conn.execute(self.BALANCES, members)
+            return size
+
+        return write
+
+
 async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     concurrency = int(spec["concurrency"])
     warmup, duration = float(spec["warmup"]), float(spec["duration"])
-    is_pg = spec["scenario"] == "pg"
-    scenario: Any = PgScenario(spec) if is_pg else Scenario(spec)
+    is_pg = spec["scenario"] in ("pg", "pg_batch")
+    scenario: Any = (
+        PgBatchScenario(spec)
+        if spec["scenario"] == "pg_batch"
+        else PgScenario(spec)
+        if is_pg
+        else Scenario(spec)
+    )
     started = time.perf_counter()
     measure_from = started + warmup
     stop_at = measure_from + duration

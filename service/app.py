@@ -124,7 +124,8 @@ def create_app(
                 functools.partial(intake.run_set, services),
                 window=settings.group_window_ms / 1000,
                 max_events=settings.group_max_events,
-                max_groups=max(1, settings.db_pool_max // 2),
+                leaders=settings.group_leaders,
+                max_groups=max(settings.group_leaders, settings.db_pool_max // 2),
             )
             services.event_groups = groups
             limiter.start(db)

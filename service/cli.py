@@ -56,6 +56,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="loyalty-metrics-") as metrics_dir:
             if workers > 1:
                 os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+            if settings.server == "granian":
+                _serve_granian(settings)
+                return 0
             uvicorn.run(
                 "service.app:create_app_from_env",
                 factory=True,
@@ -69,6 +72,25 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
                 timeout_graceful_shutdown=10,
             )
     return 0
+
+
+def _serve_granian(settings: Settings) -> None:
+    """The app on granian (Rust HTTP, uvloop in each worker); it stops on SIGINT or SIGTERM."""
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # granian installs its own handlers
+    Granian(
+        "service.app:create_app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop if sys.platform != "win32" else Loops.asyncio,
+        factory=True,
+        log_access=False,
+        workers_kill_timeout=10,
+    ).serve()
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -250,6 +272,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (LOYALTY_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (LOYALTY_PORT, default 8000)")
     serve.add_argument("--workers", type=int, help="worker processes (LOYALTY_WORKERS)")
+    serve.add_argument(
+        "--server", choices=["uvicorn", "granian"], help="HTTP server (LOYALTY_SERVER)"
+    )
     serve.set_defaults(run=_serve)
 
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
@@ -307,7 +332,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `loyalty` console script."""
     args = _parser().parse_args(argv)
-    overrides = {name: getattr(args, name, None) for name in ("host", "port", "workers")}
+    overrides = {name: getattr(args, name, None) for name in ("host", "port", "workers", "server")}
     try:
         settings = load_settings(**overrides)
     except SettingsError as exc:

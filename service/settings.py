@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Port `loyalty serve` listens on."""
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     """Number of server worker processes."""
+    server: Literal["uvicorn", "granian"] = "uvicorn"
+    """The HTTP server `loyalty serve` runs the app on (both measured by `python -m bench`)."""
     db_pool_min: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 2
     """Smallest number of database connections each worker keeps open."""
     db_pool_max: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
@@ -54,8 +56,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     """Largest accepted request body; larger ones get 413."""
     group_window_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 2.0
-    """Group commit: how long the first of concurrent single events waits for others to join
-    its set (milliseconds); 0 still coalesces the events that arrive together."""
+    """Group commit: the longest a single event waits for its set to start while other sets
+    run (milliseconds); an event arriving while fewer than LOYALTY_GROUP_LEADERS sets run
+    starts one at once."""
+    group_leaders: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    """Group commit: how many sets of single events a worker runs before new events wait
+    (up to LOYALTY_GROUP_WINDOW_MS) to share the next one."""
     group_max_events: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
     """Group commit: the most single events in one set; a full group starts at once."""
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200

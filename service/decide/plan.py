@@ -134,10 +134,12 @@ class ReadPlan(msgspec.Struct, frozen=True, kw_only=True):
     pool_codes: list[str] = []
 
 
-def member_plan(ruleset: Ruleset, member_id: str, now: datetime, **reads: Any) -> ReadPlan:
+def member_plan(
+    ruleset: Ruleset, member_id: str, now: datetime, *, tier: bool = False, **reads: Any
+) -> ReadPlan:
     """The read plan of one member's operation (a redemption, an adjustment, a worker pass):
-    the ledger, the tier as of now, and what `reads` names (`ReadPlan` fields)."""
-    tiers = ruleset.program.tiers
+    the ledger, the tier as of now if `tier`, and what `reads` names (`ReadPlan` fields)."""
+    tiers = ruleset.program.tiers if tier else None
     return ReadPlan(
         members=[member_id],
         metric_since=[metric_since(tiers, now) if tiers is not None else None],

@@ -11,6 +11,7 @@ read the snapshot it started with: that is why the lock and the read are two sta
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -38,35 +39,50 @@ from service.decide.state import (
 from service.engine import StreakHistory
 from service.engine.snapshot import usage_key
 from service.store.database import Connection
+from service.store.state_sql import SECTIONS, Statement, numbered, statement
 
 __all__ = ["Locked", "load_set", "lock_set", "read_set"]
 
-_LOCK_SQL = """
-WITH wanted AS (
-  SELECT unnest($1::text[]) AS member_id
+_REFERRERS = """
   UNION
   SELECT r.referrer_id FROM referrals r
-   WHERE r.member_id = ANY($2::text[])
+   WHERE r.member_id = ANY({referees}::text[])
      AND (r.rewarded_at IS NULL OR r.referrer_points > r.referrer_reversed)
   UNION
-  SELECT c.member_id FROM referral_codes c WHERE c.code = ANY($3::text[])
+  SELECT c.member_id FROM referral_codes c WHERE c.code = ANY({codes}::text[])"""
+_LINKS = """,
+  (SELECT coalesce(json_agg(json_build_array(r.member_id, r.referrer_id, r.rewarded_at)), '[]')
+     FROM referrals r WHERE r.member_id = ANY({referees}::text[]))::text AS links,
+  (SELECT coalesce(json_object_agg(c.code, c.member_id), '{}')
+     FROM referral_codes c WHERE c.code = ANY({codes}::text[]))::text AS codes"""
+_NO_LINKS = ", '[]'::text AS links, '{}'::text AS codes"
+_BUDGET_ROWS = """, budget_rows AS (
+  INSERT INTO rule_budgets (rule_id) SELECT unnest({budgets}::text[]) ON CONFLICT DO NOTHING
+)"""
+_STOCK_ROWS = """, stock_rows AS (
+  INSERT INTO reward_stock (reward_id) SELECT unnest({stock}::text[]) ON CONFLICT DO NOTHING
+)"""
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_sql(referrals: bool, budgets: bool, stock: bool) -> Statement:
+    """The lock statement; the referral, budget and stock parts only where a set needs them."""
+    return numbered(
+        "WITH wanted AS (\n  SELECT unnest({members}::text[]) AS member_id"
+        + (_REFERRERS if referrals else "")
+        + """
 ), locked AS (
   INSERT INTO members AS m (member_id)
   SELECT member_id FROM wanted ORDER BY member_id
   ON CONFLICT (member_id) DO UPDATE SET member_id = excluded.member_id
   RETURNING m.member_id, m.display_name, m.timezone, m.birthday, m.hidden, m.attributes
-), budget_rows AS (
-  INSERT INTO rule_budgets (rule_id) SELECT unnest($4::text[]) ON CONFLICT DO NOTHING
-), stock_rows AS (
-  INSERT INTO reward_stock (reward_id) SELECT unnest($5::text[]) ON CONFLICT DO NOTHING
-)
-SELECT
-  (SELECT coalesce(json_agg(locked), '[]') FROM locked)::text AS profiles,
-  (SELECT coalesce(json_agg(json_build_array(r.member_id, r.referrer_id, r.rewarded_at)), '[]')
-     FROM referrals r WHERE r.member_id = ANY($2::text[]))::text AS links,
-  (SELECT coalesce(json_object_agg(c.code, c.member_id), '{}')
-     FROM referral_codes c WHERE c.code = ANY($3::text[]))::text AS codes
-"""
+)"""
+        + (_BUDGET_ROWS if budgets else "")
+        + (_STOCK_ROWS if stock else "")
+        + "\nSELECT (SELECT coalesce(json_agg(locked), '[]') FROM locked)::text AS profiles"
+        + (_LINKS if referrals else _NO_LINKS)
+    )
+
 
 # The worker's lock: members nobody else holds (an event or another worker is on the others).
 _TRY_LOCK_SQL = """
@@ -78,107 +94,6 @@ SELECT
   '[]'::text AS links,
   '{}'::text AS codes
 """
-
-_STATE_SQL = """
-SELECT
- (SELECT coalesce(json_agg(json_build_array(b.member_id, b.available, b.pending, b.held, b.debt,
-         b.lifetime_earned, b.lifetime_spent, b.entries)), '[]')
-    FROM balances b WHERE b.member_id = ANY($1::text[]))::text AS balances,
- (SELECT coalesce(json_agg(l ORDER BY l.member_id, l.activates_at, l.earned_at, l.lot_id), '[]')
-    FROM lots l WHERE l.member_id = ANY($1::text[])
-     AND (l.remaining > 0 OR ($15::bool AND EXISTS (
-           SELECT 1 FROM redemptions r, jsonb_array_elements(r.draws) d
-            WHERE r.member_id = l.member_id AND r.status = 'held'
-              AND d ->> 'lot_id' = l.lot_id))))::text AS lots,
- (SELECT coalesce(json_agg(json_build_array(c.member_id, c.event_type, c.count, c.last_at)),
-         '[]')
-    FROM member_counters c WHERE c.member_id = ANY($1::text[]))::text AS counters,
- (SELECT coalesce(json_agg(json_build_array(x.member_id, x.badge_id, x.level)), '[]')
-    FROM member_badges x WHERE x.member_id = ANY($1::text[]))::text AS badges,
- (SELECT coalesce(json_agg(json_build_array(u.member_id, u.rule_id, u.period_key, u.times,
-         u.points)), '[]')
-    FROM rule_usage u
-   WHERE u.member_id = ANY($1::text[]) AND u.period_key = ANY($4::text[]))::text AS usage,
- (SELECT coalesce(json_agg(json_build_array(e.member_id, e.event_id, e.body_hash, e.result)),
-         '[]')
-    FROM unnest($5::text[], $6::text[]) AS k(member_id, event_id)
-    JOIN events e ON e.member_id = k.member_id AND e.event_id = k.event_id)::text AS events,
- (SELECT coalesce(json_agg(json_build_array(o.member_id, o.order_id, o.purchase_event_id,
-         o.amount, o.points_earned, o.refunded_amount, o.points_reversed, p.occurred_at)), '[]')
-    FROM unnest($7::text[], $8::text[]) AS k(member_id, order_id)
-    JOIN orders o ON o.member_id = k.member_id AND o.order_id = k.order_id
-    LEFT JOIN events p ON p.member_id = o.member_id AND p.event_id = o.purchase_event_id)::text
-    AS orders,
- (SELECT coalesce(json_agg(json_build_array(t.member_id, t.tier, t.since, t.held_until)), '[]')
-    FROM member_tiers t
-   WHERE $3::text IS NOT NULL AND t.member_id = ANY($1::text[]))::text AS tiers,
- (SELECT coalesce(json_agg(json_build_array(d.member_id, d.day, d.value)), '[]')
-    FROM unnest($1::text[], $2::date[]) AS s(member_id, since)
-    JOIN tier_metric_days d
-      ON d.member_id = s.member_id AND d.metric = $3::text AND d.day >= s.since)::text
-    AS metric_days,
- (SELECT coalesce(json_agg(json_build_array(h.member_id, h.seq)), '[]')
-    FROM (SELECT member_id, max(seq) AS seq FROM tier_history
-           WHERE $3::text IS NOT NULL AND member_id = ANY($1::text[])
-           GROUP BY member_id) h)::text AS tier_seqs,
- (SELECT coalesce(json_agg(json_build_array(c.member_id, c.challenge_id, c.window_key, c.step,
-         c.progress, c.completed_at)), '[]')
-    FROM challenge_progress c
-   WHERE c.member_id = ANY($1::text[]) AND c.window_key = ANY($9::text[]))::text AS challenges,
- (SELECT coalesce(json_agg(json_build_array(u.member_id, u.streak_id, u.unit)
-                           ORDER BY u.member_id, u.streak_id, u.unit), '[]')
-    FROM streak_units u
-   WHERE $12::date IS NOT NULL AND u.member_id = ANY($1::text[]) AND u.unit >= $12::date)::text
-    AS streak_units,
- (SELECT coalesce(json_agg(json_build_array(s.member_id, s.streak_id, s.longest, s.run_start,
-         s.rewarded)), '[]')
-    FROM member_streaks s
-   WHERE $12::date IS NOT NULL AND s.member_id = ANY($1::text[]))::text AS streaks,
- (SELECT coalesce(json_agg(r), '[]') FROM referrals r
-   WHERE $13::bool AND r.member_id = ANY($1::text[]))::text AS referrals,
- (SELECT coalesce(json_agg(json_build_array(r.referrer_id, r.n)), '[]')
-    FROM (SELECT referrer_id, count(*) AS n FROM referrals
-           WHERE $13::bool AND referrer_id = ANY($1::text[]) AND referrer_points > 0
-           GROUP BY referrer_id) r)::text AS rewarded,
- (SELECT coalesce(json_agg(json_build_array(s.member_id, s.board_id, s.period_key, s.segment,
-         s.score)), '[]')
-    FROM board_scores s
-   WHERE s.member_id = ANY($1::text[]) AND s.board_id = ANY($10::text[])
-     AND s.period_key = ANY($11::text[]))::text AS boards,
- (SELECT coalesce(json_agg(json_build_array(b.rule_id, b.spent)), '[]')
-    FROM (SELECT rule_id, spent FROM rule_budgets WHERE rule_id = ANY($14::text[])
-          ORDER BY rule_id FOR UPDATE) b)::text AS budgets,
- (SELECT coalesce(json_agg(json_build_object('member_id', m.member_id,
-         'display_name', m.display_name, 'timezone', m.timezone, 'birthday', m.birthday,
-         'hidden', m.hidden, 'attributes', m.attributes)), '[]')
-    FROM members m WHERE $16::bool AND m.member_id = ANY($1::text[]))::text AS profiles,
- (SELECT coalesce(json_agg(r), '[]') FROM redemptions r
-   WHERE r.member_id = ANY($1::text[])
-     AND (($15::bool AND r.status = 'held')
-          OR (r.member_id, r.idempotency_key) IN (SELECT * FROM unnest($17::text[], $18::text[]))
-          OR (r.member_id, r.redemption_id) IN (SELECT * FROM unnest($19::text[], $20::text[]))))
-   ::text AS redemptions,
- (SELECT coalesce(json_agg(json_build_array(k.member_id, k.reward_id,
-         (SELECT count(*) FROM redemptions r
-           WHERE r.member_id = k.member_id AND r.reward_id = k.reward_id
-             AND r.status IN ('held', 'committed')))), '[]')
-    FROM unnest($21::text[], $22::text[]) AS k(member_id, reward_id))::text AS reward_counts,
- (SELECT coalesce(json_agg(json_build_array(a.member_id, a.idempotency_key, a.request_hash,
-         a.result)), '[]')
-    FROM unnest($23::text[], $24::text[]) AS k(member_id, idempotency_key)
-    JOIN adjustments a
-      ON a.member_id = k.member_id AND a.idempotency_key = k.idempotency_key)::text
-    AS adjustments,
- (SELECT coalesce(json_agg(json_build_array(x.reward_id, x.issued)), '[]')
-    FROM (SELECT reward_id, issued FROM reward_stock WHERE reward_id = ANY($25::text[])
-          ORDER BY reward_id FOR UPDATE) x)::text AS stock,
- (SELECT c.code FROM coupon_codes c
-   WHERE c.reward_id = $26::text AND c.member_id IS NULL AND c.code = ANY($27::text[])
-   ORDER BY c.code LIMIT 1 FOR UPDATE SKIP LOCKED) AS free_code,
- (SELECT count(*) FROM coupon_codes c WHERE c.reward_id = $26::text) AS pool_size
-"""
-# The same without taking the budget rows' locks: for reads (a dry run) that must not wait.
-_READ_SQL = _STATE_SQL.replace("FOR UPDATE SKIP LOCKED", "").replace("FOR UPDATE", "")
 
 
 class _Profile(msgspec.Struct, frozen=True):
@@ -216,9 +131,15 @@ async def lock_set(conn: Connection, plan: LockPlan) -> Locked:
     if plan.skip_locked:
         row = await conn.raw.fetchrow(_TRY_LOCK_SQL, plan.members)
     else:
-        row = await conn.raw.fetchrow(
-            _LOCK_SQL, plan.members, plan.referees, plan.codes, plan.budgets, plan.stock
-        )
+        query = _lock_sql(bool(plan.referees or plan.codes), bool(plan.budgets), bool(plan.stock))
+        values = {
+            "members": plan.members,
+            "referees": plan.referees,
+            "codes": plan.codes,
+            "budgets": plan.budgets,
+            "stock": plan.stock,
+        }
+        row = await conn.raw.fetchrow(query.sql, *(values[n] for n in query.names))
     profiles = {p.member_id: _profile(p) for p in _decode_profiles(row["profiles"])}
     return Locked(
         profiles=profiles,
@@ -333,30 +254,30 @@ class _RedemptionRow(Redemption, frozen=True, kw_only=True):
 
 
 class _Columns(msgspec.Struct, frozen=True):
-    """The state statement's columns, decoded."""
+    """The state statement's JSON columns, decoded (a section not read stays empty)."""
 
-    balances: list[_BalanceRow]
-    lots: list[Lot]
-    counters: list[_CounterRow]
-    badges: list[_BadgeRow]
-    usage: list[_UsageRow]
-    events: list[_EventRow]
-    orders: list[_OrderRow]
-    tiers: list[_TierRow]
-    metric_days: list[_DayRow]
-    tier_seqs: list[tuple[str, int]]
-    challenges: list[_ChallengeRow]
-    streak_units: list[tuple[str, str, date]]
-    streaks: list[_StreakRow]
-    referrals: list[_ReferralRow]
-    rewarded: list[tuple[str, int]]
-    boards: list[_ScoreRow]
-    budgets: list[tuple[str, int]]
-    profiles: list[_Profile]
-    redemptions: list[_RedemptionRow]
-    reward_counts: list[tuple[str, str, int]]
-    adjustments: list[tuple[str, str, str, Any]]
-    stock: list[tuple[str, int]]
+    balances: list[_BalanceRow] = []
+    lots: list[Lot] = []
+    counters: list[_CounterRow] = []
+    badges: list[_BadgeRow] = []
+    usage: list[_UsageRow] = []
+    events: list[_EventRow] = []
+    orders: list[_OrderRow] = []
+    tiers: list[_TierRow] = []
+    metric_days: list[_DayRow] = []
+    tier_seqs: list[tuple[str, int]] = []
+    challenges: list[_ChallengeRow] = []
+    streak_units: list[tuple[str, str, date]] = []
+    streaks: list[_StreakRow] = []
+    referrals: list[_ReferralRow] = []
+    rewarded: list[tuple[str, int]] = []
+    boards: list[_ScoreRow] = []
+    budgets: list[tuple[str, int]] = []
+    profiles: list[_Profile] = []
+    redemptions: list[_RedemptionRow] = []
+    reward_counts: list[tuple[str, str, int]] = []
+    adjustments: list[tuple[str, str, str, Any]] = []
+    stock: list[tuple[str, int]] = []
 
 
 def _decoders() -> dict[str, Any]:
@@ -375,13 +296,13 @@ def _by_member(rows: list[Any]) -> dict[str, list[Any]]:
 
 async def load_set(conn: Connection, plan: ReadPlan, locked: Locked) -> SetState:
     """Read everything `plan` names for the locked members, in one statement."""
-    return await _read(conn, plan, locked, _STATE_SQL)
+    return await _read(conn, plan, locked)
 
 
 async def read_set(conn: Connection, plan: ReadPlan) -> SetState:
     """The same read without locks, profiles included, for members that may not exist (a
     member never seen comes back empty); writes nothing."""
-    return await _read(conn, plan, None, _READ_SQL)
+    return await _read(conn, plan, None)
 
 
 def _profile(p: _Profile) -> Profile:
@@ -394,36 +315,81 @@ def _profile(p: _Profile) -> Profile:
     )
 
 
-async def _read(conn: Connection, plan: ReadPlan, locked: Locked | None, sql: str) -> SetState:
+def _sections(plan: ReadPlan, read_only: bool) -> tuple[str, ...]:
+    """The state sections this plan needs, in a fixed order (one statement per combination)."""
+    redemptions = plan.holds or bool(plan.redemption_keys or plan.redemption_ids)
+    wanted = {
+        "balances": True,
+        "lots_and_draws": redemptions,
+        "lots": not redemptions,
+        "counters": bool(plan.event_ids),
+        "badges": bool(plan.event_ids),
+        "usage": bool(plan.period_keys),
+        "events": bool(plan.event_ids),
+        "orders": bool(plan.order_ids),
+        "tiers": plan.tier_metric is not None,
+        "metric_days": plan.tier_metric is not None,
+        "tier_seqs": plan.tier_metric is not None,
+        "challenges": bool(plan.challenge_keys),
+        "streak_units": plan.streak_since is not None,
+        "streaks": plan.streak_since is not None,
+        "referrals": plan.referrals,
+        "rewarded": plan.referrals,
+        "boards": bool(plan.boards and plan.board_periods),
+        "budgets": bool(plan.budgets),
+        "profiles": read_only,
+        "redemptions": redemptions,
+        "reward_counts": bool(plan.reward_counts),
+        "adjustments": bool(plan.adjustment_keys),
+        "stock": bool(plan.stock),
+        "free_code": plan.pool is not None,
+        "pool_size": plan.pool is not None,
+    }
+    return tuple(name for name in SECTIONS if wanted[name])
+
+
+def _params(plan: ReadPlan) -> dict[str, Any]:
     event_members, event_ids = _pairs(plan.event_ids)
     order_members, order_ids = _pairs(plan.order_ids)
-    row = await conn.raw.fetchrow(
-        sql,
-        plan.members,
-        plan.metric_since,
-        plan.tier_metric,
-        plan.period_keys,
-        event_members,
-        event_ids,
-        order_members,
-        order_ids,
-        plan.challenge_keys,
-        plan.boards,
-        plan.board_periods,
-        plan.streak_since,
-        plan.referrals,
-        plan.budgets,
-        plan.holds,
-        locked is None,
-        *_pairs(plan.redemption_keys),
-        *_pairs(plan.redemption_ids),
-        *_pairs(plan.reward_counts),
-        *_pairs(plan.adjustment_keys),
-        plan.stock,
-        plan.pool,
-        plan.pool_codes,
-    )
-    decoded = {name: decode(row[name]) for name, decode in _DECODE.items()}
+    key_members, keys = _pairs(plan.redemption_keys)
+    id_members, ids = _pairs(plan.redemption_ids)
+    count_members, count_rewards = _pairs(plan.reward_counts)
+    adjustment_members, adjustment_keys = _pairs(plan.adjustment_keys)
+    return {
+        "members": plan.members,
+        "metric_since": plan.metric_since,
+        "tier_metric": plan.tier_metric,
+        "period_keys": plan.period_keys,
+        "event_members": event_members,
+        "event_ids": event_ids,
+        "order_members": order_members,
+        "order_ids": order_ids,
+        "challenge_keys": plan.challenge_keys,
+        "boards": plan.boards,
+        "board_periods": plan.board_periods,
+        "streak_since": plan.streak_since,
+        "budgets": plan.budgets,
+        "key_members": key_members,
+        "keys": keys,
+        "id_members": id_members,
+        "ids": ids,
+        "count_members": count_members,
+        "count_rewards": count_rewards,
+        "adjustment_members": adjustment_members,
+        "adjustment_keys": adjustment_keys,
+        "stock": plan.stock,
+        "pool": plan.pool,
+        "pool_codes": plan.pool_codes,
+    }
+
+
+async def _read(conn: Connection, plan: ReadPlan, locked: Locked | None) -> SetState:
+    sections = _sections(plan, read_only=locked is None)
+    query = statement(sections, locking=locked is not None)
+    values = _params(plan)
+    row = await conn.raw.fetchrow(query.sql, *(values[name] for name in query.names))
+    columns = set(row.keys())
+    decoded = {name: decode(row[name]) for name, decode in _DECODE.items() if name in columns}
     groups = {
         name: _by_member(rows) for name, rows in decoded.items() if name not in ("budgets", "stock")
     }
@@ -439,10 +405,10 @@ async def _read(conn: Connection, plan: ReadPlan, locked: Locked | None, sql: st
     }
     return SetState(
         members=members,
-        budgets={rule_id: int(spent) for rule_id, spent in decoded["budgets"]},
+        budgets={rule_id: int(spent) for rule_id, spent in decoded.get("budgets", ())},
         code_owners=code_owners,
         known=frozenset(profiles),
-        stock_issued={reward_id: int(n) for reward_id, n in decoded["stock"]},
+        stock_issued={reward_id: int(n) for reward_id, n in decoded.get("stock", ())},
         free_codes={plan.pool: row["free_code"]} if plan.pool and row["free_code"] else {},
         pool_sizes={plan.pool: int(row["pool_size"])} if plan.pool else {},
     )
@@ -459,7 +425,8 @@ def _member(
     metric_since: date | None,
 ) -> MemberState:
     def rows(name: str) -> list[Any]:
-        return groups[name].get(member_id, [])
+        group = groups.get(name)
+        return group.get(member_id, []) if group is not None else []
 
     balances = rows("balances")
     b = balances[0] if balances else None

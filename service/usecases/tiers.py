@@ -72,7 +72,13 @@ async def review_tiers_due(services: Services, now: datetime, limit: int = 200) 
 
         # a member an event is booking is skipped: the event reviews the tier itself
         _, reviewed = await run_member_op(
-            services, member_id, operate, ruleset=ruleset, now=now, skip_locked=True
+            services,
+            member_id,
+            operate,
+            ruleset=ruleset,
+            now=now,
+            skip_locked=True,
+            reads={"tier": True},
         )
         done += reviewed
     return done
