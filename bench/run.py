@@ -296,7 +296,7 @@ class Bench:
             "members": self.args.members,
             "key": self.key,
             "secret": self.secret,
-            "run_id": f"{self.run_id}{figure.key}",
+            "run_id": f"{self.run_id}{figure.key}{self.server_index}",
             "batch": figure.batch,
             "database_url": self.service_url or self.url,
             "rate": rate,
@@ -347,6 +347,11 @@ class Bench:
                 result = self.drive(figures[key], self.args.duration, self.args.warmup)
                 print(_line(figures[key], result), flush=True)
                 measured[key] = result["throughput"]
+                if result["errors"]:
+                    self.notes.append(
+                        f"{key} on {self.server_name}: {result['errors']} errors "
+                        f"{result['error_samples']}"
+                    )
             self.comparison[self.server_name] = measured
 
     def figures(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import secrets
 from collections.abc import AsyncIterator
 from importlib.metadata import version
@@ -136,6 +137,9 @@ def create_app(
                     run_worker(app.state.services, settings.worker_interval_seconds, stop),
                     name="worker",
                 )
+            # What start-up built (modules, the compiled ruleset, the pool) lives as long as the
+            # process: keep it out of the cyclic collector's scans (about 5 % of a busy worker).
+            gc.freeze()
             yield
             stop.set()
             if worker is not None:

@@ -13,9 +13,10 @@ import asyncpg
 import pytest
 from helpers import bearer, member_token, purchase
 
-SET_BUDGET = 6
-"""BEGIN, lock the set's members, read their state, write every row, the shared leaderboard
-histogram counters (last), COMMIT: the same for one event as for a thousand."""
+SET_BUDGET = 5
+"""BEGIN, lock the set's members, read their state, write every row, COMMIT: the same for one
+event as for many (a set of more than 16 writes the shared leaderboard counters in a sixth
+statement of their own, last: see `store/set_writes.py`)."""
 BATCH_BUDGET = 12
 """A batch of 1,000 events on 1,000 members, in all."""
 MEMBER_READ_BUDGET = 1
@@ -108,7 +109,7 @@ async def test_concurrent_single_posts_coalesce_into_one_set(live_app, make_key,
     in_sets = [s for s in statements if not s.startswith("INSERT INTO rate_limit_counts")]
     assert sum(s.startswith("BEGIN") for s in in_sets) == 2, "\n".join(in_sets)
     blocker_commit = 1
-    assert len(in_sets) - blocker_commit <= 2 * SET_BUDGET, "\n".join(in_sets)
+    assert len(in_sets) - blocker_commit <= 2 * SET_BUDGET + 1, "\n".join(in_sets)
 
 
 async def test_hold_and_commit_cost_fewer_statements_than_before_the_pipeline(

@@ -1,4 +1,5 @@
-"""Prometheus metrics: request counts and latency by route template and status, pool gauges.
+"""Prometheus metrics: request counts and latency by route template and status, the sizes of
+the event sets the pipeline runs, pool gauges.
 
 With several worker processes, `PROMETHEUS_MULTIPROC_DIR` (set by `loyalty serve`) makes the
 numbers add up across workers.
@@ -43,6 +44,14 @@ class Metrics:
             buckets=_BUCKETS,
             registry=target,
         )
+        self.set_events = Histogram(
+            "loyalty_event_set_events",
+            "Events per set the pipeline decided and saved in one transaction (a batch, or "
+            "single posts coalesced by group commit), by where the set came from.",
+            ["source"],
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
+            registry=target,
+        )
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.pool_size = Gauge(
             "loyalty_db_pool_connections",
@@ -69,6 +78,10 @@ class Metrics:
         """Count one answered request."""
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
+
+    def observe_set(self, source: str, events: int) -> None:
+        """Count one set of events run through the pipeline (`batch` or `group`)."""
+        self.set_events.labels(source).observe(events)
 
     def set_pool(self, size: int, idle: int, maximum: int) -> None:
         """Record the pool's current state."""

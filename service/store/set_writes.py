@@ -10,6 +10,7 @@ where the load may not have read the row, as amounts to add (tier metric days).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -264,14 +265,33 @@ def _numbered(sql: str, param: int) -> str:
     return sql.replace("$0::json", f"${param}::json")
 
 
-_SAVE_SQL = (
-    "WITH "
-    + ",\n".join(
-        f"w_{name} AS ({_numbered(sql, n)})" for n, (name, sql) in enumerate(_WRITES, start=1)
-    )
-    + "\nSELECT (SELECT count(*) FROM w_generated_codes) AS generated"
+_HISTOGRAM = (
+    "INSERT INTO board_buckets AS t (board_id, period_key, segment, level, bucket, shard, "
+    "members) SELECT x.board_id, x.period_key, x.segment, x.level, x.bucket, x.shard, x.members "
+    "FROM json_to_recordset($0::json) AS x(board_id text, period_key text, segment text, "
+    "level smallint, bucket integer, shard integer, members bigint) "
+    "ON CONFLICT (board_id, period_key, segment, level, bucket, shard) DO UPDATE "
+    "SET members = t.members + excluded.members"
 )
+_STATEMENTS = dict(_WRITES)
+_STATEMENTS["histogram"] = _HISTOGRAM
 _FIELDS = [name for name, _ in _WRITES]
+
+FOLD_HISTOGRAM_UP_TO = 16
+"""Sets of up to this many events write the shared histogram counters in the same statement
+as the rest (one round trip less); larger sets write them last, in a statement of their own,
+so that the counter rows, which other members' events wait on, stay locked only until commit."""
+
+
+@functools.lru_cache(maxsize=512)
+def _save_sql(fields: tuple[str, ...]) -> str:
+    """The save statement for the tables that have rows (one CTE each)."""
+    ctes = ",\n".join(
+        f"w_{name} AS ({_numbered(_STATEMENTS[name], n)})" for n, name in enumerate(fields, 1)
+    )
+    counted = "(SELECT count(*) FROM w_generated_codes)" if "generated_codes" in fields else "0"
+    return f"WITH {ctes}\nSELECT {counted} AS generated"
+
 
 _HISTOGRAM_SQL = """
 INSERT INTO board_buckets AS h (board_id, period_key, segment, level, bucket, shard, members)
@@ -287,19 +307,25 @@ class CodeTaken(Exception):
 
 
 async def save_rows(conn: Connection, rows: Rows) -> None:
-    """Write every row but the histogram's, in one statement (nothing when there is none);
-    CodeTaken (the transaction must be rolled back) when a generated code already exists."""
-    params: list[Any] = [getattr(rows, name) for name in _FIELDS]
-    if any(params):
-        generated = await conn.raw.fetchval(_SAVE_SQL, *params)
-        if generated != len(rows.generated_codes):
-            raise CodeTaken
+    """Write the rows in one statement (nothing when there is none), the histogram's too for a
+    small set (`apply_histogram` writes them otherwise); CodeTaken (the transaction must be
+    rolled back) when a generated code already exists."""
+    fields = [name for name in _FIELDS if getattr(rows, name)]
+    if rows.histogram and len(rows.events) <= FOLD_HISTOGRAM_UP_TO:
+        fields.append("histogram")
+    if not fields:
+        return
+    params: list[Any] = [getattr(rows, name) for name in fields]
+    generated = await conn.raw.fetchval(_save_sql(tuple(fields)), *params)
+    if generated != len(rows.generated_codes):
+        raise CodeTaken
 
 
 async def apply_histogram(conn: Connection, rows: Rows) -> None:
-    """Add the leaderboard score moves to the histogram counters (sorted: no deadlocks)."""
+    """Add the leaderboard score moves to the histogram counters (sorted: no deadlocks), for a
+    set whose save did not (`FOLD_HISTOGRAM_UP_TO`)."""
     changes = rows.histogram
-    if not changes:
+    if not changes or len(rows.events) <= FOLD_HISTOGRAM_UP_TO:
         return
     await conn.raw.execute(
         _HISTOGRAM_SQL,

@@ -154,8 +154,11 @@ def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | Dom
         return refusal
 
 
-async def run_set(services: Services, items: Sequence[Checked | DomainError]) -> list[Outcome]:
-    """Decide and book a set of checked events (refusals pass through), one answer each."""
+async def run_set(
+    services: Services, items: Sequence[Checked | DomainError], source: str = "group"
+) -> list[Outcome]:
+    """Decide and book a set of checked events (refusals pass through), one answer each;
+    `source` (`group` or `batch`) labels the set-size metric."""
     ruleset = services.rules.current
     checked = [_checked_for(ruleset, item) for item in items]
     todo = [i for i, item in enumerate(checked) if not isinstance(item, DomainError)]
@@ -163,6 +166,8 @@ async def run_set(services: Services, items: Sequence[Checked | DomainError]) ->
     if not todo:
         return outcomes
     events = [checked[i].prepared for i in todo]  # type: ignore[union-attr]
+    if services.metrics is not None:
+        services.metrics.observe_set(source, len(events))
     try:
         answers = await _run(services, ruleset, events)
     except DatabaseUnavailable:
@@ -208,4 +213,4 @@ async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Ou
             items.append(prepare(ruleset, event_in))
         except DomainError as refusal:
             items.append(refusal)
-    return await run_set(services, items)
+    return await run_set(services, items, "batch")
