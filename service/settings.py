@@ -64,6 +64,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     (up to LOYALTY_GROUP_WINDOW_MS) to share the next one."""
     group_max_events: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200
     """Group commit: the most single events in one set; a full group starts at once."""
+    batch_set_events: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 500
+    """Events of `POST /v1/events/batch` decided and committed together (a batch of 1,000 is
+    two sets): larger sets cost fewer statements, smaller ones hold their members' locks for
+    less time when batches of overlapping members arrive at once."""
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 1200
     """Requests per minute allowed to one API key or member token, across all workers and
     replicas (a fixed one-minute window); over it: 429 with Retry-After. 0 turns it off."""

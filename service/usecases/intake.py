@@ -205,7 +205,8 @@ async def ingest(services: Services, event_in: EventIn) -> EventResult:
 
 
 async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Outcome]:
-    """Process up to 1,000 events as one set: a result per event, in order."""
+    """Process up to 1,000 events in sets of up to LOYALTY_BATCH_SET_EVENTS, one after the
+    other (a member's events in order across them): a result per event, in order."""
     ruleset = services.rules.current
     items: list[Checked | DomainError] = []
     for event_in in events:
@@ -213,4 +214,8 @@ async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Ou
             items.append(prepare(ruleset, event_in))
         except DomainError as refusal:
             items.append(refusal)
-    return await run_set(services, items, "batch")
+    outcomes: list[Outcome] = []
+    size = services.settings.batch_set_events
+    for start in range(0, len(items), size):
+        outcomes += await run_set(services, items[start : start + size], "batch")
+    return outcomes
