@@ -14,6 +14,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "InvalidInput",
+    "NotBooked",
     "NotFound",
     "RulesetRefused",
     "Unauthenticated",
@@ -78,6 +79,13 @@ class Conflict(DomainError):
     """The request conflicts with what is stored (e.g. same event id, different body)."""
 
     title = "Conflict"
+
+
+class NotBooked(DomainError):
+    """An event of a batch failed for a reason of the service's own (logged); nothing of it
+    was booked and the others were not held up. The caller may send it again."""
+
+    title = "Event not booked"
 
 
 class Unauthenticated(DomainError):

@@ -28,7 +28,9 @@ class EventBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BatchItem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """One event's outcome: 201 processed, 200 replay, or the 4xx it was refused with."""
+    """One event's outcome: 201 processed, 200 replay, the 4xx it was refused with, or 500
+    `event_not_booked` when it failed for a reason of the service's own (nothing of it was
+    booked, the others were not held up; it may be sent again)."""
 
     index: int
     event_id: str
@@ -79,7 +81,8 @@ async def post_event(
     status_code=200,
 )
 async def post_batch(request: Request[Any, Any, Any], data: JSONBody[EventBatch]) -> BatchResult:
-    """Each event is processed (or refused) on its own, as if posted alone."""
+    """Each event is processed (or refused) as if posted alone, in order: a member's second
+    event sees the first's result."""
     outcomes = await intake.ingest_batch(services_of(request), data.events)
     items = [_item(index, data.events[index], outcome) for index, outcome in enumerate(outcomes)]
     return BatchResult(

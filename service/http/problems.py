@@ -21,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 
 from service.errors import (
     Conflict,
+    NotBooked,
     DomainError,
     Forbidden,
     InvalidInput,
@@ -51,6 +52,7 @@ STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     Unprocessable: 422,
+    NotBooked: 500,
 }
 
 _TITLES = {

@@ -30,7 +30,7 @@ from service.decide import (
     referrer_days,
 )
 from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
-from service.errors import DomainError, Unprocessable
+from service.errors import DomainError, NotBooked, Unprocessable
 from service.services import Services
 from service.store.database import Connection, DatabaseUnavailable
 from service.store.member_sets import load_set, lock_set
@@ -185,8 +185,18 @@ async def run_set(
 async def _alone(services: Services, ruleset: Ruleset, event: Prepared) -> Outcome:
     try:
         return (await _run(services, ruleset, [event]))[0]
-    except DomainError as refusal:
+    except (DomainError, DatabaseUnavailable) as refusal:
+        if isinstance(refusal, DatabaseUnavailable):
+            raise
         return refusal
+    except Exception:
+        logger.exception("event %s of member %s failed", event.event.id, event.event.member_id)
+        return NotBooked(
+            "this event could not be booked (the service logged why); nothing of it was "
+            "written and it may be sent again",
+            field="id",
+            code="event_not_booked",
+        )
 
 
 async def ingest(services: Services, event_in: EventIn) -> EventResult:
