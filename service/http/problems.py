@@ -21,10 +21,10 @@ from litestar.types import ExceptionHandlersMap
 
 from service.errors import (
     Conflict,
-    NotBooked,
     DomainError,
     Forbidden,
     InvalidInput,
+    NotBooked,
     NotFound,
     RulesetRefused,
     Unauthenticated,
