@@ -1,4 +1,5 @@
-"""The pure core stays pure: nothing under service/core or service/engine imports I/O layers."""
+"""The pure core stays pure: nothing under service/core, service/engine or service/decide imports
+I/O layers."""
 
 from __future__ import annotations
 
@@ -6,7 +7,17 @@ import ast
 from pathlib import Path
 
 SERVICE = Path(__file__).resolve().parents[2] / "service"
-FORBIDDEN = ("litestar", "sqlalchemy", "asyncpg", "service.store", "service.api", "service.app")
+FORBIDDEN = (
+    "litestar",
+    "sqlalchemy",
+    "asyncpg",
+    "service.store",
+    "service.api",
+    "service.app",
+    "service.http",
+    "service.usecases",
+    "service.services",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -20,9 +31,9 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_core_and_engine_import_no_io_layers() -> None:
+def test_core_engine_and_decide_import_no_io_layers() -> None:
     offenders = []
-    files = [*(SERVICE / "core").rglob("*.py"), *(SERVICE / "engine").rglob("*.py")]
+    files = [f for pure in ("core", "engine", "decide") for f in (SERVICE / pure).rglob("*.py")]
     assert files
     for path in files:
         for name in imported_modules(path):
