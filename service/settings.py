@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,6 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Lowest level written to the JSON log on stderr."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     """Largest accepted request body; larger ones get 413."""
+    event_max_skew_seconds: Annotated[int, msgspec.Meta(ge=0, le=31_536_000)] = 86_400
+    """How far past the server's clock an event's `occurred_at` may lie (clocks drift; an
+    event from further in the future is 422)."""
+    event_earliest: date = date(2000, 1, 1)
+    """The earliest `occurred_at` accepted (an older event is 422)."""
     group_window_ms: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 2.0
     """Group commit: the longest a single event waits for its set to start while other sets
     run (milliseconds); an event arriving while fewer than LOYALTY_GROUP_LEADERS sets run

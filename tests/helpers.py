@@ -109,3 +109,13 @@ async def assert_ledger_balances(db: Any) -> None:
         for name in ("available", "pending"):
             assert in_lots.get(name, 0) == actual[name], f"{member_id}: lots {in_lots} {actual}"
         assert row["entries"] == counts.get(member_id, 0), f"{member_id}: entry count"
+
+
+def catch_up(clock: Any, body: dict[str, Any]) -> None:
+    """Move the test clock to the event's time if the event lies ahead of it: an event is
+    posted when it happens, or later (the service refuses events from the future)."""
+    from datetime import datetime
+
+    at = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
+    if at > clock.now():
+        clock.set(at)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpers import bearer, purchase
+from helpers import bearer, catch_up, purchase
 
 
-async def _post(client, key, body):
+async def _post(client, key, body, clock=None):
+    if clock is not None:
+        catch_up(clock, body)
     response = await client.post("/v1/events", json=body, headers=bearer(key))
     assert response.status_code == 201, response.text
     return response.json()
@@ -27,7 +29,7 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
     # week 10 (Mon 2 March 2026): three baskets of 50+ complete it, a fourth does nothing more
     for day, amount in ((2, "60.00"), (3, "20.00"), (4, "75.00"), (5, "50.00")):
         at = f"2026-03-{day:02d}T10:00:00Z"
-        result = await _post(client, key, purchase(f"w10-{day}", "alice", amount, at))
+        result = await _post(client, key, purchase(f"w10-{day}", "alice", amount, at), clock)
     assert _completion_points(result) == [
         {
             "type": "points",
@@ -39,14 +41,15 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
         }
     ]
     assert result["challenges"][0]["completed"] is True
-    extra = await _post(client, key, purchase("w10-6", "alice", "90.00", "2026-03-06T10:00:00Z"))
+    extra = await _post(
+        client, key, purchase("w10-6", "alice", "90.00", "2026-03-06T10:00:00Z"), clock
+    )
     assert extra["challenges"] == [] and _completion_points(extra) == []
     # week 11: the challenge starts over and completes again
     clock.set(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
     for day in (9, 10, 11):
-        result = await _post(
-            client, key, purchase(f"w11-{day}", "alice", "55.00", f"2026-03-{day:02d}T12:00:00Z")
-        )
+        at = f"2026-03-{day:02d}T12:00:00Z"
+        result = await _post(client, key, purchase(f"w11-{day}", "alice", "55.00", at), clock)
     assert _completion_points(result)[0]["reason"].endswith("(2026-W11)")
     view = (await client.get("/v1/members/alice/challenges", headers=bearer(key))).json()
     assert [(c["id"], c["window_key"]) for c in view["completed"]] == [
@@ -74,7 +77,7 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
 async def test_a_late_purchase_lands_in_the_week_it_happened(client, make_key, clock):
     key = await make_key("admin")
     await _post(client, key, purchase("a", "bob", "60.00", "2026-03-02T10:00:00Z"))
-    await _post(client, key, purchase("b", "bob", "60.00", "2026-03-03T10:00:00Z"))
+    await _post(client, key, purchase("b", "bob", "60.00", "2026-03-03T10:00:00Z"), clock)
     clock.set(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))  # week 11 now
     result = await _post(client, key, purchase("c", "bob", "60.00", "2026-03-08T20:00:00Z"))
     # Sunday 8 March 21:00 Berlin is still week 10: the late basket completes week 10

@@ -82,13 +82,13 @@ async def test_profile_update_keeps_omitted_fields_and_merges_attributes(client,
     assert (
         await client.put("/v1/members/alice", json=first, headers=bearer(key))
     ).status_code == 200
-    second = {"birthday": "1990-03-14", "attributes": {"store": "berlin-mitte"}}
+    second = {"birthday": "1990-03-14", "attributes": {"newsletter": True}}
     response = await client.put("/v1/members/alice", json=second, headers=bearer(key))
     body = response.json()
     assert body["display_name"] == "Alice"
     assert body["timezone"] == "Europe/Berlin"
     assert body["birthday"] == "1990-03-14"
-    assert body["attributes"] == {"region": "north", "store": "berlin-mitte"}
+    assert body["attributes"] == {"region": "north", "newsletter": True}
 
 
 async def test_health_live_and_ready(client):

@@ -154,8 +154,9 @@ async def test_a_member_sees_rank_neighbours_and_the_gap(client, make_key, clock
     assert (absent["ranked"], absent["rank"], absent["total"]) == (False, None, 0)
 
 
-async def test_periods_roll_over_on_the_program_wall_clock(client, make_key):
+async def test_periods_roll_over_on_the_program_wall_clock(client, make_key, clock):
     admin = await _setup(client, make_key)
+    clock.set(datetime(2026, 3, 30, 12, tzinfo=UTC))  # every event below is in the past
     # Berlin is UTC+1 until 29 March 2026: 22:30 UTC Sunday is 23:30 Sunday (week 10),
     # 23:30 UTC Sunday is 00:30 Monday in Berlin (week 11, and the next day).
     await _play(client, admin, "sun", "ann", 10, at="2026-03-08T22:30:00Z")

@@ -10,7 +10,6 @@ reused ids with another body, reused order ids and invalid attributes.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,16 +19,14 @@ import asyncpg
 import httpx
 import msgspec
 import uvicorn
-from helpers import assert_ledger_balances, bearer, ledger_problems
+from databases import FreshProgram
+from helpers import assert_ledger_balances, ledger_problems
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.auth import generate_key
 from service.core.clock import FixedClock
-from service.settings import load_settings
-from service.store import keys as key_store
 from service.store.database import Database
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -223,71 +220,7 @@ async def _dump(url: str) -> dict[str, list[Any]]:
         await conn.close()
 
 
-class Path_:
-    """A fresh database with the stream's program published, its key, its settings."""
-
-    def __init__(self, admin_url: str, template: str) -> None:
-        self.admin_url, self.template = admin_url, template
-        self.name = f"t_{uuid.uuid4().hex[:16]}"
-        self.url = f"{admin_url.rpartition('/')[0]}/{self.name}"
-
-    async def __aenter__(self) -> Path_:
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            await conn.execute(
-                f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}" STRATEGY FILE_COPY'
-            )
-        finally:
-            await conn.close()
-        db = Database(self.url, min_size=0, max_size=2)
-        await db.open()
-        issued = generate_key("paths", ["admin"])
-        async with db.transaction() as conn:
-            await key_store.insert_key(
-                conn,
-                key_id=issued.key_id,
-                name=issued.name,
-                secret_hash=issued.secret_hash,
-                scopes=issued.scopes,
-            )
-            await conn.raw.executemany(
-                "INSERT INTO members (member_id, attributes) VALUES ($1, $2)",
-                [(m, {"region": "north" if m < "c" else "south"}) for m in MEMBERS],
-            )
-            await conn.raw.executemany(
-                "INSERT INTO referral_codes (code, member_id) VALUES ($1, $2)", CODES.items()
-            )
-        await db.close()
-        self.auth = bearer(issued.token)
-        self.settings = load_settings(
-            {},
-            database_url=self.url,
-            rules_dir=str(RULES),
-            token_secrets="paths-secret-0123456789abcdef0123",
-            api_key_cache_seconds=0,
-            worker_interval_seconds=0,
-            db_timeout_seconds=30,
-            rate_limit_per_minute=0,
-            rate_limit_events_per_minute=0,
-            group_window_ms=20.0,
-        )
-        return self
-
-    async def publish(self, client: Any) -> None:
-        files = {p.name: p.read_text() for p in RULES.glob("*.yaml")}
-        files["extra.yaml"] = EXTRA_RULES
-        published = await client.post("/v1/admin/rules", json={"files": files}, headers=self.auth)
-        assert published.status_code in (200, 201), published.text
-
-    async def __aexit__(self, *exc: object) -> None:
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-
-async def _verified(path: Path_) -> dict[str, list[Any]]:
+async def _verified(path: FreshProgram) -> dict[str, list[Any]]:
     db = Database(path.url, min_size=0, max_size=2)
     await db.open()
     try:
@@ -298,7 +231,7 @@ async def _verified(path: Path_) -> dict[str, list[Any]]:
     return await _dump(path.url)
 
 
-async def one_at_a_time(path: Path_, bodies: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+async def one_at_a_time(path: FreshProgram, bodies: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     answers = []
     app = create_app(path.settings, clock=FixedClock(START))
     async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
@@ -310,7 +243,7 @@ async def one_at_a_time(path: Path_, bodies: list[dict[str, Any]]) -> list[tuple
 
 
 async def as_batches(
-    path: Path_, bodies: list[dict[str, Any]], sizes: list[int]
+    path: FreshProgram, bodies: list[dict[str, Any]], sizes: list[int]
 ) -> list[tuple[Any, ...]]:
     answers: list[tuple[Any, ...]] = []
     app = create_app(path.settings, clock=FixedClock(START))
@@ -334,7 +267,7 @@ async def as_batches(
     return answers
 
 
-async def coalesced(path: Path_, bodies: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+async def coalesced(path: FreshProgram, bodies: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     app = create_app(path.settings, clock=FixedClock(START))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="error")
     server = uvicorn.Server(config)
@@ -372,7 +305,7 @@ async def _three_paths(admin_url: str, template: str, ops: list[Any], sizes: lis
         lambda p: as_batches(p, bodies, sizes),
         lambda p: coalesced(p, bodies),
     ):
-        async with Path_(admin_url, template) as path:
+        async with FreshProgram(admin_url, template, EXTRA_RULES, MEMBERS, CODES) as path:
             answers = await run(path)
             results.append((answers, await _verified(path)))
     (single, single_rows), (batched, batch_rows), (grouped, group_rows) = results

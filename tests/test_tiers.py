@@ -83,6 +83,7 @@ async def test_spending_points_never_costs_the_tier(client, make_key, clock):
 
 async def test_a_late_event_counts_in_the_year_it_happened(client, make_key, clock):
     key = await make_key("admin")
+    clock.set(datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
     await _post(client, key, purchase("p1", "dave", "300.00", "2026-11-02T10:00:00Z"))  # silver
     clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
     late = await _post(client, key, purchase("p2", "dave", "200.00", "2026-12-20T10:00:00Z"))

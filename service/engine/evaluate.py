@@ -28,7 +28,7 @@ from service.engine.effects import (
     Skip,
     UsageIncrement,
 )
-from service.engine.events import Event
+from service.engine.events import MAX_MEMBER_STRING, Event
 from service.engine.gamify import progress_effects
 from service.engine.ruleset import CompiledAction, CompiledRule, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
@@ -162,6 +162,11 @@ def _cap_room(ctx: _Context, rule: CompiledRule) -> tuple[str | None, int | None
     return None, left, keys
 
 
+MAX_POINTS = 10**15
+"""The most points one action may award: far past any real reward, far inside the ledger's
+64-bit columns."""
+
+
 def _points_value(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"points formula gave {value!r}, not a number")
@@ -171,6 +176,8 @@ def _points_value(value: Any) -> int:
         value = math.floor(value)
     if value < 0:
         raise ValueError(f"points formula gave {value}; points cannot be negative")
+    if value > MAX_POINTS:
+        raise ValueError(f"points formula gave {value}, more than {MAX_POINTS:,}")
     return int(value)
 
 
@@ -185,7 +192,11 @@ def _other_effect(
     if action.kind == "challenge":
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"challenge amount {value!r} is not an int")
+        if not 0 <= value <= MAX_POINTS:
+            raise ValueError(f"challenge amount {value} is out of range")
         return ChallengeEffect(rule.id, version, action.target, value, reason)
+    if isinstance(value, str) and len(value) > MAX_MEMBER_STRING:
+        raise ValueError(f"attribute value longer than {MAX_MEMBER_STRING} characters")
     return AttributeEffect(rule.id, version, action.target, value, reason)
 
 

@@ -6,8 +6,9 @@ Money arrives as a string or a number and becomes a `Decimal` once, here; CEL la
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,7 +26,9 @@ __all__ = [
     "EventTypeSpec",
     "InvalidEvent",
     "check_attribute_value",
+    "check_occurred_at",
     "validate_event_attributes",
+    "validate_member_attributes",
 ]
 
 BUILTIN_EVENT_TYPES: dict[str, dict[str, str]] = {
@@ -88,8 +91,17 @@ MAX_STRING = 1_000
 """Longest string attribute value (characters): rules cannot be made to chew megabytes."""
 MAX_LIST = 1_000
 """Most elements in a list attribute (e.g. a purchase's items)."""
-MAX_DECIMAL = Decimal("1e14")
-"""Largest decimal magnitude; amounts have at most 14 integer and 4 fractional digits."""
+MAX_DECIMAL = Decimal("1e12")
+"""Largest decimal magnitude; amounts have at most 12 integer and 4 fractional digits (so that
+a day's sums and the points they earn stay far inside the stored columns)."""
+MAX_MEMBER_STRING = 256
+"""Longest string a member attribute may hold (it may become a leaderboard segment, an index
+key)."""
+EARLIEST_TIMESTAMP = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIMESTAMP = datetime(2200, 1, 1, tzinfo=UTC)
+"""Timestamp attributes lie in [1900, 2200): date arithmetic on them (time zones, periods)
+can never leave the calendar."""
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -97,6 +109,9 @@ def _decimal(value: Any) -> Decimal:
         raise ValueError("expected a decimal number, got a boolean")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("expected a finite decimal number")
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value) is None:
+        # only ASCII digits, an optional minus and point: no spaces, exponents or other scripts
+        raise ValueError(f"expected a decimal number such as 12.50, got {value[:40]!r}")
     try:
         result = Decimal(str(value)) if isinstance(value, int | float | str) else None
     except InvalidOperation:
@@ -104,7 +119,7 @@ def _decimal(value: Any) -> Decimal:
     if result is None or not result.is_finite():
         raise ValueError(f"expected a decimal number, got {str(value)[:40]!r}")
     if abs(result) >= MAX_DECIMAL or result != result.quantize(Decimal("0.0001")):
-        raise ValueError("expected at most 14 integer digits and 4 decimal places")
+        raise ValueError("expected at most 12 integer digits and 4 decimal places")
     return result
 
 
@@ -114,8 +129,10 @@ def _timestamp(value: Any) -> datetime:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"expected an RFC 3339 timestamp, got {value!r}") from None
-    if not isinstance(value, datetime) or value.tzinfo is None:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("expected a timestamp with a time zone")
+    if not EARLIEST_TIMESTAMP <= value < LATEST_TIMESTAMP:
+        raise ValueError("expected a timestamp from the years 1900 to 2199")
     return value
 
 
@@ -194,4 +211,58 @@ def validate_event_attributes(
                 raise InvalidEvent(f"attributes.{name}", "required attribute is missing")
             continue
         out[name] = check_attribute_value(attr.type, value, f"attributes.{name}")
+    if type in ("purchase", "refund"):
+        _check_money(ruleset, type, out)
+    return out
+
+
+def _check_money(ruleset: Ruleset, type: str, attributes: Mapping[str, Any]) -> None:
+    """A purchase or refund moves a positive amount, in the program's currency."""
+    amount = attributes.get("amount")
+    if isinstance(amount, Decimal) and amount <= 0:
+        raise InvalidEvent("attributes.amount", f"a {type} amount must be more than 0")
+    currency = attributes.get("currency")
+    program = ruleset.program.currency
+    if isinstance(currency, str) and currency != program:
+        raise InvalidEvent(
+            "attributes.currency",
+            f"the program books {program}; this purchase is in {currency[:12]} "
+            f"(convert it to {program} before posting)",
+        )
+
+
+def check_occurred_at(at: datetime, now: datetime, earliest: datetime, skew: timedelta) -> None:
+    """An event's time lies between `earliest` and `skew` past `now`; InvalidEvent otherwise."""
+    if at.utcoffset() is None:
+        raise InvalidEvent("occurred_at", "a time zone is required")
+    if at < earliest:
+        raise InvalidEvent(
+            "occurred_at", f"events from before {earliest.date().isoformat()} are not accepted"
+        )
+    if at > now + skew:
+        hours = skew.total_seconds() / 3600
+        raise InvalidEvent(
+            "occurred_at",
+            f"more than {hours:g} hours in the future (now is {now.isoformat()})",
+        )
+
+
+def validate_member_attributes(ruleset: Ruleset, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check member attributes against `member_attributes` in program.yaml (None unsets one);
+    InvalidEvent naming `attributes.<name>`, with a did-you-mean for an unknown name."""
+    declared = ruleset.program.member_attributes
+    out: dict[str, Any] = {}
+    for name, value in attributes.items():
+        path = f"attributes.{name}"
+        spec = declared.get(name)
+        if spec is None:
+            hint = did_you_mean(name, declared)
+            raise InvalidEvent(path, f"undeclared member attribute{hint}")
+        if value is None:
+            out[name] = None
+            continue
+        if isinstance(value, str) and len(value) > MAX_MEMBER_STRING:
+            raise InvalidEvent(path, f"longer than {MAX_MEMBER_STRING} characters")
+        normal = check_attribute_value(spec.type, value, path)
+        out[name] = float(normal) if isinstance(normal, Decimal) else normal
     return out

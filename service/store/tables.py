@@ -424,7 +424,7 @@ tier_metric_days = Table(
     Column("member_id", Text, nullable=False),
     Column("metric", Text, nullable=False),
     Column("day", Date, nullable=False),
-    Column("value", Numeric(18, 4), nullable=False, server_default="0"),
+    Column("value", Numeric(), nullable=False, server_default="0"),
     PrimaryKeyConstraint("member_id", "metric", "day"),
 )
 """Qualifying metrics per member and local day of the program (`points_earned`, `spend`,

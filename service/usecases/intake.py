@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -30,6 +30,7 @@ from service.decide import (
     referrer_days,
 )
 from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
+from service.engine.events import check_occurred_at
 from service.errors import DomainError, NotBooked, Unprocessable
 from service.services import Services
 from service.store.database import Connection, DatabaseUnavailable
@@ -38,7 +39,16 @@ from service.store.referrals import is_deadlock
 from service.store.set_writes import apply_histogram, save_rows
 from service.usecases.members import MEMBER_ID_PATTERN
 
-__all__ = ["EventIn", "EventResult", "Outcome", "ingest", "ingest_batch", "prepare", "run_set"]
+__all__ = [
+    "Accepted",
+    "EventIn",
+    "EventResult",
+    "Outcome",
+    "ingest",
+    "ingest_batch",
+    "prepare",
+    "run_set",
+]
 
 logger = logging.getLogger("service.intake")
 
@@ -63,17 +73,38 @@ class EventIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The event type's attributes, e.g. order_id, amount, currency, items for a purchase."""
 
 
+class Accepted(msgspec.Struct, frozen=True):
+    """The span of `occurred_at` the intake accepts now (`LOYALTY_EVENT_EARLIEST` to
+    `LOYALTY_EVENT_MAX_SKEW_SECONDS` past the clock)."""
+
+    now: datetime
+    earliest: datetime
+    skew: timedelta
+
+    @classmethod
+    def of(cls, services: Services) -> Accepted:
+        """The span as of the service's clock now."""
+        settings = services.settings
+        earliest = datetime.combine(settings.event_earliest, time(0), tzinfo=UTC)
+        return cls(
+            services.clock.now(), earliest, timedelta(seconds=settings.event_max_skew_seconds)
+        )
+
+
 class Checked(msgspec.Struct, frozen=True):
     """An event checked against one ruleset version's event types."""
 
     prepared: Prepared
     ruleset_version: str
     source: EventIn
+    accepted: Accepted
 
 
-def prepare(ruleset: Ruleset, event_in: EventIn) -> Checked:
-    """Check an event's attributes against its type; Unprocessable naming the field."""
+def prepare(ruleset: Ruleset, event_in: EventIn, accepted: Accepted) -> Checked:
+    """Check an event's time and its attributes against its type; Unprocessable naming the
+    field."""
     try:
+        check_occurred_at(event_in.occurred_at, accepted.now, accepted.earliest, accepted.skew)
         attributes = validate_event_attributes(ruleset, event_in.type, event_in.attributes)
     except InvalidEvent as exc:
         raise Unprocessable(exc.reason, field=exc.field_path, code="invalid_event") from None
@@ -91,7 +122,7 @@ def prepare(ruleset: Ruleset, event_in: EventIn) -> Checked:
         "attributes": attributes,
     }
     body_hash = hashlib.sha256(_canonical.encode(body)).hexdigest()
-    return Checked(Prepared(event, body_hash), ruleset.version, event_in)
+    return Checked(Prepared(event, body_hash), ruleset.version, event_in, accepted)
 
 
 class _Again(Exception):
@@ -149,7 +180,7 @@ def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | Dom
     if isinstance(item, DomainError) or item.ruleset_version == ruleset.version:
         return item
     try:
-        return prepare(ruleset, item.source)
+        return prepare(ruleset, item.source, item.accepted)
     except DomainError as refusal:
         return refusal
 
@@ -202,7 +233,7 @@ async def _alone(services: Services, ruleset: Ruleset, event: Prepared) -> Outco
 async def ingest(services: Services, event_in: EventIn) -> EventResult:
     """Process one event exactly once and answer what it did (or what it did the first time);
     concurrent posts of this process share a set (group commit)."""
-    checked = prepare(services.rules.current, event_in)
+    checked = prepare(services.rules.current, event_in, Accepted.of(services))
     groups = services.event_groups
     outcome: Outcome
     if groups is not None:
@@ -218,10 +249,11 @@ async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Ou
     """Process up to 1,000 events in sets of up to LOYALTY_BATCH_SET_EVENTS, one after the
     other (a member's events in order across them): a result per event, in order."""
     ruleset = services.rules.current
+    accepted = Accepted.of(services)
     items: list[Checked | DomainError] = []
     for event_in in events:
         try:
-            items.append(prepare(ruleset, event_in))
+            items.append(prepare(ruleset, event_in, accepted))
         except DomainError as refusal:
             items.append(refusal)
     outcomes: list[Outcome] = []

@@ -8,7 +8,8 @@ from zoneinfo import available_timezones
 
 import msgspec
 
-from service.errors import InvalidInput, NotFound
+from service.engine.events import InvalidEvent, validate_member_attributes
+from service.errors import InvalidInput, NotFound, Unprocessable
 from service.services import Services
 from service.store import members as member_store
 
@@ -21,10 +22,14 @@ __all__ = [
     "put_profile",
 ]
 
-MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}$"
-"""A caller-chosen member id: 1-128 characters, letters, digits and . _ : @ + -"""
+MEMBER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]{0,127}(?!\n)$"
+"""A caller-chosen member id: 1-128 characters, letters, digits and . _ : @ + - (the
+lookahead: Python's `$` would also match before a final newline)."""
 
 AttributeValue = str | int | float | bool | None
+
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+"""The earliest birthday accepted (PostgreSQL's driver would store date.min as -infinity)."""
 
 _ZONES = frozenset(available_timezones())
 
@@ -83,8 +88,19 @@ async def put_profile(services: Services, member_id: str, update: ProfileUpdate)
             f"unknown time zone '{update.timezone}' (use an IANA name such as Europe/Berlin)",
             field="timezone",
         )
+    today = services.clock.now().date()
+    if update.birthday is not None and not EARLIEST_BIRTHDAY <= update.birthday <= today:
+        raise Unprocessable(
+            f"a birthday lies between {EARLIEST_BIRTHDAY.isoformat()} and today",
+            field="birthday",
+            code="invalid_birthday",
+        )
     if len(update.attributes) > 50:
         raise InvalidInput("at most 50 attributes per member", field="attributes")
+    try:
+        attributes = validate_member_attributes(services.rules.current, update.attributes)
+    except InvalidEvent as exc:
+        raise Unprocessable(exc.reason, field=exc.field_path, code="invalid_attribute") from None
     async with services.db.transaction() as conn:
         row = await member_store.upsert_profile(
             conn,
@@ -93,7 +109,7 @@ async def put_profile(services: Services, member_id: str, update: ProfileUpdate)
             timezone=update.timezone,
             birthday=update.birthday,
             hidden=update.hidden,
-            attributes=update.attributes,
+            attributes=attributes,
         )
     return _profile(row)
 

@@ -30,11 +30,12 @@ from service.engine import (
     load_ruleset_from_files,
     validate_event_attributes,
 )
-from service.engine.events import check_attribute_value
+from service.engine.events import check_attribute_value, check_occurred_at
 from service.errors import InvalidInput, NotFound, RulesetRefused, Unprocessable
 from service.services import Services
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
+from service.usecases.intake import Accepted
 from service.usecases.members import MEMBER_ID_PATTERN
 
 __all__ = [
@@ -352,7 +353,9 @@ async def dry_run(
     if member is not None and member_id is not None:
         raise InvalidInput("give either `member` or `member_id`, not both", field="member")
     ruleset = services.rules.current  # one version for the whole dry run
+    accepted = Accepted.of(services)
     try:
+        check_occurred_at(event_in.occurred_at, accepted.now, accepted.earliest, accepted.skew)
         attributes = validate_event_attributes(ruleset, event_in.type, event_in.attributes)
     except InvalidEvent as exc:
         raise Unprocessable(exc.reason, field=f"event.{exc.field_path}") from None

@@ -61,7 +61,7 @@ def test_custom_event_type_with_timestamp_free_attributes() -> None:
             "refund",
             {"order_id": "A", "amount": "ten"},
             "attributes.amount",
-            "expected a decimal number, got 'ten'",
+            "expected a decimal number such as 12.50, got 'ten'",
         ),
         (
             "refund",
