@@ -227,3 +227,32 @@ async def test_a_nul_in_one_batch_event_refuses_only_that_event(client, make_key
     response = await client.post("/v1/events/batch", json={"events": batch}, headers=bearer(key))
     assert response.status_code == 200, response.text
     assert [r["status"] for r in response.json()["results"]] == [201, 400]
+
+
+async def test_a_token_spelled_another_way_shares_its_members_budget(client_clock, make_key):
+    client = client_clock
+    key = await make_key("members:token")
+    token = await member_token(client, key, "alice")
+    for n in range(PER_MINUTE):
+        spelled = token + "=" * (n % 2)  # base64 padding: the same token to a JWT library
+        response = await client.get("/v1/me", headers=bearer(spelled))
+        assert response.status_code == 200, response.text
+    assert_rate_limited(await client.get("/v1/me", headers=bearer(token + "=")))
+    assert_rate_limited(await client.get("/v1/me", headers=bearer(token)))
+
+
+async def test_made_up_credentials_are_counted_per_address_and_never_stored(
+    client_clock, make_key, db
+):
+    client = client_clock
+    for n in range(PER_MINUTE):
+        response = await client.get("/v1/members/alice", headers=bearer(f"lk_junk_{n}"))
+        assert response.status_code == 401, response.text
+    assert_rate_limited(await client.get("/v1/members/alice", headers=bearer("made-up")))
+    await asyncio.sleep(0.2)  # several syncs
+    async with db.connection() as conn:
+        stored = await conn.raw.fetchval("SELECT count(*) FROM rate_limit_counts")
+    assert stored == 0
+    # a real key from the same address is not held up by the junk
+    key = await make_key("members:read")
+    assert (await client.get("/v1/members/alice", headers=bearer(key))).status_code == 404

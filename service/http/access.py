@@ -17,6 +17,7 @@ from service.errors import Forbidden, Unauthenticated
 from service.services import Services
 
 __all__ = [
+    "VERIFIED",
     "Access",
     "access_guard",
     "any_credential",
@@ -25,6 +26,7 @@ __all__ = [
     "member_or_key",
     "member_token",
     "principal_of",
+    "verify_credential",
 ]
 
 
@@ -65,7 +67,25 @@ def any_credential() -> dict[str, Any]:
     return {"access": Access(any_member=True)}
 
 
+async def verify_credential(services: Services, credential: str) -> Principal:
+    """The principal a bearer credential proves (an API key or a member token);
+    Unauthenticated when it proves none."""
+    if credential.startswith("lk_"):
+        return await services.api_keys.verify(credential)
+    return services.member_tokens.verify(credential, services.clock.now())
+
+
+VERIFIED = "verified_principal"
+"""Scope state: the principal (or the Unauthenticated refusal) the rate limiter already got
+for this request's credential, so that it is verified once."""
+
+
 async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    known = connection.scope["state"].get(VERIFIED)
+    if isinstance(known, ApiKeyPrincipal | MemberPrincipal):
+        return known
+    if isinstance(known, Unauthenticated):
+        raise known
     header = connection.headers.get("authorization")
     if not header:
         raise Unauthenticated("missing Authorization: Bearer credentials")
@@ -73,10 +93,7 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise Unauthenticated("expected Authorization: Bearer <API key or member token>")
-    services: Services = connection.app.state.services
-    if credential.startswith("lk_"):
-        return await services.api_keys.verify(credential)
-    return services.member_tokens.verify(credential, services.clock.now())
+    return await verify_credential(connection.app.state.services, credential)
 
 
 async def access_guard(

@@ -7,9 +7,13 @@ totals. A request is refused when (global total at the last sync + this process'
 reaches the limit, so no request waits for the database, and the global count can overshoot by
 at most what the other processes admitted during one sync interval.
 
-The credential is known only by a SHA-256 of the bearer token (never stored or logged). The event
-intake (`POST /v1/events`, `/v1/events/batch`) has its own counter and its own, higher limit.
-Requests without a bearer credential pass untouched: they are refused with 401 further in.
+A credential is counted under the identity it proves, once verified (the API key's id, or the
+member a token names), so two spellings of one token (a JWT with padding appended) share one
+count. A bearer credential that proves nothing is counted per client address, in this process
+only: it is never written to the database, and past the limit the address gets 429 instead of
+401. The event intake (`POST /v1/events`, `/v1/events/batch`) has its own counter and its own,
+higher limit. Requests without a bearer credential pass untouched: they are refused with 401
+further in.
 """
 
 from __future__ import annotations
@@ -27,13 +31,22 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from service.auth import MemberPrincipal, Principal
+from service.errors import Unauthenticated
+from service.http.access import VERIFIED, verify_credential
 from service.http.context import request_id_var
 from service.http.problems import Problem
 from service.settings import Settings
 from service.store import ratelimits as store
 from service.store.database import Database
 
-__all__ = ["WINDOW_SECONDS", "RateLimitMiddleware", "RateLimiter", "credential_hash"]
+__all__ = [
+    "WINDOW_SECONDS",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "credential_hash",
+    "identity_of",
+]
 
 logger = logging.getLogger("service.ratelimit")
 
@@ -47,8 +60,15 @@ _encode = msgspec.json.Encoder().encode
 
 
 def credential_hash(token: bytes) -> str:
-    """The name a credential is counted under: a SHA-256 of the bearer token, never the token."""
+    """A SHA-256 of a bearer token (the token itself is never stored or logged)."""
     return hashlib.sha256(token).hexdigest()[:32]
+
+
+def identity_of(principal: Principal) -> str:
+    """The name a verified credential is counted under."""
+    if isinstance(principal, MemberPrincipal):
+        return "m:" + credential_hash(principal.member_id.encode())
+    return "k:" + principal.key_id
 
 
 class _Counter:
@@ -80,6 +100,8 @@ class RateLimiter:
         self.sync_seconds = sync_seconds
         self.clock = clock
         self._counters: dict[tuple[str, int], _Counter] = {}
+        self._unverified: dict[tuple[str, int], int] = {}
+        """Counts of credentials that proved nothing, per client address: local only."""
         self._db: Database | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_cleanup = 0.0
@@ -98,14 +120,34 @@ class RateLimiter:
         """Whether any limit is set."""
         return self.per_minute > 0 or self.events_per_minute > 0
 
-    def hit(self, token: bytes, events: bool) -> int | None:
-        """Count one request with `token`; None to admit it, or the seconds until it may retry."""
+    def hit_unverified(self, address: str) -> int | None:
+        """Count a request whose credential proved nothing, for its client address, in this
+        process only; None to let it on to its 401, or the seconds until it may retry."""
+        if self.per_minute <= 0:
+            return None
+        now = self.clock()
+        window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        key = (address, window)
+        if key not in self._unverified:
+            if len(self._unverified) >= _MAX_TRACKED:
+                self._unverified = {k: v for k, v in self._unverified.items() if k[1] == window}
+                if len(self._unverified) >= _MAX_TRACKED:
+                    return max(1, math.ceil(window + WINDOW_SECONDS - now))
+            self._unverified[key] = 0
+        if self._unverified[key] >= self.per_minute:
+            return max(1, math.ceil(window + WINDOW_SECONDS - now))
+        self._unverified[key] += 1
+        return None
+
+    def hit(self, identity: str, events: bool) -> int | None:
+        """Count one request of a verified `identity`; None to admit it, or the seconds until
+        it may retry."""
         limit = self.events_per_minute if events else self.per_minute
         if limit <= 0:
             return None
         now = self.clock()
         window = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
-        key = (("e:" if events else "a:") + credential_hash(token), window)
+        key = (("e:" if events else "a:") + identity, window)
         counter = self._counters.get(key)
         if counter is None:
             if len(self._counters) >= _MAX_TRACKED:
@@ -148,6 +190,7 @@ class RateLimiter:
         current = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         rows: list[tuple[str, datetime, int]] = []
         sent: list[_Counter] = []
+        self._unverified = {k: v for k, v in self._unverified.items() if k[1] >= current}
         for key, counter in list(self._counters.items()):
             credential, window = key
             if window < current:  # that minute is over: its counts no longer matter
@@ -206,7 +249,21 @@ class RateLimitMiddleware:
             return
         path = scope["path"].rstrip("/")
         events = scope["method"] == "POST" and path in _EVENT_PATHS
-        retry_after = self.limiter.hit(token, events)
+        state = scope.setdefault("state", {})
+        try:
+            principal = await verify_credential(
+                scope["app"].state.services, token.decode("latin-1")
+            )
+        except Unauthenticated as refusal:
+            state[VERIFIED] = refusal
+            client = scope.get("client")
+            retry_after = self.limiter.hit_unverified(str(client[0]) if client else "?")
+        except Exception:  # the key store cannot be read now: the guard answers (503)
+            await self.app(scope, receive, send)
+            return
+        else:
+            state[VERIFIED] = principal
+            retry_after = self.limiter.hit(identity_of(principal), events)
         if retry_after is None:
             await self.app(scope, receive, send)
             return
