@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-__all__ = ["StreakStatus", "streak_status", "unit_of"]
+__all__ = ["RunPoint", "StreakStatus", "late_run", "streak_status", "unit_of", "walk_runs"]
 
 
 class StreakStatus(msgspec.Struct, frozen=True):
@@ -57,38 +57,109 @@ def _cover(
     return gap
 
 
+class RunPoint(msgspec.Struct, frozen=True):
+    """The run a unit belongs to, as a walk in time order reaches it: its length so far (that
+    unit included) and its first unit."""
+
+    length: int
+    run_start: date
+
+
+class _Walk:
+    """Active units walked in time order, consuming freezes for the gaps between them."""
+
+    def __init__(self, unit: str, freezes_per_month: int) -> None:
+        self.step = _step(unit)
+        self.freezes_per_month = freezes_per_month
+        self.used: dict[tuple[int, int], int] = {}
+        self.frozen: list[date] = []
+
+    def gap(self, after: date, before: date) -> list[date]:
+        gap: list[date] = []
+        day = after + self.step
+        while day < before:
+            gap.append(day)
+            day += self.step
+        return gap
+
+    def covers(self, gap: list[date]) -> bool:
+        if not gap:
+            return True
+        if _cover(gap, self.used, self.freezes_per_month) is None:
+            return False
+        self.frozen.extend(gap)
+        return True
+
+    def points(self, units: Iterable[date]) -> dict[date, RunPoint]:
+        points: dict[date, RunPoint] = {}
+        previous: date | None = None
+        point: RunPoint | None = None
+        for current in sorted(set(units)):
+            if (
+                point is not None
+                and previous is not None
+                and self.covers(self.gap(previous, current))
+            ):
+                point = RunPoint(point.length + 1, point.run_start)
+            else:
+                point = RunPoint(1, current)
+            points[current] = point
+            previous = current
+        return points
+
+
+def walk_runs(units: Iterable[date], unit: str, freezes_per_month: int) -> dict[date, RunPoint]:
+    """Each active unit's run as a walk in time order reaches it."""
+    return _Walk(unit, freezes_per_month).points(units)
+
+
+class LateRun(msgspec.Struct, frozen=True):
+    """The run a newly counted unit belongs to, judged as of that run's last unit (not the
+    wall clock): its first and last unit, its length with the new unit, the longest length
+    that any part of it had before (what its milestones were already paid up to), and whether
+    it is the member's latest run."""
+
+    run_start: date
+    end: date
+    length: int
+    length_before: int
+    latest: bool
+
+
+def late_run(units: Iterable[date], new: date, unit: str, freezes_per_month: int) -> LateRun:
+    """Count `new` among the active `units` (which need not all be earlier: an event may be
+    late) and report the run it joins. A unit that fills the gap between two runs joins them."""
+    before = set(units)
+    after = walk_runs(before | {new}, unit, freezes_per_month)
+    start = after[new].run_start
+    run = [u for u in sorted(after) if u >= new and after[u].run_start == start]
+    end = run[-1]
+    earlier = walk_runs(before, unit, freezes_per_month)
+    members = [u for u in sorted(after) if start <= u <= end and u in earlier]
+    return LateRun(
+        run_start=start,
+        end=end,
+        length=after[end].length,
+        length_before=max((earlier[u].length for u in members), default=0),
+        latest=end == max(after),
+    )
+
+
 def streak_status(
     units: Iterable[date], today: date, unit: str, freezes_per_month: int
 ) -> StreakStatus:
     """Walk the active units in order up to `today` (itself still open) and report the streak."""
-    step = _step(unit)
-    used: dict[tuple[int, int], int] = {}
-    frozen: list[date] = []
-    length, longest, run_start, previous = 0, 0, None, None
-    for current in sorted(set(u for u in units if u <= today)):
-        gap: list[date] = []
-        if previous is not None:
-            day = previous + step
-            while day < current:
-                gap.append(day)
-                day += step
-        if previous is not None and (not gap or _cover(gap, used, freezes_per_month) is not None):
-            length += 1
-            frozen.extend(gap)
-        else:
-            length, run_start = 1, current
-        longest = max(longest, length)
-        previous = current
-    if previous is not None:
-        trailing: list[date] = []
-        day = previous + step
-        while day < today:
-            trailing.append(day)
-            day += step
-        if trailing:
-            if _cover(trailing, used, freezes_per_month) is None:
-                length, run_start = 0, None
-            else:
-                frozen.extend(trailing)
+    walk = _Walk(unit, freezes_per_month)
+    points = walk.points(u for u in units if u <= today)
+    longest = max((p.length for p in points.values()), default=0)
+    length, run_start = 0, None
+    if points:
+        previous = max(points)
+        length, run_start = points[previous].length, points[previous].run_start
+        trailing = walk.gap(previous, today)
+        if trailing and not walk.covers(trailing):
+            length, run_start = 0, None
     this_month = _month(today)
-    return StreakStatus(length, run_start, longest, used.get(this_month, 0), tuple(frozen))
+    return StreakStatus(
+        length, run_start, longest, walk.used.get(this_month, 0), tuple(walk.frozen)
+    )

@@ -358,6 +358,7 @@ def _stored(
     if old is not None and old.last_at is not None:
         last = max(old.last_at, event.occurred_at)
     counter = Counter((old.count if old else 0) + 1, last)
+    decided = (*state.decided, (event.type, local_day(event.occurred_at, ruleset.program.timezone)))
     step.log.events.append(
         EventRow(
             member_id=event.member_id,
@@ -375,6 +376,7 @@ def _stored(
         replace(
             state,
             counters={**state.counters, event.type: counter},
+            decided=decided,
             events={**state.events, event.id: StoredEvent(prepared.body_hash, result)},
         )
     )

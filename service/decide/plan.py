@@ -19,6 +19,7 @@ from service.decide.tiering import local_day, metric_since
 from service.engine import Event, Ruleset
 
 __all__ = [
+    "LATE_AFTER",
     "STREAK_HISTORY_DAYS",
     "LockPlan",
     "ReadPlan",
@@ -31,8 +32,14 @@ __all__ = [
     "referral_code",
 ]
 
+LATE_AFTER = timedelta(hours=1)
+"""An event older than this when it is decided is late: what the member had done by its day
+is read from the store, since the member's latest events may be younger than it."""
+
 STREAK_HISTORY_DAYS = 400
-"""How far back streak units are read; a streak longer than this shows as this long."""
+"""How far back streak units are read, before the earliest event of a set (a day more, for
+members whose time zone is ahead of the program's); a streak longer than this shows as this
+long."""
 
 
 def cap_period_keys(ruleset: Ruleset, at: datetime) -> list[str]:
@@ -117,6 +124,9 @@ class ReadPlan(msgspec.Struct, frozen=True, kw_only=True):
     boards: list[str]
     board_periods: list[str]
     streak_since: date | None
+    prior_days: list[tuple[str, date]] = []
+    """(member, local day) of late events: the member's latest purchase and activity up to
+    that day are read (`MemberState.prior`)."""
     referrals: bool
     budgets: list[str]
     holds: bool = False
@@ -190,6 +200,7 @@ def read_plan(
         for member_id, day in (referrer_days or {}).items():
             needed = min(metric_since(tiers, now, day), set_since)
             since[member_id] = min(since.get(member_id, needed), needed)
+    late = now - LATE_AFTER
     keys: set[str] = set()
     windows: set[str] = set()
     periods: set[str] = set()
@@ -214,7 +225,13 @@ def read_plan(
         boards=sorted({board.id for board in program.leaderboards}),
         board_periods=sorted(periods),
         streak_since=(
-            local_day(now, tz) - timedelta(days=STREAK_HISTORY_DAYS) if ruleset.streaks else None
+            local_day(min([now, *(e.occurred_at for e in events)]), tz)
+            - timedelta(days=STREAK_HISTORY_DAYS + 1)
+            if ruleset.streaks
+            else None
+        ),
+        prior_days=sorted(
+            {(e.member_id, local_day(e.occurred_at, tz)) for e in events if e.occurred_at < late}
         ),
         referrals=ruleset.referral is not None,
         budgets=budgeted_rules(ruleset, {e.type for e in events}),

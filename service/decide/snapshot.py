@@ -1,16 +1,50 @@
-"""What the rules engine sees of a member for one event: their state, as of the event's time."""
+"""What the rules engine sees of a member for one event: their state, as of the event's time.
+
+Recency is measured at the event's `occurred_at`, from what the member had done by then: the
+latest purchase and the latest activity at or before it. When the member's latest known event
+is younger than the event (it is late, or arrived out of order), the latest day before it comes
+from what the load read for late events (`MemberState.prior`) and from the events of the same
+set decided before it; an event that is not late (`LATE_AFTER`) counts such a younger event as
+on its own day.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from service.core.engagement import engagement_bucket
 from service.core.tiers import TierReview
-from service.decide.state import MemberState
+from service.decide.state import Counter, MemberState
 from service.engine import MemberCounters, MemberSnapshot, ReferralLink, Ruleset, RuleUsage
 
-__all__ = ["snapshot_of"]
+__all__ = ["last_as_of", "snapshot_of"]
+
+
+def last_as_of(
+    state: MemberState, counters: list[Counter], event_type: str | None, at: datetime, tz: str
+) -> datetime | None:
+    """The member's latest event (of `event_type`, or of any type) at or before `at`, as a
+    time: exact when no younger event is known; else the start of the latest local day (in
+    `tz`) with one, as stored and decided in this set; `at` itself when that was not read."""
+    known = [c.last_at for c in counters if c.last_at is not None]
+    if not known:
+        return None
+    latest = max(known)
+    if latest <= at:
+        return latest
+    zone = ZoneInfo(tz)
+    day = at.astimezone(zone).date()
+    prior = state.prior.get(day)
+    if prior is None:
+        return at
+    stored = prior.purchase if event_type == "purchase" else prior.active
+    days: list[date] = [d for d in (stored,) if d is not None]
+    days += [d for t, d in state.decided if d <= day and event_type in (None, t)]
+    if not days:
+        return None
+    return datetime.combine(max(days), time(), zone)
 
 
 def snapshot_of(
@@ -24,9 +58,10 @@ def snapshot_of(
     """The engine's view of a member for an event at `at`; `windows` are the challenge windows
     the event falls in, `tier` the review as of now."""
     counters = state.counters
-    known = [c.last_at for c in counters.values() if c.last_at is not None]
-    last_active = max(known) if known else None
+    tz = ruleset.program.timezone
+    last_active = last_as_of(state, list(counters.values()), None, at, tz)
     purchases = counters.get("purchase")
+    last_purchase = last_as_of(state, [purchases], "purchase", at, tz) if purchases else None
     tier_id = tier.state.tier if tier is not None else None
     referral = state.referral
     profile = state.profile
@@ -55,7 +90,7 @@ def snapshot_of(
             reviews=counters["review"].count if "review" in counters else 0,
             referrals=counters["referral"].count if "referral" in counters else 0,
             lifetime_points=state.balances.lifetime_earned,
-            last_purchase_at=purchases.last_at if purchases else None,
+            last_purchase_at=last_purchase,
             engagement=engagement_bucket(last_active, sum(c.count for c in counters.values()), at),
         ),
         badges=frozenset(state.badges),

@@ -59,6 +59,14 @@ class Counter(msgspec.Struct, frozen=True):
     last_at: datetime | None = None
 
 
+class Prior(msgspec.Struct, frozen=True):
+    """What a late event's member had done by the event's local day (as stored): the latest
+    local day with a purchase, and with any event, on or before it."""
+
+    purchase: date | None = None
+    active: date | None = None
+
+
 class Usage(msgspec.Struct, frozen=True):
     """How often, and for how many points, a rule fired in one cap period."""
 
@@ -151,6 +159,10 @@ class MemberState(msgspec.Struct, frozen=True, kw_only=True):
     """How many ledger entries the member has (the next one is numbered `entries + 1`)."""
     lots: tuple[Lot, ...] = ()
     counters: dict[str, Counter] = {}
+    prior: dict[date, Prior] = {}
+    """For the late events in play, by their local day: the member's activity up to then."""
+    decided: tuple[tuple[str, date], ...] = ()
+    """(type, local day) of the events decided for the member so far in this set."""
     badges: dict[str, int] = {}
     """Badges held, with their level (1 for a badge without levels)."""
     usage: dict[str, Usage] = {}

@@ -57,9 +57,8 @@ def cel_activation_data(
     zone = ZoneInfo(program.timezone)
     counters = snapshot.counters
     last = counters.last_purchase_at
-    days_since = (
-        -1 if last is None else (now.astimezone(zone).date() - last.astimezone(zone).date()).days
-    )
+    at = event.occurred_at.astimezone(zone).date()  # measured at the event, not the clock
+    days_since = -1 if last is None else max(0, (at - last.astimezone(zone).date()).days)
     data: dict[str, Any] = {
         "now": now,
         "event.type": event.type,

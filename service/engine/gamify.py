@@ -10,7 +10,7 @@ from typing import Any
 
 from service.core.badges import level_reached
 from service.core.challenges import ChallengeProgress, advance, window_key
-from service.core.streaks import streak_status, unit_of
+from service.core.streaks import late_run, unit_of
 from service.engine.cel import CompiledExpr, run
 from service.engine.effects import (
     AttributeEffect,
@@ -117,26 +117,32 @@ class _Progress:
             return
         tz = self.snapshot.timezone or self.ruleset.program.timezone
         unit = unit_of(streak.unit, self.event.occurred_at, tz)
-        today = max(unit_of(streak.unit, self.now, tz), unit)
         history = self.snapshot.streaks.get(streak.id, StreakHistory())
         if unit in history.units:
             return
-        after = streak_status((*history.units, unit), today, streak.unit, streak.freezes_per_month)
-        rewarded = history.rewarded if history.run_start == after.run_start else 0
-        reached = [m for m in streak.milestones if rewarded < m.length <= after.current]
+        # Judged as of the run's last unit, not the wall clock: a late event counts on its
+        # own day, and a run's milestones are paid once, up to the longest it ever was.
+        run = late_run(history.units, unit, streak.unit, streak.freezes_per_month)
+        paid = run.length_before
+        if run.latest and history.run_start is not None and history.run_start >= run.run_start:
+            paid = max(paid, history.rewarded)  # the latest run, continued or joined
+        reached = [m for m in streak.milestones if paid < m.length <= run.length]
+        run_start, rewarded = history.run_start, history.rewarded
+        if run.latest:
+            run_start, rewarded = run.run_start, max([paid, *(m.length for m in reached)])
         rule_id = f"streak:{streak.id}"
         word = "day" if streak.unit == "day" else "week"
-        reason = f"{streak.name}: {after.current}-{word} streak"
+        reason = f"{streak.name}: {run.length}-{word} streak"
         self.effects.append(
             StreakEffect(
                 rule_id,
                 self.version,
                 streak.id,
                 unit,
-                after.current,
-                max(history.longest, after.longest),
-                after.run_start,
-                max([rewarded, *(m.length for m in reached)]),
+                run.length,
+                max(history.longest, run.length),
+                run_start,
+                rewarded,
                 reason,
             )
         )

@@ -28,6 +28,7 @@ from service.decide.state import (
     Counter,
     MemberState,
     Order,
+    Prior,
     Profile,
     Redemption,
     Referral,
@@ -259,6 +260,7 @@ class _Columns(msgspec.Struct, frozen=True):
     balances: list[_BalanceRow] = []
     lots: list[Lot] = []
     counters: list[_CounterRow] = []
+    prior_days: list[tuple[str, date, date | None, date | None]] = []
     badges: list[_BadgeRow] = []
     usage: list[_UsageRow] = []
     events: list[_EventRow] = []
@@ -323,6 +325,7 @@ def _sections(plan: ReadPlan, read_only: bool) -> tuple[str, ...]:
         "lots_and_draws": redemptions,
         "lots": not redemptions,
         "counters": bool(plan.event_ids),
+        "prior_days": bool(plan.prior_days),
         "badges": bool(plan.event_ids),
         "usage": bool(plan.period_keys),
         "events": bool(plan.event_ids),
@@ -356,6 +359,8 @@ def _params(plan: ReadPlan) -> dict[str, Any]:
     count_members, count_rewards = _pairs(plan.reward_counts)
     adjustment_members, adjustment_keys = _pairs(plan.adjustment_keys)
     return {
+        "prior_members": [member for member, _ in plan.prior_days],
+        "prior_days": [day for _, day in plan.prior_days],
         "members": plan.members,
         "metric_since": plan.metric_since,
         "tier_metric": plan.tier_metric,
@@ -454,6 +459,7 @@ def _member(
         entries=b.entries if b is not None else 0,
         lots=tuple(rows("lots")),
         counters={c.event_type: Counter(c.count, c.last_at) for c in rows("counters")},
+        prior={day: Prior(purchase, active) for _, day, purchase, active in rows("prior_days")},
         badges={x.badge_id: x.level for x in rows("badges")},
         usage={usage_key(u.rule_id, u.period_key): Usage(u.times, u.points) for u in rows("usage")},
         events={e.event_id: StoredEvent(e.body_hash, e.result) for e in rows("events")},

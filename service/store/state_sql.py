@@ -33,6 +33,16 @@ SECTIONS: dict[str, str] = {
  (SELECT coalesce(json_agg(json_build_array(c.member_id, c.event_type, c.count, c.last_at)),
          '[]')
     FROM member_counters c WHERE c.member_id = ANY({members}::text[]))::text""",
+    # a late event's member: the latest day with a purchase, and with any event, by its day
+    "prior_days": """
+ (SELECT coalesce(json_agg(json_build_array(k.member_id, k.day,
+         (SELECT max(d.day) FROM tier_metric_days d
+           WHERE d.member_id = k.member_id AND d.metric = 'count:purchase'
+             AND d.day <= k.day AND d.value > 0),
+         (SELECT max(d.day) FROM tier_metric_days d
+           WHERE d.member_id = k.member_id AND d.metric LIKE 'count:%'
+             AND d.day <= k.day AND d.value > 0))), '[]')
+    FROM unnest({prior_members}::text[], {prior_days}::date[]) AS k(member_id, day))::text""",
     "badges": """
  (SELECT coalesce(json_agg(json_build_array(x.member_id, x.badge_id, x.level)), '[]')
     FROM member_badges x WHERE x.member_id = ANY({members}::text[]))::text""",
