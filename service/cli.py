@@ -168,6 +168,8 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
         for line in lines:
             print(line)
         return code
+    if args.rules_command == "dry-run":
+        return _rules_dry_run(settings, directory, args.member, args.event)
     return _rules_publish(settings, directory)
 
 
@@ -204,6 +206,71 @@ def _rules_publish(settings: Settings, directory: Path) -> int:
         else:
             print(f"{published.short_version} is already the active version; nothing changed")
         print(published.version)
+        return 0
+
+    with database_url(settings) as url:
+        migrate(url)
+        return asyncio.run(run(url))
+
+
+def _dry_run_event(text: str, member_id: str, now: str) -> dict[str, object]:
+    """The `--event` argument (JSON text, or a file holding it) with the defaults filled in."""
+    source = text if text.lstrip().startswith("{") else Path(text).read_text(encoding="utf-8")
+    event = json.loads(source)
+    if not isinstance(event, dict):
+        raise ValueError("the event must be a JSON object")
+    return {"member_id": member_id, "occurred_at": now, **event}
+
+
+def _rules_dry_run(settings: Settings, directory: Path, member_id: str, event_arg: str) -> int:
+    import msgspec
+
+    from service.core.clock import SystemClock
+    from service.errors import DomainError, RulesetRefused
+    from service.store.database import Database
+    from service.store.migrate import migrate
+    from service.usecases.dry_run import DryRunRequest, dry_run_on
+    from service.usecases.intake import Accepted
+    from service.usecases.rules import load_draft
+
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    accepted = Accepted.at(settings, SystemClock().now())
+    try:
+        event = _dry_run_event(event_arg, member_id, accepted.now.isoformat())
+        body = msgspec.json.encode({"event": event, "member_id": member_id})
+        request = msgspec.json.decode(body, type=DryRunRequest)
+    except (OSError, ValueError, msgspec.ValidationError) as exc:
+        print(f"error: --event: {exc}", file=sys.stderr)
+        return 2
+
+    async def run(url: str) -> int:
+        try:
+            draft = await load_draft(files)
+        except RulesetRefused as exc:
+            for problem in exc.problems:
+                print(f"{directory}/{problem}")
+            print(f"{len(exc.problems)} problem(s) found; nothing was tried")
+            return 1
+        except DomainError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
+        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
+        await db.open()
+        try:
+            answer = await dry_run_on(db, draft, "draft", accepted, request)
+        except DomainError as exc:
+            where = f"{exc.field}: " if exc.field else ""
+            print(f"error: {where}{exc.detail}", file=sys.stderr)
+            return 1
+        finally:
+            await db.close()
+        print(msgspec.json.format(msgspec.json.encode(answer), indent=2).decode())
+        print(
+            f"draft {answer.short_version} (not published) for member {member_id}: "
+            f"{answer.points} points, fired {', '.join(answer.fired) or 'nothing'}; "
+            "nothing was written",
+            file=sys.stderr,
+        )
         return 0
 
     with database_url(settings) as url:
@@ -294,7 +361,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--name", required=True)
     keys.set_defaults(run=_keys)
 
-    rules = commands.add_parser("rules", help="check, test and publish the rule files")
+    rules = commands.add_parser("rules", help="check, test, dry-run and publish the rule files")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True)
     for name, text in (
         ("check", "load and check the rule files; print every problem as file:line:col"),
@@ -308,6 +375,24 @@ def _parser() -> argparse.ArgumentParser:
             metavar="DIR",
             help="the rules folder (LOYALTY_RULES_DIR, default rules)",
         )
+    dry_run = rule_commands.add_parser(
+        "dry-run",
+        help="evaluate one event for a stored member under the rule files in DIR, unpublished "
+        "(database, read only); print the answer as JSON",
+    )
+    dry_run.add_argument(
+        "dir", nargs="?", metavar="DIR", help="the draft rules folder (default LOYALTY_RULES_DIR)"
+    )
+    dry_run.add_argument(
+        "--member", required=True, help="the stored member's id (one never seen is a new member)"
+    )
+    dry_run.add_argument(
+        "--event",
+        required=True,
+        metavar="FILE_OR_JSON",
+        help='the event as JSON, e.g. \'{"type": "review", "attributes": {...}}\', or a file '
+        "holding it; member_id defaults to --member, occurred_at to now",
+    )
     rules.set_defaults(run=_rules)
 
     ledger = commands.add_parser("ledger", help="check the points ledger")

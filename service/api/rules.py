@@ -1,4 +1,4 @@
-"""Rule management routes for program managers: show, publish and dry-run the ruleset."""
+"""Rule management routes for program managers: show, publish, and dry-run (a draft too)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from litestar.params import JSONBody
 from service.api.context import actor_of, services_of
 from service.http.access import api_key
 from service.http.problems import Problem
-from service.usecases import rules
-from service.usecases.rules import (
-    ActiveRulesetView,
-    DryRun,
-    DryRunRequest,
-    PublishedRuleset,
-    PublishRequest,
-)
+from service.usecases import dry_run, rules
+from service.usecases.dry_run import DryRun, DryRunRequest
+from service.usecases.rules import ActiveRulesetView, PublishedRuleset, PublishRequest
 
 __all__ = ["ROUTES"]
 
@@ -72,15 +67,29 @@ async def publish_rules(
     "/v1/admin/rules/dry-run",
     opt=api_key("admin"),
     tags=["rules"],
-    summary="Evaluate one event under the active ruleset without writing anything",
+    summary="Evaluate one event under the active ruleset or a draft, without writing anything",
     status_code=200,
+    responses={
+        422: ResponseSpec(
+            data_container=Problem,
+            generate_examples=False,
+            media_type="application/problem+json",
+            description="The event does not fit the program (naming the field), or the draft "
+            "`files` are refused exactly as publishing would refuse them (`errors` lists every "
+            "problem as `file:line:col`)",
+        ),
+    },
 )
 async def dry_run_rules(request: Request[Any, Any, Any], data: JSONBody[DryRunRequest]) -> DryRun:
-    """Scope `admin`. Returns the effects (points, badges, ...), the rules that fired and every
-    rule skipped with its reason (`wrong_type`, `condition_false`, `cap_reached`, ...).
+    """Scope `admin`. Returns which ruleset was used (`ruleset`: `active` or `draft`, and its
+    version), the effects (points, badges, challenge progress, streaks, ...), the rules that
+    fired and every rule skipped with its reason (`wrong_type`, `condition_false`,
+    `cap_reached`, ...).
 
-    The member is `member` (made up), else the stored member `member_id`, else a new member."""
-    return await rules.dry_run(services_of(request), data.event, data.member_id, data.member)
+    The ruleset is the draft `files` (every file of the rules folder, as publishing takes them;
+    checked like a publication and never stored), else the active one. The member is `member`
+    (made up), else the stored member `member_id` as stored now, else a new member."""
+    return await dry_run.dry_run(services_of(request), data)
 
 
 ROUTES = [get_rules, publish_rules, dry_run_rules]

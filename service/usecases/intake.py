@@ -33,6 +33,7 @@ from service.engine import Event, InvalidEvent, Ruleset, validate_event_attribut
 from service.engine.events import check_occurred_at
 from service.errors import DomainError, NotBooked, Unprocessable
 from service.services import Services
+from service.settings import Settings
 from service.store.database import Connection, DatabaseUnavailable
 from service.store.member_sets import load_set, lock_set
 from service.store.referrals import is_deadlock
@@ -84,11 +85,13 @@ class Accepted(msgspec.Struct, frozen=True):
     @classmethod
     def of(cls, services: Services) -> Accepted:
         """The span as of the service's clock now."""
-        settings = services.settings
+        return cls.at(services.settings, services.clock.now())
+
+    @classmethod
+    def at(cls, settings: Settings, now: datetime) -> Accepted:
+        """The span the settings accept as of `now` (a command without a service's clock)."""
         earliest = datetime.combine(settings.event_earliest, time(0), tzinfo=UTC)
-        return cls(
-            services.clock.now(), earliest, timedelta(seconds=settings.event_max_skew_seconds)
-        )
+        return cls(now, earliest, timedelta(seconds=settings.event_max_skew_seconds))
 
 
 class Checked(msgspec.Struct, frozen=True):
