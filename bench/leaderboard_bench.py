@@ -19,12 +19,10 @@ import math
 import os
 import random
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
@@ -243,9 +241,9 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL")
     server = None
     if not url:
-        from service.store.embedded import EmbeddedPostgres
+        from service.store.embedded import EmbeddedPostgres, scratch_folder
 
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="loyalty-board-bench-")))
+        server = EmbeddedPostgres(scratch_folder("loyalty-board-bench-"))
         url = server.acquire("loyalty_bench")
         print(f"embedded PostgreSQL in {server.root}")
     try:

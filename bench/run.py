@@ -184,9 +184,9 @@ class Bench:
             self.url = f"{base}/{name}"
             print(f"database: {name} on DATABASE_URL's server")
             return
-        from service.store.embedded import EmbeddedPostgres
+        from service.store.embedded import EmbeddedPostgres, scratch_folder
 
-        folder = Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
+        folder = scratch_folder("loyalty-bench-")
         self.stack.callback(shutil.rmtree, folder, True)
         server = EmbeddedPostgres(folder)  # durable: fsync and synchronous commit on
         self.url = server.acquire("loyalty_bench")
@@ -195,8 +195,9 @@ class Bench:
             # The same server through its Unix socket: a same-host deployment's usual choice,
             # and a cheaper round trip than loopback TCP (about 80 us against 100 us here).
             port = self.url.rsplit(":", 1)[1].split("/")[0]
+            login = self.url.split("//", 1)[1].split("@", 1)[0]  # postgres:password
             self.service_url = (
-                f"postgresql://postgres@/loyalty_bench?host={folder}/socket&port={port}"
+                f"postgresql://{login}@/loyalty_bench?host={folder}/socket&port={port}"
             )
         pid_line = (server.pgdata / "postmaster.pid").read_text().split()[0]
         self.postgres_pid = int(pid_line)

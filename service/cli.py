@@ -423,8 +423,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from service.store.embedded.errors import EmbeddedPostgresError
+
     run: Callable[[Settings, argparse.Namespace], int] = args.run
-    return run(settings, args)
+    try:
+        return run(settings, args)
+    except EmbeddedPostgresError as exc:  # says what to do: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -28,6 +26,7 @@ from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import keys as key_store
 from service.store.database import Database
+from service.store.embedded import EmbeddedPostgres, scratch_folder
 from service.store.migrate import migrate
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -40,20 +39,23 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    """A URL to a maintenance database on the test server."""
+def embedded_pg() -> Iterator[tuple[EmbeddedPostgres, str] | None]:
+    """The embedded test server and its maintenance URL; None under TEST_DATABASE_URL."""
     if os.environ.get("TEST_DATABASE_URL"):
-        yield os.environ["TEST_DATABASE_URL"]
+        yield None
         return
-    from service.store.embedded import EmbeddedPostgres
-
-    folder = Path(tempfile.mkdtemp(prefix="loyalty-test-pg-"))
-    server = EmbeddedPostgres(folder, durable=False)
+    server = EmbeddedPostgres(scratch_folder("loyalty-test-pg-"), durable=False)
     url = server.acquire("postgres")
     try:
-        yield url
+        yield server, url
     finally:
         server.release()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(embedded_pg: tuple[EmbeddedPostgres, str] | None) -> str:
+    """A URL to a maintenance database on the test server."""
+    return embedded_pg[1] if embedded_pg else os.environ["TEST_DATABASE_URL"]
 
 
 @pytest.fixture(scope="session")

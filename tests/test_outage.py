@@ -17,7 +17,7 @@ from test_crash import EARN, PROGRAM
 from service.auth import generate_key
 from service.store import keys as key_store
 from service.store.database import Database
-from service.store.embedded import EmbeddedPostgres
+from service.store.embedded import EmbeddedPostgres, scratch_folder
 from service.store.migrate import migrate
 
 
@@ -34,7 +34,7 @@ def _purchase(i: int) -> dict:
 @pytest.mark.slow
 async def test_database_outage_answers_503_and_recovers_without_restart(tmp_path):
     # durable: an immediate stop must not lose commits the service acknowledged
-    server = EmbeddedPostgres(tmp_path / "pg", durable=True, port=free_port())
+    server = EmbeddedPostgres(scratch_folder("loyalty-outage-"), durable=True, port=free_port())
     url = await asyncio.to_thread(server.acquire, "loyalty")
     rules = tmp_path / "rules"
     rules.mkdir()

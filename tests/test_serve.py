@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.store.embedded import scratch_folder
+
 LOYALTY = [sys.executable, "-m", "service.cli"]
 
 
@@ -55,7 +57,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.slow
 def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
-    data_dir = tmp_path / "data"
+    data_dir = scratch_folder("loyalty-serve-")
     port = _free_port()
     first = _start(data_dir, port)
     try:
