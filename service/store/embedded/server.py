@@ -58,11 +58,7 @@ class EmbeddedPostgres:
             port = pidfile.running_port(self.pgdata)
             if port is None:
                 port = self._start()
-            for path in (self._holders, self._holders / str(os.getpid())):
-                if not path.exists():
-                    path.mkdir() if path == self._holders else path.touch()
-                    user.give(path)
-            self._registered = True
+            self._register(user)
         self._create_database(port, password, database)
         return f"postgresql://postgres:{password}@127.0.0.1:{port}/{database}"
 
@@ -108,6 +104,15 @@ class EmbeddedPostgres:
             yield
         finally:
             os.close(fd)  # releases the lock
+
+    def _register(self, user: ClusterUser) -> None:
+        if not self._holders.exists():
+            self._holders.mkdir()
+            user.give(self._holders)
+        mine = self._holders / str(os.getpid())
+        mine.touch()
+        user.give(mine)
+        self._registered = True
 
     def _live_holders(self) -> list[int]:
         live = []
