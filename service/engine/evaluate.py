@@ -30,7 +30,7 @@ from service.engine.effects import (
 )
 from service.engine.events import MAX_MEMBER_STRING, Event
 from service.engine.gamify import progress_effects
-from service.engine.ruleset import CompiledAction, CompiledRule, Ruleset
+from service.engine.ruleset import CompiledAction, CompiledRule, Program, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
 
 __all__ = ["cel_activation_data", "evaluate"]
@@ -46,6 +46,12 @@ def _cel_value(value: Any) -> Any:
             return [{k: _cel_value(v) for k, v in item.items()} for item in value]
         return value
     return value
+
+
+def _tier_name(program: Program, tier: str | None) -> str:
+    """The name `program.yaml` gives a tier ("Gold"); its id when the ladder does not have it."""
+    level = program.tiers.level(tier) if program.tiers is not None else None
+    return level.name if level is not None else tier or ""
 
 
 def cel_activation_data(
@@ -77,7 +83,7 @@ def cel_activation_data(
         "member.engagement": counters.engagement,
         "member.badges": sorted(snapshot.badges),
         "member.timezone": snapshot.timezone or program.timezone,
-        "tier.name": snapshot.tier or "",
+        "tier.name": _tier_name(program, snapshot.tier),  # `member.tier` is the id
         "tier.multiplier": float(snapshot.tier_multiplier),
     }
     for name, value in event.attributes.items():

@@ -60,6 +60,44 @@ rules:
     assert result.fired == ["base"]
 
 
+TIERED_PROGRAM = """\
+program:
+  name: Tiered Rewards
+  timezone: Europe/Berlin
+tiers:
+  metric: points_earned
+  window: calendar_year
+  levels:
+    - {id: member, name: Member, threshold: 0, multiplier: 1.0}
+    - {id: gold, name: Gold Circle, threshold: 5000, multiplier: 1.5}
+"""
+
+
+def test_tier_name_is_the_name_program_yaml_gives_the_tier_not_its_id(
+    make_ruleset: Make, make_purchase: Make, make_member: Make
+) -> None:
+    ruleset = make_ruleset(
+        """
+rules:
+  - id: base
+    on: purchase
+    when: tier.name == "Gold Circle" && member.tier == "gold"
+    actions:
+      - points: floor(event.amount * 10.0 * tier.multiplier)
+    reason: "10 points per EUR x {tier.name} {tier.multiplier} ({member.tier})"
+""",
+        TIERED_PROGRAM,
+    )
+    result = evaluate(
+        ruleset, make_member(tier="gold", tier_multiplier=1.5), make_purchase("120.00"), NOON
+    )
+    assert result.fired == ["base"]
+    assert [e.reason for e in result.effects] == ["10 points per EUR x Gold Circle 1.5 (gold)"]
+    # a tier the ladder does not have (a made-up member in a dry run) reads as its id
+    other = evaluate(ruleset, make_member(tier="bronze"), make_purchase("120.00"), NOON)
+    assert other.fired == []
+
+
 def test_a_double_formula_is_floored(
     make_ruleset: Make, make_purchase: Make, make_member: Make
 ) -> None:
