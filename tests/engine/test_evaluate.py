@@ -141,6 +141,7 @@ challenges:
             42,
             "Spend in March (2026-06): step 1 of 1, 42 of 100",
             window_key="2026-06",
+            step=1,
             progress=42,
             target=100,
         ),
