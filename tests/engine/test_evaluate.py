@@ -257,6 +257,56 @@ rules:
     assert small.points == 11
 
 
+def test_stop_stops_the_points_of_later_rules_and_nothing_else(
+    make_ruleset: Make, make_purchase: Make, make_member: Make
+) -> None:
+    """A program manager's `stop` means "nobody gets both points": later badges, challenge
+    amounts and attributes still apply, so a birthday month never costs a member a badge."""
+    ruleset = make_ruleset(
+        """
+rules:
+  - {id: base, on: purchase, actions: [{points: 10}]}
+  - id: promo
+    on: purchase
+    priority: 10
+    stop: true
+    actions: [{points: 30}]
+  - id: big
+    on: purchase
+    priority: 5
+    when: event.amount >= 500.0
+    actions: [{badge: big-spender}]
+  - id: starter
+    on: purchase
+    priority: 5
+    actions: [{points: 7}, {badge: starter}, {attribute: {name: region, value: '"north"'}}]
+  - id: later-stop
+    on: purchase
+    priority: 4
+    stop: true
+    actions: [{attribute: {name: vip_note, value: '"big basket"'}}]
+"""
+    )
+    result = evaluate(ruleset, make_member(), make_purchase("600.00"), NOON)
+    assert result.fired == ["promo", "big", "starter", "later-stop"]
+    assert result.points == 30
+    assert result.badges == ["big-spender", "starter"]
+    assert [type(e).__name__ for e in result.effects] == [
+        "PointsEffect",
+        "BadgeEffect",
+        "BadgeEffect",
+        "AttributeEffect",
+        "AttributeEffect",
+    ]
+    assert [(s.rule_id, s.reason, s.detail) for s in result.skipped] == [
+        (
+            "base",
+            "stopped_by_earlier_rule",
+            "rule 'promo' fired and stops the points of later rules",
+        )
+    ]
+
+
 CAPPED = """
 rules:
   - id: capped
