@@ -39,6 +39,16 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _no_ruleset(settings: Settings, url: str) -> bool:
+    """Print what to do and say True when there is no ruleset to run (`service.startup`)."""
+    from service.startup import no_ruleset_problem
+
+    problem = no_ruleset_problem(url, settings.rules_path)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+    return problem is not None
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -51,6 +61,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with database_url(settings) as url:
         migrate(url)
+        if _no_ruleset(settings, url):
+            return 2
         os.environ["DATABASE_URL"] = url
         workers = settings.workers
         with tempfile.TemporaryDirectory(prefix="loyalty-metrics-") as metrics_dir:
@@ -313,6 +325,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with database_url(settings) as url:
         migrate(url)
+        if _no_ruleset(settings, url):
+            return 2
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_standalone(settings, url, once=args.once))
     return 0

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from service.decide.state import SetState
 from service.decide.step import Step
+from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
@@ -52,14 +53,25 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
 
 
 async def run_worker(services: Services, interval: float, stop: asyncio.Event) -> None:
-    """Pass every `interval` seconds until `stop` is set; errors are logged, never fatal."""
+    """Pass every `interval` seconds until `stop` is set; errors are logged, never fatal.
+
+    With no ruleset active there is nothing to pass under: that is said once, as a warning
+    (not a traceback every pass), and the passes resume when one is published."""
+    waiting = False
     while not stop.is_set():
         try:
             matured, released = await run_worker_once(services)
+            if waiting:
+                logger.info("worker resumes: a ruleset is active")
+            waiting = False
             if matured or released:
                 logger.info(
                     "worker pass", extra={"fields": {"matured": matured, "released": released}}
                 )
+        except NoActiveRuleset as exc:
+            if not waiting:
+                logger.warning("worker waits for a ruleset: %s", exc)
+            waiting = True
         except Exception:
             logger.exception("worker pass failed; retrying")
         with contextlib.suppress(TimeoutError):

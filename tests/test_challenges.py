@@ -102,9 +102,30 @@ async def test_multi_step_review_challenge_goes_step_by_step(client, make_key):
         }
 
     first = await _post(client, key, review("r1", True))  # step 1 (any review) done
-    assert first["challenges"][0]["step"] == 1 and not first["challenges"][0]["completed"]
+    assert first["challenges"][0]["step"] == 2 and not first["challenges"][0]["completed"]
     second = await _post(client, key, review("r2", False))  # step 2 needs a photo
     assert second["challenges"] == []
     third = await _post(client, key, review("r3", True))
     assert third["challenges"][0]["completed"] is True
+    assert third["challenges"][0]["step"] == 2  # a completed challenge stays on its last step
     assert any(e.get("rule_id") == "challenge:monthly-reviewer" for e in third["effects"])
+
+
+async def test_an_event_answer_and_the_challenge_list_number_steps_alike_from_1(client, make_key):
+    """ "Step 1 of 2" is step 1 in the event's answer, its effect and `GET .../challenges`."""
+    key = await make_key("admin")
+    body = {
+        "id": "r1",
+        "type": "review",
+        "member_id": "dora",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "attributes": {"product_id": "P", "rating": 5, "has_photo": False, "text_length": 9},
+    }
+    answer = await _post(client, key, body)  # the first review: step 1 done, on step 2 now
+    (moved,) = [c for c in answer["challenges"] if c["challenge"] == "monthly-reviewer"]
+    (effect,) = [e for e in answer["effects"] if e["rule_id"] == "challenge:monthly-reviewer"]
+    assert effect["reason"] == "Review of the month (2026-03): step 2 of 2, 0 of 1"
+    view = (await client.get("/v1/members/dora/challenges", headers=bearer(key))).json()
+    (listed,) = [c for c in view["active"] if c["id"] == "monthly-reviewer"]
+    assert moved["step"] == effect["step"] == listed["step"] == 2
+    assert (listed["steps"], listed["step_name"]) == (2, "then a review with a photo")

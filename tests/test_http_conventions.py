@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from helpers import bearer, purchase
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
+from service.auth import ApiKeys, MemberTokens
+from service.http.metrics import Metrics
+from service.rules_runtime import ActiveRuleset
+from service.services import Services
+from service.worker import run_worker
 
 
 async def test_malformed_body_is_400_naming_the_field(client, make_key):
@@ -126,3 +134,38 @@ async def test_no_active_ruleset_is_503_not_500(settings, clock, make_key):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "no_active_ruleset"
     assert "loyalty rules publish" in response.json()["detail"]
+
+
+async def test_with_no_active_ruleset_ready_is_503_with_the_reason(settings, clock):
+    app = create_app(settings, clock=clock, publish_rules_dir=False)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert (body["status"], body["database"]) == ("unavailable", "ok")
+    assert "no ruleset is active" in body["reason"] and "loyalty rules publish" in body["reason"]
+
+
+async def test_the_worker_waits_for_a_ruleset_without_a_traceback_every_pass(
+    settings, clock, db, caplog
+):
+    """Passes with no ruleset active say so once, as a warning; no traceback every pass."""
+    services = Services(
+        settings=settings,
+        db=db,
+        api_keys=ApiKeys(db, 0),
+        member_tokens=MemberTokens(["test-secret-one-0123456789abcdef"], 900),
+        clock=clock,
+        metrics=Metrics(),
+        rules=ActiveRuleset(db),  # nothing published, nothing loaded
+    )
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO, logger="service.worker"):
+        task = asyncio.create_task(run_worker(services, 0.01, stop))
+        await asyncio.sleep(0.3)  # many passes
+        stop.set()
+        await task
+    records = [r for r in caplog.records if r.name == "service.worker"]
+    assert [r.levelname for r in records] == ["WARNING"]
+    assert records[0].exc_info is None
+    assert "no ruleset is active" in records[0].getMessage()

@@ -309,6 +309,34 @@ async def test_a_timed_out_hold_is_released_by_the_worker(client, admin, checkou
     assert listed.json()["redemptions"][0]["status"] == "expired"
 
 
+async def publish_hold_timeout(client: Any, admin: str, minutes: int) -> None:
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(RULES_DIR.glob("*.yaml"))}
+    old = "hold_timeout_minutes: 15"
+    assert old in files["program.yaml"]
+    files["program.yaml"] = files["program.yaml"].replace(old, f"hold_timeout_minutes: {minutes}")
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code in (200, 201), response.text
+
+
+async def test_a_released_hold_names_its_own_timeout(client, admin, checkout, clock, db):
+    """A hold placed under a 1-minute timeout says so when released, whatever the timeout of the
+    ruleset in force at release (here the demo's 15 minutes, published meanwhile)."""
+    await publish_hold_timeout(client, admin, 1)
+    await give(client, admin, "hugo", 1000)
+    await redeem(client, checkout, "hugo", {"points": 400, "hold": True})
+    await publish_hold_timeout(client, admin, 15)
+    now = clock.advance(timedelta(minutes=2))
+    assert await release_expired_holds(worker_services(client, db), now) == 1
+    released = [e for e in await entries(db, "hugo") if e["kind"] == "release"]
+    assert [e["reason"] for e in released] == ["hold released: not committed within 1 minute"]
+    await give(client, admin, "hana", 1000)
+    await redeem(client, checkout, "hana", {"points": 400, "hold": True})
+    now = clock.advance(timedelta(minutes=16))
+    assert await release_expired_holds(worker_services(client, db), now) == 1
+    released = [e for e in await entries(db, "hana") if e["kind"] == "release"]
+    assert [e["reason"] for e in released] == ["hold released: not committed within 15 minutes"]
+
+
 async def test_the_hold_release_pass_skips_a_member_someone_has_locked(
     client, admin, checkout, clock, db
 ):

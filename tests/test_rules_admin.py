@@ -93,7 +93,7 @@ async def test_get_shows_the_active_demo_ruleset(client, make_key):
     assert rules["base-earn"]["file"] == "earn.yaml"
     assert rules["base-earn"]["line"] > 0
     assert rules["review-points"]["on"] == "review"
-    assert body["rules"][0]["id"] == "birthday-double"  # firing order: highest priority first
+    assert body["rules"][0]["id"] == "win-back"  # firing order: highest priority first
     assert body["activated_at"]
 
 
@@ -399,7 +399,7 @@ def test_cli_check_and_test_pass_on_the_demo_rules(capsys):
     assert capsys.readouterr().out.startswith("ok: 8 rules in 6 files")
     assert main(["rules", "test", str(RULES_DIR)]) == 0
     out = capsys.readouterr().out
-    assert "18 passed, 0 failed" in out and "FAIL" not in out
+    assert "20 passed, 0 failed" in out and "FAIL" not in out
 
 
 def test_cli_check_and_test_fail_on_a_broken_copy(tmp_path, capsys):

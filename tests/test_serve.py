@@ -97,3 +97,64 @@ def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
         assert got.json()["display_name"] == "Alice"
     finally:
         _stop(second)
+
+
+RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
+
+
+@pytest.mark.slow
+def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_path):
+    """Started where there is no rules/ folder and nothing is published, `serve` exits at once
+    with one line that says what to do (never ready answering 503, never a traceback loop);
+    once a ruleset is published it starts there as it is."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = _env(tmp_path / "data")
+    refused = subprocess.run(
+        [*LOYALTY, "serve", "--port", str(_free_port())],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr + refused.stdout
+    said = [line for line in refused.stderr.splitlines() if not line.startswith("{")]
+    assert said == [
+        f"error: no rules to run: {empty / 'rules'} is not a folder and no ruleset is "
+        "published; start in the folder that holds rules/, set LOYALTY_RULES_DIR to the rules "
+        "folder, or publish one with `loyalty rules publish DIR`"
+    ]
+    published = subprocess.run(
+        [*LOYALTY, "rules", "publish", str(RULES_DIR)],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert published.returncode == 0, published.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [*LOYALTY, "serve", "--port", str(port)],
+        cwd=empty,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, "serve exited with a published ruleset"
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+                if ready.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("serve did not become ready")
+    finally:
+        _stop(process)

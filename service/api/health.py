@@ -1,4 +1,5 @@
-"""Operator routes: liveness, readiness (the database answers) and Prometheus metrics."""
+"""Operator routes: liveness, readiness (the database answers, a ruleset is active) and
+Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from service.api.context import services_of
+from service.rules_runtime import NoActiveRuleset
 
 __all__ = ["ROUTES"]
 
@@ -20,6 +22,8 @@ class Health(msgspec.Struct, omit_defaults=True):
 
     status: str
     database: str | None = None
+    reason: str | None = None
+    """Why the service is not ready, when it is not."""
 
 
 @get("/health/live", tags=["operations"], summary="The process is up", sync_to_thread=False)
@@ -31,15 +35,21 @@ def live() -> Health:
 @get(
     "/health/ready",
     tags=["operations"],
-    summary="The service can serve: the database answers",
+    summary="The service can serve: the database answers and a ruleset is active",
     responses={},
 )
 async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
-    """200 when the database answers within the timeout, else 503."""
+    """200 when the database answers within the timeout and a ruleset is active, else 503
+    with the `reason`."""
     services = services_of(request)
-    if await services.db.ping():
-        return Response(Health(status="ok", database="ok"))
-    return Response(Health(status="unavailable", database="unreachable"), status_code=503)
+    if not await services.db.ping():
+        reason = "the database does not answer"
+        return Response(Health("unavailable", "unreachable", reason), status_code=503)
+    try:
+        _ = services.rules.current
+    except NoActiveRuleset as exc:
+        return Response(Health("unavailable", "ok", str(exc)), status_code=503)
+    return Response(Health(status="ok", database="ok"))
 
 
 @get(

@@ -13,6 +13,7 @@ import msgspec
 from service.core.ledger import Balances, Lot
 from service.core.tiers import TierMove
 from service.engine import Effect
+from service.engine.effects import StepNumber
 
 __all__ = [
     "BalancesView",
@@ -55,7 +56,7 @@ class ChallengeStep(msgspec.Struct, kw_only=True):
     added: int
     progress: int
     window_key: str = ""
-    step: int = 0
+    step: StepNumber = 0
     target: int = 0
     completed: bool = False
 

@@ -207,7 +207,7 @@ def _badge(step: Step, state: MemberState, booking: _Booking, effect: BadgeEffec
 
 def _challenge(state: MemberState, booking: _Booking, effect: ChallengeEffect) -> MemberState:
     completed_at = booking.event.occurred_at if effect.completed else None
-    row = ChallengeRow(effect.step, effect.progress, completed_at)
+    row = ChallengeRow(effect.step - 1, effect.progress, completed_at)  # stored from 0
     booking.steps.append(
         ChallengeStep(
             challenge=effect.challenge,

@@ -125,12 +125,20 @@ def give_back(
     return step.put(replace(state, redemptions=redemptions, active_redemptions=active))
 
 
+def _timeout(redemption: Redemption) -> str:
+    """The timeout the hold was placed with ("1 minute", "15 minutes"), which the program may
+    have changed since."""
+    assert redemption.hold_expires_at is not None
+    seconds = (redemption.hold_expires_at - redemption.created_at).total_seconds()
+    minutes = round(seconds / 60)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def open_member(
     step: Step, ruleset: Ruleset, state: MemberState, actor: str | None = None
 ) -> tuple[MemberState, set[str]]:
     """The member as of now: matured, their timed-out holds released; the released ids."""
     state = step.matured(state)
-    minutes = ruleset.program.points.hold_timeout_minutes
     expired = sorted(
         (
             r
@@ -142,7 +150,7 @@ def open_member(
         key=lambda r: (r.hold_expires_at, r.redemption_id),
     )
     for redemption in expired:
-        reason = f"hold released: not committed within {minutes} minutes"
+        reason = f"hold released: not committed within {_timeout(redemption)}"
         state = give_back(step, ruleset, state, redemption, "expired", reason, actor)
     return state, {r.redemption_id for r in expired}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -17,9 +17,20 @@ __all__ = [
     "ReferralEffect",
     "Skip",
     "SkipReason",
+    "StepNumber",
     "StreakEffect",
     "UsageIncrement",
 ]
+
+
+StepNumber = Annotated[
+    int,
+    msgspec.Meta(
+        description="The challenge step the member is on, counted from 1 (step 1 of `steps`); "
+        "on a completed challenge, its last step."
+    ),
+]
+"""How every answer numbers a challenge's steps: from 1, as people read them."""
 
 
 class PointsEffect(msgspec.Struct, frozen=True, tag="points"):
@@ -44,7 +55,8 @@ class BadgeEffect(msgspec.Struct, frozen=True, tag="badge"):
 
 
 class ChallengeEffect(msgspec.Struct, frozen=True, tag="challenge"):
-    """Advance a challenge by `amount`; once placed in its window, where it now stands."""
+    """Advance a challenge by `amount`; once placed in its window, where it now stands (`step`
+    counted from 1; 0 only on a rule's action before it is placed)."""
 
     rule_id: str
     ruleset_version: str
@@ -52,7 +64,7 @@ class ChallengeEffect(msgspec.Struct, frozen=True, tag="challenge"):
     amount: int
     reason: str
     window_key: str = ""
-    step: int = 0
+    step: StepNumber = 0
     progress: int = 0
     target: int = 0
     completed: bool = False

@@ -4,6 +4,10 @@ Rules are tried in ruleset order (priority, then file order). A rule fires when 
 matches, the event's `occurred_at` is inside its schedule, its condition holds, its per-member caps
 (counted in the period of `occurred_at`, program time zone) leave room and its actions evaluate.
 Points formulas may give an int or a double; a double is floored to an int.
+
+A rule with `stop: true` that fires stops the points of every later rule: a later rule that only
+awards points does not fire (`stopped_by_earlier_rule`); a later rule's other actions (badges,
+challenge amounts, attributes) still apply, so a stop never costs a member a badge.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from service.engine.effects import (
 )
 from service.engine.events import MAX_MEMBER_STRING, Event
 from service.engine.gamify import progress_effects
-from service.engine.ruleset import CompiledAction, CompiledRule, Ruleset
+from service.engine.ruleset import CompiledAction, CompiledRule, Program, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
 
 __all__ = ["cel_activation_data", "evaluate"]
@@ -46,6 +50,12 @@ def _cel_value(value: Any) -> Any:
             return [{k: _cel_value(v) for k, v in item.items()} for item in value]
         return value
     return value
+
+
+def _tier_name(program: Program, tier: str | None) -> str:
+    """The name `program.yaml` gives a tier ("Gold"); its id when the ladder does not have it."""
+    level = program.tiers.level(tier) if program.tiers is not None else None
+    return level.name if level is not None else tier or ""
 
 
 def cel_activation_data(
@@ -76,7 +86,7 @@ def cel_activation_data(
         "member.engagement": counters.engagement,
         "member.badges": sorted(snapshot.badges),
         "member.timezone": snapshot.timezone or program.timezone,
-        "tier.name": snapshot.tier or "",
+        "tier.name": _tier_name(program, snapshot.tier),  # `member.tier` is the id
         "tier.multiplier": float(snapshot.tier_multiplier),
     }
     for name, value in event.attributes.items():
@@ -199,13 +209,17 @@ def _other_effect(
     return AttributeEffect(rule.id, version, action.target, value, reason)
 
 
-def _fire(ctx: _Context, rule: CompiledRule) -> tuple[list[Effect], list[UsageIncrement]] | Skip:
+def _fire(
+    ctx: _Context, rule: CompiledRule, points_stopped: bool
+) -> tuple[list[Effect], list[UsageIncrement]] | Skip:
     capped, left, keys = _cap_room(ctx, rule)
     if capped is not None:
         return Skip(rule.id, "cap_reached", capped)
     effects: list[Effect] = []
     total = 0
     for action in rule.actions:
+        if points_stopped and action.kind == "points":
+            continue
         value: Any = None
         if action.expr is not None:
             value, error = run(action.expr, ctx.activation)
@@ -241,12 +255,12 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
         if ctx is None or rule.on != event.type:
             skipped.append(Skip(rule.id, "wrong_type", f"rule is on {rule.on} events"))
             continue
-        if stopper is not None:
+        if stopper is not None and rule.only_points:
             skipped.append(
                 Skip(
                     rule.id,
                     "stopped_by_earlier_rule",
-                    f"rule '{stopper}' fired and stops later rules",
+                    f"rule '{stopper}' fired and stops the points of later rules",
                 )
             )
             continue
@@ -275,14 +289,14 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
                     )
                 )
                 continue
-        outcome = _fire(ctx, rule)
+        outcome = _fire(ctx, rule, points_stopped=stopper is not None)
         if isinstance(outcome, Skip):
             skipped.append(outcome)
             continue
         effects.extend(outcome[0])
         usage.extend(outcome[1])
         fired.append(rule.id)
-        if rule.stop:
+        if rule.stop and stopper is None:
             stopper = rule.id
     if ctx is not None:
         effects = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)

@@ -97,7 +97,7 @@ class _Progress:
                 amount,
                 reason,
                 window_key=key,
-                step=new.step,
+                step=new.step + 1,  # answers count steps from 1
                 progress=new.progress,
                 target=challenge.steps[new.step].target,
                 completed=done,

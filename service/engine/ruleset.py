@@ -56,6 +56,11 @@ class CompiledRule(msgspec.Struct, frozen=True):
     caps: tuple[CompiledCap, ...] = ()
     budget: int | None = None
 
+    @property
+    def only_points(self) -> bool:
+        """Every action awards points: a `stop` earlier in the event leaves it nothing to do."""
+        return all(action.kind == "points" for action in self.actions)
+
 
 class Program(msgspec.Struct, frozen=True):
     """The program's identity and policies, as the ledger and the catalog need them."""

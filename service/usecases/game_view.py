@@ -17,6 +17,7 @@ from service.core.streaks import streak_status, unit_of
 from service.core.tiers import TierMove, TierProgram, level_for
 from service.decide.plan import STREAK_HISTORY_DAYS
 from service.engine import Ruleset, StreakHistory
+from service.engine.effects import StepNumber
 from service.errors import NotFound
 from service.services import Services
 from service.store import gamification as game_store
@@ -184,8 +185,7 @@ class ActiveChallenge(msgspec.Struct, kw_only=True):
     name: str
     description: str
     window_key: str
-    step: int
-    """The current step, 1-based."""
+    step: StepNumber
     steps: int
     step_name: str
     progress: int

@@ -60,6 +60,44 @@ rules:
     assert result.fired == ["base"]
 
 
+TIERED_PROGRAM = """\
+program:
+  name: Tiered Rewards
+  timezone: Europe/Berlin
+tiers:
+  metric: points_earned
+  window: calendar_year
+  levels:
+    - {id: member, name: Member, threshold: 0, multiplier: 1.0}
+    - {id: gold, name: Gold Circle, threshold: 5000, multiplier: 1.5}
+"""
+
+
+def test_tier_name_is_the_name_program_yaml_gives_the_tier_not_its_id(
+    make_ruleset: Make, make_purchase: Make, make_member: Make
+) -> None:
+    ruleset = make_ruleset(
+        """
+rules:
+  - id: base
+    on: purchase
+    when: tier.name == "Gold Circle" && member.tier == "gold"
+    actions:
+      - points: floor(event.amount * 10.0 * tier.multiplier)
+    reason: "10 points per EUR x {tier.name} {tier.multiplier} ({member.tier})"
+""",
+        TIERED_PROGRAM,
+    )
+    result = evaluate(
+        ruleset, make_member(tier="gold", tier_multiplier=1.5), make_purchase("120.00"), NOON
+    )
+    assert result.fired == ["base"]
+    assert [e.reason for e in result.effects] == ["10 points per EUR x Gold Circle 1.5 (gold)"]
+    # a tier the ladder does not have (a made-up member in a dry run) reads as its id
+    other = evaluate(ruleset, make_member(tier="bronze"), make_purchase("120.00"), NOON)
+    assert other.fired == []
+
+
 def test_a_double_formula_is_floored(
     make_ruleset: Make, make_purchase: Make, make_member: Make
 ) -> None:
@@ -103,6 +141,7 @@ challenges:
             42,
             "Spend in March (2026-06): step 1 of 1, 42 of 100",
             window_key="2026-06",
+            step=1,
             progress=42,
             target=100,
         ),
@@ -216,6 +255,56 @@ rules:
     small = evaluate(ruleset, make_member(), make_purchase("20.00"), NOON)
     assert small.fired == ["extra", "base"]
     assert small.points == 11
+
+
+def test_stop_stops_the_points_of_later_rules_and_nothing_else(
+    make_ruleset: Make, make_purchase: Make, make_member: Make
+) -> None:
+    """A program manager's `stop` means "nobody gets both points": later badges, challenge
+    amounts and attributes still apply, so a birthday month never costs a member a badge."""
+    ruleset = make_ruleset(
+        """
+rules:
+  - {id: base, on: purchase, actions: [{points: 10}]}
+  - id: promo
+    on: purchase
+    priority: 10
+    stop: true
+    actions: [{points: 30}]
+  - id: big
+    on: purchase
+    priority: 5
+    when: event.amount >= 500.0
+    actions: [{badge: big-spender}]
+  - id: starter
+    on: purchase
+    priority: 5
+    actions: [{points: 7}, {badge: starter}, {attribute: {name: region, value: '"north"'}}]
+  - id: later-stop
+    on: purchase
+    priority: 4
+    stop: true
+    actions: [{attribute: {name: vip_note, value: '"big basket"'}}]
+"""
+    )
+    result = evaluate(ruleset, make_member(), make_purchase("600.00"), NOON)
+    assert result.fired == ["promo", "big", "starter", "later-stop"]
+    assert result.points == 30
+    assert result.badges == ["big-spender", "starter"]
+    assert [type(e).__name__ for e in result.effects] == [
+        "PointsEffect",
+        "BadgeEffect",
+        "BadgeEffect",
+        "AttributeEffect",
+        "AttributeEffect",
+    ]
+    assert [(s.rule_id, s.reason, s.detail) for s in result.skipped] == [
+        (
+            "base",
+            "stopped_by_earlier_rule",
+            "rule 'promo' fired and stops the points of later rules",
+        )
+    ]
 
 
 CAPPED = """
