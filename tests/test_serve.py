@@ -109,7 +109,7 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
     once a ruleset is published it starts there as it is."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    env = _env(tmp_path / "data")
+    env = _env(scratch_folder("loyalty-norules-"))
     refused = subprocess.run(
         [*LOYALTY, "serve", "--port", str(_free_port())],
         cwd=empty,
