@@ -179,6 +179,29 @@ async def test_a_yaml_syntax_error_and_a_missing_program_are_refused(client, mak
     assert {"field": "program.yaml", "reason": "file is missing"} in response.json()["errors"]
 
 
+async def test_a_yaml_alias_bomb_is_refused_with_file_and_line_and_the_old_one_keeps_running(
+    client, make_key
+):
+    admin = await make_key("admin")
+    bomb = (
+        "a: &a ["
+        + ",".join("x" * 10)
+        + "]\n"
+        + "".join(
+            f"{b}: &{b} [" + ",".join([f"*{a}"] * 10) + "]\n"
+            for a, b in zip("abcdefghi", "bcdefghij", strict=True)
+        )
+    )
+    files = {**demo_files(), "bomb.yaml": bomb}
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "bomb.yaml:1:4"
+    assert error["reason"].startswith("anchors and aliases (&name, *name) are not allowed")
+    shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
+    assert shown["version"] == DEMO_VERSION
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

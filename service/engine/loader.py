@@ -34,6 +34,7 @@ from service.engine.ruleset import (
     Ruleset,
     RuleTest,
 )
+from service.engine.sizes import oversized
 from service.engine.yamldoc import Path, YamlDoc, decode, parse_yaml
 
 __all__ = ["PROGRAM_FILE", "load_ruleset", "load_ruleset_from_files", "ruleset_version"]
@@ -100,6 +101,10 @@ class _Loader(GameLoader, RuleChecks):
     def load(self) -> Ruleset | None:
         if PROGRAM_FILE not in self.files:
             self.problems.append(Problem(self.display(PROGRAM_FILE), 0, 0, "file is missing"))
+            return None
+        too_large = oversized(self.files, {name: self.display(name) for name in self.files})
+        if too_large:  # nothing is parsed: parsing is what the limits bound
+            self.problems.extend(too_large)
             return None
         program = self.load_program()
         rules: list[CompiledRule] = []
