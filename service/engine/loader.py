@@ -89,6 +89,7 @@ class _Loader(GameLoader, RuleChecks):
         self.streaks: list[CompiledStreak] = []
         self.referral: CompiledReferral | None = None
         self.challenge_refs: list[tuple[YamlDoc, Path, str]] = []
+        self.event_costs: dict[str, int] = {}
 
     def display(self, name: str) -> str:
         return f"{self.origin.rstrip('/')}/{name}" if self.origin else name
