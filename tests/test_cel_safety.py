@@ -278,10 +278,10 @@ def test_the_expressions_of_one_event_type_are_bounded_together():
     assert each <= MAX_COST
     count = MAX_EVENT_COST // each + 1
     rules = "rules:\n" + "".join(
-        f"  - {{id: r{n}, on: purchase, when: \"{costly}\", actions: [{{points: 1}}]}}\n"
+        f'  - {{id: r{n}, on: purchase, when: "{costly}", actions: [{{points: 1}}]}}\n'
         for n in range(count)
     )
-    rules += "  - {id: other, on: checkin, when: \"" + costly.replace("event.items", "[]") + "\""
+    rules += '  - {id: other, on: checkin, when: "' + costly.replace("event.items", "[]") + '"'
     rules += ", actions: [{points: 1}]}\n"
     with pytest.raises(RulesetInvalid) as info:
         load_ruleset_from_files({"program.yaml": PROGRAM, "r.yaml": rules}, origin="rules")
@@ -289,7 +289,7 @@ def test_the_expressions_of_one_event_type_are_bounded_together():
     assert problem.startswith(f"rules/r.yaml:{count + 1}:")
     assert f"the expressions on purchase events pass a cost of {MAX_EVENT_COST:,}" in problem
     fewer = "rules:\n" + "".join(
-        f"  - {{id: r{n}, on: purchase, when: \"{costly}\", actions: [{{points: 1}}]}}\n"
+        f'  - {{id: r{n}, on: purchase, when: "{costly}", actions: [{{points: 1}}]}}\n'
         for n in range(count - 1)
     )
     load_ruleset_from_files({"program.yaml": PROGRAM, "r.yaml": fewer})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.core.tiers import TierLevel, TierProgram
+from service.engine.bounds import challenge_numbers, referral_numbers, streak_numbers
 from service.engine.cel import CelCompileError, CelEnv, CompiledExpr
 from service.engine.costs import MAX_EVENT_COST, check_length, measure, variable_shape
 from service.engine.events import AttributeSpec, EventTypeSpec
@@ -217,6 +218,7 @@ class GameLoader:
             self.problems.append(
                 doc.problem((*path, "id"), f"duplicate challenge id '{challenge.id}'")
             )
+        self.problems.extend(challenge_numbers(doc, path, challenge))
         start, end = (self._aware(t) for t in (challenge.start, challenge.end))
         if start is not None and end is not None and end <= start:
             self.problems.append(doc.problem((*path, "end"), "end must be after start"))
@@ -275,8 +277,7 @@ class GameLoader:
                 expr = self._condition(doc, (*path, "when"), event_type, streak.when)
                 if expr is not None:
                     when[event_type] = expr
-        if streak.freezes_per_month < 0:
-            self.problems.append(doc.problem((*path, "freezes_per_month"), "must be >= 0"))
+        self.problems.extend(streak_numbers(doc, path, streak))
         lengths = [m.length for m in streak.milestones]
         if lengths != sorted(set(lengths)) or any(n <= 0 for n in lengths):
             self.problems.append(
@@ -310,6 +311,7 @@ class GameLoader:
         before = len(self.problems)
         if referral.referrer_points < 0 or referral.referee_points < 0:
             self.problems.append(doc.problem(("referral",), "referral points must be >= 0"))
+        self.problems.extend(referral_numbers(doc, referral))
         if referral.max_per_referrer is not None and referral.max_per_referrer <= 0:
             self.problems.append(
                 doc.problem(("referral", "max_per_referrer"), "max_per_referrer must be positive")

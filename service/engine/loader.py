@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from service.core.boards import check_boards
+from service.engine.bounds import program_numbers, rule_numbers
 from service.engine.cel import CelEnv, build_env
 from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
 from service.engine.files import (
@@ -158,6 +159,7 @@ class _Loader(GameLoader, RuleChecks):
                     doc.problem(path, f"unknown event type '{type_name}'{hint}", key=True)
                 )
         self.check_catalog(doc, parsed)
+        self.problems.extend(program_numbers(doc, parsed))
         for index, field, message in check_boards(
             [(b.id, b.metric, b.segment) for b in parsed.leaderboards],
             self.event_types,
@@ -280,6 +282,7 @@ class _Loader(GameLoader, RuleChecks):
         self.check_template(doc, (*path, "reason"), env, rule.reason)
         start, end = self.schedule(doc, path, rule)
         caps = self.caps(doc, path, rule)
+        self.problems.extend(rule_numbers(doc, path, rule))
         if len(self.problems) > before:
             return None
         return CompiledRule(
