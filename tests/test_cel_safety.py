@@ -293,3 +293,43 @@ def test_the_expressions_of_one_event_type_are_bounded_together():
         for n in range(count - 1)
     )
     load_ruleset_from_files({"program.yaml": PROGRAM, "r.yaml": fewer})
+
+
+def test_values_larger_than_the_cost_model_assumes_never_reach_a_rule():
+    """The cost model assumes the edge's bounds; a list of long strings is refused at the edge,
+    one stored before that bound is not given to rules (the rule using it fails for this event,
+    the others run), and a rule cannot build an attribute value past the member bounds."""
+    from service.engine.events import InvalidEvent, check_attribute_value
+
+    with pytest.raises(InvalidEvent):
+        check_attribute_value("list<string>", ["x" * 1001], "attributes.tags")
+    program = PROGRAM + "member_attributes:\n  tags: list<string>\n"
+    rules = """\
+rules:
+  - id: reads-tags
+    on: purchase
+    when: member.attributes.tags.exists(t, t == "vip")
+    actions: [{points: 5}]
+  - id: builds-tags
+    on: purchase
+    actions: [{attribute: {name: tags, value: 'event.order_id.size() > 0 ? ["a"] : []'}}]
+  - id: plain
+    on: purchase
+    actions: [{points: 1}]
+"""
+    ruleset = load_ruleset_from_files({"program.yaml": program, "r.yaml": rules})
+    stored = MemberSnapshot(member_id="m-1", attributes={"tags": ["vip", "y" * 100_000]})
+    evaluation = evaluate(ruleset, stored, _purchase(), NOW)
+    assert evaluation.fired == ["builds-tags", "plain"]
+    [skip] = [s for s in evaluation.skipped if s.rule_id == "reads-tags"]
+    assert skip.reason == "error" and "has no value" in skip.detail
+    fine = MemberSnapshot(member_id="m-1", attributes={"tags": ["vip"]})
+    assert "reads-tags" in evaluate(ruleset, fine, _purchase(), NOW).fired
+    built = """'event.order_id.size() > 0 ? ["a"] : []'"""
+    copies = rules.replace(built, "'event.items.map(i, string(i.sku))'")
+    ruleset = load_ruleset_from_files({"program.yaml": program, "r.yaml": copies})
+    item = {"sku": "s" * 300, "category": "", "quantity": 1, "price": Decimal("1")}
+    evaluation = evaluate(ruleset, fine, _purchase(items=[item]), NOW)
+    [skip] = [s for s in evaluation.skipped if s.rule_id == "builds-tags"]
+    assert skip.reason == "error" and "attribute value too large" in skip.detail
+    assert "plain" in evaluation.fired
