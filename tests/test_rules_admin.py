@@ -179,6 +179,51 @@ async def test_a_yaml_syntax_error_and_a_missing_program_are_refused(client, mak
     assert {"field": "program.yaml", "reason": "file is missing"} in response.json()["errors"]
 
 
+async def test_a_yaml_alias_bomb_is_refused_with_file_and_line_and_the_old_one_keeps_running(
+    client, make_key
+):
+    admin = await make_key("admin")
+    bomb = (
+        "a: &a ["
+        + ",".join("x" * 10)
+        + "]\n"
+        + "".join(
+            f"{b}: &{b} [" + ",".join([f"*{a}"] * 10) + "]\n"
+            for a, b in zip("abcdefghi", "bcdefghij", strict=True)
+        )
+    )
+    files = {**demo_files(), "bomb.yaml": bomb}
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "bomb.yaml:1:4"
+    assert error["reason"].startswith("anchors and aliases (&name, *name) are not allowed")
+    shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
+    assert shown["version"] == DEMO_VERSION
+
+
+async def test_the_probes_string_building_rule_is_refused_at_publish(client, make_key):
+    """Two maps over 99-element lists joining 32 copies of the order id: within the iteration
+    limit, but a 1,000-character id made one purchase take seconds and gigabytes. It is
+    refused with file and line; the active version keeps running (issue 14 R2)."""
+    admin = await make_key("admin")
+    ninety_nine = "[" + ",".join(str(i) for i in range(99)) + "]"
+    terms = ["event.order_id"] * 32
+    while len(terms) > 1:
+        terms = ["(" + " + ".join(terms[i : i + 2]) + ")" for i in range(0, len(terms), 2)]
+    when = f"size({ninety_nine}.map(i, {ninety_nine}.map(j, {terms[0]}))) > 0"
+    rule = f"rules:\n  - id: probe\n    on: purchase\n    when: '{when}'\n"
+    rule += "    actions: [{points: 1}]\n"
+    files = {**demo_files(), "probe.yaml": rule}
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"].startswith("probe.yaml:4:")
+    assert "too costly to evaluate" in error["reason"]
+    shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
+    assert shown["version"] == DEMO_VERSION
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -20,6 +20,7 @@ __all__ = [
     "ChallengeStep",
     "EventResult",
     "LotView",
+    "RuleFailure",
     "TierMoveView",
     "balances_view",
     "lot_view",
@@ -61,6 +62,14 @@ class ChallengeStep(msgspec.Struct, kw_only=True):
     completed: bool = False
 
 
+class RuleFailure(msgspec.Struct, kw_only=True):
+    """A rule that failed at run time for this event: it did nothing, the other rules ran."""
+
+    rule_id: str
+    reason: str
+    """What failed: `condition: division by zero`, `attribute value too large: ...`."""
+
+
 class TierMoveView(msgspec.Struct, kw_only=True):
     """A tier move, as the event result and the member's history show it."""
 
@@ -95,6 +104,9 @@ class EventResult(msgspec.Struct, kw_only=True):
     """Tier moves this event caused (an upgrade, or a lapse applied on the way)."""
     referral: str | None = None
     """What the event did to a referral (linked, rewarded, reversed, or why not)."""
+    failed_rules: list[RuleFailure] = []
+    """Rules that failed at run time for this event (an expression error, a result past a
+    bound), with the reason; the other rules ran."""
 
 
 def balances_view(balances: Balances) -> BalancesView:

@@ -28,6 +28,7 @@ from service.core.ledger import (
 from service.decide.answers import (
     ChallengeStep,
     EventResult,
+    RuleFailure,
     balances_view,
     lot_view,
     move_views,
@@ -444,6 +445,11 @@ def decide_event(
         balances=balances_view(state.balances),
         tier_moves=move_views(moves),
         referral=booking.referral_note,
+        failed_rules=[
+            RuleFailure(rule_id=s.rule_id, reason=s.detail)
+            for s in evaluation.skipped
+            if s.reason == "error"
+        ],
     )
     _stored(step, ruleset, state, prepared, result)
     return result

@@ -181,7 +181,10 @@ class CompiledExpr(msgspec.Struct, frozen=True):
 
     source: str
     program: Any
+    """What runs (with `floor`, `ceil` and `round` rewritten, see `CelEnv.runner`)."""
     result_type: str
+    checked: Any = None
+    """The program as written and type-checked: what positions in messages refer to."""
 
 
 class CelEnv(msgspec.Struct, frozen=True):
@@ -195,6 +198,8 @@ class CelEnv(msgspec.Struct, frozen=True):
     event_attributes: tuple[str, ...]
     member_attributes: tuple[str, ...]
     names: frozenset[str]
+    declared: dict[str, str] = {}
+    """Each variable's attribute type (`event.order_id` -> `string`), for the cost model."""
 
     def compile(self, source: str, expected: tuple[str, ...]) -> CompiledExpr:
         """Compile and type-check `source`; its result type must be one of `expected`."""
@@ -207,13 +212,13 @@ class CelEnv(msgspec.Struct, frozen=True):
         if result not in expected and result != "DYN":
             want = " or ".join(t.lower() for t in expected)
             raise CelCompileError(1, 1, f"expression gives {result.lower()}, expected {want}")
-        native = _native_math(source)
+        checked, native = program, _native_math(source)
         if native != source:
             # The rewrite only renames calls; should cel-cpp refuse it all the same, the checked
             # program still gives the right answers (with the binding's leak).
             with contextlib.suppress(RuntimeError):
                 program = self.runner.compile(native)
-        return CompiledExpr(source, program, result)
+        return CompiledExpr(source, program, result, checked)
 
     def _explain(self, message: str) -> str:
         found = re.match(r"undeclared reference to '([^']+)'", message)
@@ -259,6 +264,7 @@ def build_env(
 ) -> CelEnv:
     """Declare `event.*`, `member.*`, `tier.*` and `now` as typed CEL variables of an event type."""
     variables: dict[str, Any] = {"now": _T.TIMESTAMP}
+    declared: dict[str, str] = {"now": "timestamp"}
     for prefix, fields in (
         ("event.", {**EVENT_FIELDS, **event_attributes}),
         ("member.", MEMBER_FIELDS),
@@ -267,6 +273,7 @@ def build_env(
     ):
         for name, attr_type in fields.items():
             variables[prefix + name] = attribute_cel_type(attr_type)
+            declared[prefix + name] = attr_type
     env = cel.NewEnv(variables=variables, functions=_FUNCTIONS)
     runner = cel.NewEnv(variables=variables, extensions=[ExtMath()])
     return CelEnv(
@@ -276,6 +283,7 @@ def build_env(
         tuple(event_attributes),
         tuple(member_attributes),
         frozenset(variables),
+        declared,
     )
 
 

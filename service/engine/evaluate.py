@@ -32,7 +32,7 @@ from service.engine.effects import (
     Skip,
     UsageIncrement,
 )
-from service.engine.events import MAX_MEMBER_STRING, Event
+from service.engine.events import MAX_LIST, MAX_MEMBER_STRING, Event, within_model
 from service.engine.gamify import progress_effects
 from service.engine.ruleset import CompiledAction, CompiledRule, Program, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
@@ -93,7 +93,9 @@ def cel_activation_data(
         if name in spec.attributes and value is not None:
             data["event." + name] = _cel_value(value)
     for name, value in snapshot.attributes.items():
-        if name in program.member_attributes and value is not None:
+        # a value larger than the cost model assumes (stored before the bounds) stays unbound:
+        # a rule reading it fails for this event ("has no value"), the others run
+        if name in program.member_attributes and value is not None and within_model(value):
             data["member.attributes." + name] = _cel_value(value)
     return data
 
@@ -206,6 +208,14 @@ def _other_effect(
         return ChallengeEffect(rule.id, version, action.target, value, reason)
     if isinstance(value, str) and len(value) > MAX_MEMBER_STRING:
         raise ValueError(f"attribute value longer than {MAX_MEMBER_STRING} characters")
+    if isinstance(value, list) and (
+        len(value) > MAX_LIST
+        or any(not isinstance(v, str) or len(v) > MAX_MEMBER_STRING for v in value)
+    ):
+        raise ValueError(
+            f"attribute value too large: at most {MAX_LIST} strings of {MAX_MEMBER_STRING} "
+            "characters"
+        )
     return AttributeEffect(rule.id, version, action.target, value, reason)
 
 

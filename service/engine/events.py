@@ -29,6 +29,7 @@ __all__ = [
     "check_occurred_at",
     "validate_event_attributes",
     "validate_member_attributes",
+    "within_model",
 ]
 
 BUILTIN_EVENT_TYPES: dict[str, dict[str, str]] = {
@@ -178,9 +179,11 @@ def check_attribute_value(attr_type: str, value: Any, path: str) -> Any:
         if attr_type == "timestamp":
             return _timestamp(value)
         if attr_type == "list<string>" and isinstance(value, list):
-            if all(isinstance(v, str) for v in value):
-                return list(value)
-            raise ValueError("expected a list of strings")
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError("expected a list of strings")
+            if any(len(v) > MAX_STRING for v in value):
+                raise ValueError(f"a string in the list is longer than {MAX_STRING} characters")
+            return list(value)
         if attr_type == "list<item>" and isinstance(value, list):
             return [_item(v, f"{path}[{i}]") for i, v in enumerate(value)]
     except ValueError as exc:
@@ -266,3 +269,16 @@ def validate_member_attributes(ruleset: Ruleset, attributes: Mapping[str, Any]) 
         normal = check_attribute_value(spec.type, value, path)
         out[name] = float(normal) if isinstance(normal, Decimal) else normal
     return out
+
+
+def within_model(value: Any) -> bool:
+    """Whether `value` is no larger than the edge accepts (strings of `MAX_STRING` characters,
+    lists of `MAX_LIST` entries): the sizes the rule cost model (`costs.py`) assumes. A value
+    stored before a bound existed may be larger; it is not given to rules then."""
+    if isinstance(value, str):
+        return len(value) <= MAX_STRING
+    if isinstance(value, dict):
+        return all(within_model(v) for v in value.values())
+    if isinstance(value, list):
+        return len(value) <= MAX_LIST and all(within_model(v) for v in value)
+    return True

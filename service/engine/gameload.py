@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from service.core.tiers import TierLevel, TierProgram
+from service.engine.bounds import challenge_numbers, referral_numbers, streak_numbers
 from service.engine.cel import CelCompileError, CelEnv, CompiledExpr
-from service.engine.costs import check_cost
+from service.engine.costs import MAX_EVENT_COST, check_length, measure, variable_shape
 from service.engine.events import AttributeSpec, EventTypeSpec
 from service.engine.files import BadgeDef, ChallengeDef, ReferralDef, StreakDef, TiersDef
 from service.engine.gamedefs import (
@@ -34,14 +35,20 @@ class GameLoader:
     challenges: list[CompiledChallenge]
     streaks: list[CompiledStreak]
     referral: CompiledReferral | None
+    event_costs: dict[str, int]
+    """The summed cost (`costs.measure`) of the expressions loaded so far, per event type."""
 
     def compile_expr(
         self, doc: YamlDoc, path: Path, env: CelEnv, source: str, expected: tuple[str, ...]
     ) -> CompiledExpr | None:
         """Compile a CEL expression found at `path`; a refusal becomes a positioned problem."""
         try:
-            check_cost(source)  # refuse expressions too costly to evaluate, at load time
-            return env.compile(source, expected)
+            check_length(source)
+            compiled = env.compile(source, expected)
+            # refuse expressions too costly to evaluate, at load time: nothing can stop one
+            # once it runs
+            shapes = {name: variable_shape(t) for name, t in env.declared.items()}
+            cost = measure(compiled, shapes)
         except CelCompileError as exc:
             pos = doc.pos(path)
             line = pos.text_line + exc.line - 1
@@ -50,6 +57,18 @@ class GameLoader:
             )
             self.problems.append(Problem(doc.file, line, col, exc.message))
             return None
+        before = self.event_costs.get(env.event_type, 0)
+        self.event_costs[env.event_type] = before + cost
+        if before <= MAX_EVENT_COST < before + cost:
+            self.problems.append(
+                doc.problem(
+                    path,
+                    f"the expressions on {env.event_type} events pass a cost of "
+                    f"{MAX_EVENT_COST:,} in all here (each event runs them all): "
+                    "too costly to evaluate",
+                )
+            )
+        return compiled
 
     def _event_type(self, doc: YamlDoc, path: Path, name: str) -> bool:
         if name in self.event_types:
@@ -199,6 +218,7 @@ class GameLoader:
             self.problems.append(
                 doc.problem((*path, "id"), f"duplicate challenge id '{challenge.id}'")
             )
+        self.problems.extend(challenge_numbers(doc, path, challenge))
         start, end = (self._aware(t) for t in (challenge.start, challenge.end))
         if start is not None and end is not None and end <= start:
             self.problems.append(doc.problem((*path, "end"), "end must be after start"))
@@ -257,8 +277,7 @@ class GameLoader:
                 expr = self._condition(doc, (*path, "when"), event_type, streak.when)
                 if expr is not None:
                     when[event_type] = expr
-        if streak.freezes_per_month < 0:
-            self.problems.append(doc.problem((*path, "freezes_per_month"), "must be >= 0"))
+        self.problems.extend(streak_numbers(doc, path, streak))
         lengths = [m.length for m in streak.milestones]
         if lengths != sorted(set(lengths)) or any(n <= 0 for n in lengths):
             self.problems.append(
@@ -292,6 +311,7 @@ class GameLoader:
         before = len(self.problems)
         if referral.referrer_points < 0 or referral.referee_points < 0:
             self.problems.append(doc.problem(("referral",), "referral points must be >= 0"))
+        self.problems.extend(referral_numbers(doc, referral))
         if referral.max_per_referrer is not None and referral.max_per_referrer <= 0:
             self.problems.append(
                 doc.problem(("referral", "max_per_referrer"), "max_per_referrer must be positive")

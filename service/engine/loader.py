@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from service.core.boards import check_boards
+from service.engine.bounds import program_numbers, rule_numbers
 from service.engine.cel import CelEnv, build_env
 from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
 from service.engine.files import (
@@ -34,6 +35,7 @@ from service.engine.ruleset import (
     Ruleset,
     RuleTest,
 )
+from service.engine.sizes import oversized
 from service.engine.yamldoc import Path, YamlDoc, decode, parse_yaml
 
 __all__ = ["PROGRAM_FILE", "load_ruleset", "load_ruleset_from_files", "ruleset_version"]
@@ -88,6 +90,7 @@ class _Loader(GameLoader, RuleChecks):
         self.streaks: list[CompiledStreak] = []
         self.referral: CompiledReferral | None = None
         self.challenge_refs: list[tuple[YamlDoc, Path, str]] = []
+        self.event_costs: dict[str, int] = {}
 
     def display(self, name: str) -> str:
         return f"{self.origin.rstrip('/')}/{name}" if self.origin else name
@@ -100,6 +103,10 @@ class _Loader(GameLoader, RuleChecks):
     def load(self) -> Ruleset | None:
         if PROGRAM_FILE not in self.files:
             self.problems.append(Problem(self.display(PROGRAM_FILE), 0, 0, "file is missing"))
+            return None
+        too_large = oversized(self.files, {name: self.display(name) for name in self.files})
+        if too_large:  # nothing is parsed: parsing is what the limits bound
+            self.problems.extend(too_large)
             return None
         program = self.load_program()
         rules: list[CompiledRule] = []
@@ -152,6 +159,7 @@ class _Loader(GameLoader, RuleChecks):
                     doc.problem(path, f"unknown event type '{type_name}'{hint}", key=True)
                 )
         self.check_catalog(doc, parsed)
+        self.problems.extend(program_numbers(doc, parsed))
         for index, field, message in check_boards(
             [(b.id, b.metric, b.segment) for b in parsed.leaderboards],
             self.event_types,
@@ -274,6 +282,7 @@ class _Loader(GameLoader, RuleChecks):
         self.check_template(doc, (*path, "reason"), env, rule.reason)
         start, end = self.schedule(doc, path, rule)
         caps = self.caps(doc, path, rule)
+        self.problems.extend(rule_numbers(doc, path, rule))
         if len(self.problems) > before:
             return None
         return CompiledRule(

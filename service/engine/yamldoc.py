@@ -1,5 +1,10 @@
 """YAML with positions: compose nodes, build plain values, remember where each value sits.
 
+Anchors and aliases (`&a`, `*a`) are refused where they appear: an alias is a reference, and
+building plain values from references expands them without limit (ten levels of ten aliases in
+350 bytes become ten billion values). Nesting deeper than `MAX_DEPTH` is refused too, before
+the recursion it would need.
+
 Decoding into msgspec structs goes through `decode`, which turns a `ValidationError` path such as
 `$.rules[2].actions[0].points` back into the `file:line:col` of that node, with a did-you-mean on
 unknown fields.
@@ -17,10 +22,42 @@ import yaml
 
 from service.engine.problems import Problem, did_you_mean
 
-__all__ = ["Path", "Pos", "YamlDoc", "decode", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "Path", "Pos", "YamlDoc", "decode", "parse_yaml"]
 
 Path = tuple[str | int, ...]
 _T = typing.TypeVar("_T")
+
+MAX_DEPTH = 50
+"""Deepest nesting of mappings and lists in one YAML file (the demo's deepest is 6)."""
+
+
+class _Refused(yaml.MarkedYAMLError):
+    def __init__(self, mark: Any, problem: str) -> None:
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """The safe loader without anchors or aliases, and with a bound on nesting."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Refused(
+                event.start_mark,
+                "anchors and aliases (&name, *name) are not allowed in rule files: "
+                "write the value out",
+            )
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 class Pos(msgspec.Struct, frozen=True):
@@ -102,11 +139,12 @@ class _Builder:
 def parse_yaml(file: str, text: str) -> tuple[YamlDoc | None, list[Problem]]:
     """Parse one YAML document; on a syntax error return no document and the problem."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_PlainLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return None, [Problem(file, line, col, f"YAML syntax error: {exc.problem}")]
+        what = "" if isinstance(exc, _Refused) else "YAML syntax error: "
+        return None, [Problem(file, line, col, f"{what}{exc.problem}")]
     builder = _Builder(file, text.splitlines())
     data = {} if node is None else builder.build(node, ())
     doc = YamlDoc(file, data, builder.values, builder.keys)

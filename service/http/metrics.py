@@ -52,6 +52,20 @@ class Metrics:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000),
             registry=target,
         )
+        self.rule_failures = Counter(
+            "loyalty_rule_failures_total",
+            "Rules that failed at run time for an event (an expression error, a result past a "
+            "bound), by rule id; the event's other rules ran.",
+            ["rule"],
+            registry=target,
+        )
+        self.decide_seconds = Histogram(
+            "loyalty_event_decide_seconds",
+            "Time the pure decision (rules, gamification, balances) took per event, on "
+            "average over the set it was decided in.",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+            registry=target,
+        )
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.pool_size = Gauge(
             "loyalty_db_pool_connections",
@@ -82,6 +96,13 @@ class Metrics:
     def observe_set(self, source: str, events: int) -> None:
         """Count one set of events run through the pipeline (`batch` or `group`)."""
         self.set_events.labels(source).observe(events)
+
+    def observe_decided(self, events: int, seconds: float, failed_rules: list[str]) -> None:
+        """Count one decided set: its time per event and the rules that failed in it."""
+        for _ in range(events):
+            self.decide_seconds.observe(seconds / max(1, events))
+        for rule in failed_rules:
+            self.rule_failures.labels(rule).inc()
 
     def set_pool(self, size: int, idle: int, maximum: int) -> None:
         """Record the pool's current state."""

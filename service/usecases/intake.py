@@ -16,6 +16,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
 from typing import Annotated, Any
 
 import msgspec
@@ -138,8 +139,10 @@ async def _run_once(
     events: list[Prepared],
     now: datetime,
     extra: dict[str, date | None],
+    decided: list[float],
 ) -> Decision:
-    """One transaction: lock, load, decide, save (the caller commits by leaving it)."""
+    """One transaction: lock, load, decide, save (the caller commits by leaving it); the
+    seconds the pure decision took go to `decided[0]`."""
     plain = [p.event for p in events]
     locked = await lock_set(conn, lock_plan(ruleset, plain, extra))
     days = referrer_days(ruleset, plain, locked.links, locked.code_owners)
@@ -148,7 +151,9 @@ async def _run_once(
             days[member_id] = min(days.get(member_id, since), since)
     plan = read_plan(ruleset, plain, sorted(locked.profiles), now, referrer_days=days)
     state = await load_set(conn, plan, locked)
+    started = perf_counter()
     decision = decide(ruleset, state, events, now)
+    decided[0] = perf_counter() - started
     if decision.missing is not None:
         missing = decision.missing
         extra[missing.member_id] = min(
@@ -164,11 +169,13 @@ async def _run_once(
 async def _run(services: Services, ruleset: Ruleset, events: list[Prepared]) -> list[Outcome]:
     now = services.clock.now()
     extra: dict[str, date | None] = {}
+    decided = [0.0]
     async with services.db.connection() as conn:
         for attempt in range(_ATTEMPTS):
             try:
                 async with conn.raw.transaction():
-                    decision = await _run_once(conn, ruleset, events, now, extra)
+                    decision = await _run_once(conn, ruleset, events, now, extra, decided)
+                _observe(services, len(events), decided[0], decision.outcomes)
                 return decision.outcomes
             except _Again:
                 continue
@@ -176,6 +183,18 @@ async def _run(services: Services, ruleset: Ruleset, events: list[Prepared]) -> 
                 if not is_deadlock(exc) or attempt == _ATTEMPTS - 1:
                     raise
     raise RuntimeError(f"a set of {len(events)} events could not be decided in {_ATTEMPTS} tries")
+
+
+def _observe(services: Services, events: int, seconds: float, outcomes: list[Outcome]) -> None:
+    if services.metrics is None:
+        return
+    failed = [
+        failure.rule_id
+        for outcome in outcomes
+        if isinstance(outcome, EventResult) and not outcome.replay
+        for failure in outcome.failed_rules
+    ]
+    services.metrics.observe_decided(events, seconds, failed)
 
 
 def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | DomainError:

@@ -1,0 +1,63 @@
+"""A rule that fails at run time for an event is recorded as failed for that event: named with
+the reason in the answer and counted in a metric; the event's other rules still run (issue 14
+R2)."""
+
+from __future__ import annotations
+
+from helpers import bearer
+
+PROGRAM = """\
+program:
+  name: Failures
+  timezone: UTC
+member_attributes:
+  tags: list<string>
+"""
+RULES = """\
+rules:
+  - id: divides-by-zero
+    on: purchase
+    when: "1 / (event.amount > 0.0 ? 0 : 1) == 1"
+    actions: [{points: 5}]
+  - id: builds-too-much
+    on: purchase
+    actions: [{attribute: {name: tags, value: 'event.items.map(i, string(i.sku))'}}]
+  - id: earns
+    on: purchase
+    actions: [{points: 7}]
+"""
+
+
+async def test_a_failing_rule_is_named_in_the_answer_and_counted_and_the_others_run(
+    client, make_key
+):
+    admin = await make_key("admin")
+    published = await client.post(
+        "/v1/admin/rules",
+        json={"files": {"program.yaml": PROGRAM, "r.yaml": RULES}},
+        headers=bearer(admin),
+    )
+    assert published.status_code == 201, published.text
+    key = await make_key("events:write")
+    item = {"sku": "s" * 300, "category": "c", "quantity": 1, "price": "1.00"}
+    event = {
+        "id": "e-1",
+        "type": "purchase",
+        "member_id": "alice",
+        "occurred_at": "2026-03-02T09:00:00Z",
+        "attributes": {"order_id": "A-1", "amount": "10.00", "currency": "EUR", "items": [item]},
+    }
+    response = await client.post("/v1/events", json=event, headers=bearer(key))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["earned"] == 7
+    failed = {f["rule_id"]: f["reason"] for f in body["failed_rules"]}
+    assert set(failed) == {"divides-by-zero", "builds-too-much"}
+    assert "divide by zero" in failed["divides-by-zero"]
+    assert "attribute value too large" in failed["builds-too-much"]
+    again = await client.post("/v1/events", json=event, headers=bearer(key))
+    assert again.json()["failed_rules"] == body["failed_rules"]  # the replay answers the same
+    text = (await client.get("/metrics")).text
+    assert 'loyalty_rule_failures_total{rule="divides-by-zero"} 1.0' in text  # not the replay
+    assert 'loyalty_rule_failures_total{rule="builds-too-much"} 1.0' in text
+    assert "loyalty_event_decide_seconds_count 2.0" in text  # the replay is decided too
