@@ -53,6 +53,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.http.logs import configure_logging
+    from service.http.servers import uvicorn_options
     from service.store.migrate import migrate
 
     configure_logging(settings.log_level)
@@ -71,38 +72,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             if settings.server == "granian":
                 _serve_granian(settings)
                 return 0
-            uvicorn.run(
-                "service.app:create_app_from_env",
-                factory=True,
-                host=settings.host,
-                port=settings.port,
-                workers=workers,
-                loop="uvloop" if sys.platform != "win32" else "asyncio",
-                http="httptools",
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=10,
-            )
+            options = uvicorn_options(settings)
+            uvicorn.run("service.app:create_app_from_env", factory=True, **options)
     return 0
 
 
 def _serve_granian(settings: Settings) -> None:
     """The app on granian (Rust HTTP, uvloop in each worker); it stops on SIGINT or SIGTERM."""
     from granian import Granian
-    from granian.constants import Interfaces, Loops
+
+    from service.http.servers import granian_options
 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # granian installs its own handlers
-    Granian(
-        "service.app:create_app_from_env",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        loop=Loops.uvloop if sys.platform != "win32" else Loops.asyncio,
-        factory=True,
-        log_access=False,
-        workers_kill_timeout=10,
-    ).serve()
+    Granian("service.app:create_app_from_env", factory=True, **granian_options(settings)).serve()
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:

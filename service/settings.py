@@ -56,6 +56,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Lowest level written to the JSON log on stderr."""
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1_048_576
     """Largest accepted request body; larger ones get 413."""
+    http_max_header_bytes: Annotated[int, msgspec.Meta(ge=8192, le=1_048_576)] = 16_384
+    """Largest request head (request line and header fields); a larger one gets 431 and the
+    connection is closed, without the rest being read (granian's smallest buffer is 8 KiB)."""
+    http_max_headers: Annotated[int, msgspec.Meta(ge=8, le=100)] = 100
+    """Most header fields in one request; more get 431 (granian's own limit is 100)."""
+    http_header_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """Longest time a client may take to send a request's head, from its first byte (or from
+    connecting); slower connections are closed."""
+    http_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    """How long an idle keep-alive connection stays open between requests."""
+    http_max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
+    """Per worker: most open connections (uvicorn) or requests in progress (granian); beyond
+    it uvicorn answers 503 and granian stops accepting until one finishes."""
     event_max_skew_seconds: Annotated[int, msgspec.Meta(ge=0, le=31_536_000)] = 86_400
     """How far past the server's clock an event's `occurred_at` may lie (clocks drift; an
     event from further in the future is 422)."""

@@ -21,6 +21,7 @@ from service.app import create_app
 from service.auth import ApiKeys, MemberTokens, generate_key
 from service.core.clock import FixedClock
 from service.http.metrics import Metrics
+from service.http.servers import uvicorn_options
 from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import Settings, load_settings
@@ -193,8 +194,9 @@ async def services(client, settings: Settings, clock: FixedClock) -> AsyncIterat
 @pytest.fixture
 async def live_app(settings: Settings, clock: FixedClock):  # type: ignore[no-untyped-def]
     """Start the real app under uvicorn in this process (so requests really run at once,
-    unlike the test client, which hands them to the app one by one); yields a function that
-    takes setting overrides and returns an httpx client bound to the server."""
+    unlike the test client, which hands them to the app one by one), configured as `loyalty
+    serve` configures it; yields a function that takes setting overrides and returns an httpx
+    client bound to the server (its `base_url` names the port, for raw sockets)."""
     import httpx
     import msgspec
     import uvicorn
@@ -202,8 +204,12 @@ async def live_app(settings: Settings, clock: FixedClock):  # type: ignore[no-un
     servers: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
 
     async def start(**overrides: object) -> httpx.AsyncClient:
-        app = create_app(msgspec.structs.replace(settings, **overrides), clock=clock)
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="error")
+        configured = msgspec.structs.replace(settings, **overrides)
+        app = create_app(configured, clock=clock)
+        # the options `loyalty serve` runs uvicorn with (its limits on request heads, idle
+        # and concurrent connections), on a free port in this process
+        options = {**uvicorn_options(configured), "host": "127.0.0.1", "port": 0, "workers": 1}
+        config = uvicorn.Config(app, lifespan="on", log_level="error", **options)
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started:
