@@ -28,6 +28,7 @@ from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
 from service.http.access import access_guard
+from service.http.json_body import JsonBodyRequest
 from service.http.logs import configure_logging
 from service.http.metrics import Metrics
 from service.http.middleware import ObservabilityMiddleware
@@ -167,6 +168,7 @@ def create_app(
         lifespan=[lifespan],
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_bytes,
+        request_class=JsonBodyRequest,
         debug=False,
         logging_config=None,
     )

@@ -7,6 +7,7 @@ field path taken from msgspec's message. Anything unexpected is a bare 500 witho
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Iterable
@@ -143,7 +144,7 @@ def _domain(_: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
     return problem_response(status, exc.detail, errors=errors, code=exc.code, headers=headers)
 
 
-_AT = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+_AT = re.compile(r"^(?P<reason>.*?)(?: - at (?:`key` in )?`\$(?P<path>[^`]*)`)?$", re.S)
 _MISSING_PARAM = re.compile(r"Missing required (?P<kind>\w+) parameter '(?P<name>[^']+)'")
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]+)`")
 _UNKNOWN = re.compile(r"unknown field `(?P<name>[^`]+)`")
@@ -240,6 +241,8 @@ def _documented_statuses(handler: HTTPRouteHandler) -> list[int]:
         statuses.append(404)
     if handler.http_methods & {"POST", "PUT", "PATCH"}:
         statuses += [409, 413, 422]
+    if "data" in inspect.signature(handler.fn).parameters:
+        statuses.append(415)  # a JSON body sent as another media type
     return statuses
 
 
