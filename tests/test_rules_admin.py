@@ -171,6 +171,16 @@ async def test_a_yaml_syntax_error_and_a_missing_program_are_refused(client, mak
     assert response.status_code == 422
     assert any(e["field"].startswith("reviews.yaml:") for e in response.json()["errors"])
 
+    files["reviews.yaml"] = "rules: []\n# \x99\x1b\n"  # characters YAML does not allow
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 422, response.text
+    assert "reviews.yaml:2:3" in [e["field"] for e in response.json()["errors"]]
+
+    files["reviews.yaml"] = "0000-0-0T0:00:00"  # a date that cannot be
+    response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
+    assert response.status_code == 422, response.text
+    assert "reviews.yaml:1:1" in [e["field"] for e in response.json()["errors"]]
+
     only_rules = {"earn.yaml": demo_files()["earn.yaml"]}
     response = await client.post(
         "/v1/admin/rules", json={"files": only_rules}, headers=bearer(admin)

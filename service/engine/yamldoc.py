@@ -133,7 +133,15 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:
+            # a scalar YAML reads as a date that cannot be (`2026-13-45`), or an unknown tag
+            where = self.pos(node)
+            reason = getattr(exc, "problem", None) or str(exc)
+            message = f"cannot read {str(node.value)[:40]!r}: {reason}"
+            self.problems.append(Problem(self.file, where.line, where.col, message))
+            return str(node.value)
 
 
 def parse_yaml(file: str, text: str) -> tuple[YamlDoc | None, list[Problem]]:
@@ -145,6 +153,11 @@ def parse_yaml(file: str, text: str) -> tuple[YamlDoc | None, list[Problem]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         what = "" if isinstance(exc, _Refused) else "YAML syntax error: "
         return None, [Problem(file, line, col, f"{what}{exc.problem}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control, C1)
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        found = f"U+{exc.character:04X}" if isinstance(exc.character, int) else "a character"
+        return None, [Problem(file, line, col, f"YAML does not allow {found} ({exc.reason})")]
     builder = _Builder(file, text.splitlines())
     data = {} if node is None else builder.build(node, ())
     doc = YamlDoc(file, data, builder.values, builder.keys)

@@ -178,6 +178,26 @@ def test_yaml_syntax_error_is_positioned(program_yaml: str) -> None:
     assert problem.startswith("rules/a.yaml:3:1: YAML syntax error")
 
 
+def test_a_character_yaml_does_not_allow_is_a_positioned_problem(program_yaml: str) -> None:
+    # found by tests/test_route_fuzz.py: the reader's error is no syntax error, and was a 500
+    text = "rules:\n  - id: a\x1b\n"
+    [problem] = problems_of({"program.yaml": program_yaml, "a.yaml": text})
+    assert problem.startswith("rules/a.yaml:2:10: YAML does not allow U+001B"), problem
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("0000-0-0T0:00:00\n", "1:1"),  # found by tests/test_route_fuzz.py: a 500
+        ("rules:\n  - id: a\n    since: 2026-13-45\n", "3:12"),
+        ("rules: !!python/name:os.system\n", "1:8"),
+    ],
+)
+def test_a_scalar_yaml_cannot_read_is_a_positioned_problem(program_yaml, text, where):
+    problems = problems_of({"program.yaml": program_yaml, "a.yaml": text})
+    assert any(p.startswith(f"rules/a.yaml:{where}: cannot read") for p in problems), problems
+
+
 def test_program_problems_are_positioned(program_yaml: str) -> None:
     program = (
         program_yaml
