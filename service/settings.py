@@ -67,8 +67,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     http_keepalive_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     """How long an idle keep-alive connection stays open between requests."""
     http_max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1024
-    """Per worker: most open connections (uvicorn) or requests in progress (granian); beyond
-    it uvicorn answers 503 and granian stops accepting until one finishes."""
+    """Per worker: most open connections (uvicorn, which answers 503 beyond it) or requests in
+    progress at once (granian's backpressure)."""
     event_max_skew_seconds: Annotated[int, msgspec.Meta(ge=0, le=31_536_000)] = 86_400
     """How far past the server's clock an event's `occurred_at` may lie (clocks drift; an
     event from further in the future is 422)."""
