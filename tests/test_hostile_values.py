@@ -141,3 +141,14 @@ async def test_a_birthday_that_cannot_be_is_refused(client, make_key, birthday):
     assert answer.json()["errors"][0]["field"] == "birthday"
     assert (await client.get("/v1/members/ida", headers=bearer(key))).status_code in (200, 404)
     await _still_fine(client, key, "ida")
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "1²", "-1", "1e3"])
+async def test_a_ledger_cursor_in_other_digits_is_refused(client, make_key, cursor):
+    key = await make_key("events:write", "members:read")
+    await _still_fine(client, key, "ledgerer")
+    response = await client.get(
+        "/v1/members/ledgerer/ledger", params={"cursor": cursor}, headers=bearer(key)
+    )
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["errors"][0]["field"] == "cursor"

@@ -136,7 +136,7 @@ async def ledger_page(
     """A page of the member's ledger, newest first."""
     before = 2**62
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 18:
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise InvalidInput("cursor is not one this API gave out", field="cursor")
         before = int(cursor)
     async with services.db.connection() as conn:
