@@ -1,7 +1,8 @@
 """What `loyalty serve` and `loyalty worker` check before they start: a ruleset to run.
 
 A service with no rules folder and nothing published could only answer 503 to every call, so
-it refuses to start instead, with one line that says what to do.
+it refuses to start instead, with one line that says what to do; a rules folder that does not
+load, with nothing published, is refused the same way with every problem at file:line:col.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
+from service.engine import RulesetInvalid, load_ruleset
 from service.store import rulesets as ruleset_store
 from service.store.database import Connection
 
@@ -25,13 +27,30 @@ async def _published(url: str) -> bool:
         await conn.close()
 
 
+def _folder_problems(rules_dir: Path) -> str | None:
+    """None when the rules folder loads; else its problems, one per line."""
+    try:
+        load_ruleset(rules_dir)
+    except RulesetInvalid as refused:
+        return "\n".join(str(problem) for problem in refused.problems)
+    return None
+
+
 def no_ruleset_problem(url: str, rules_dir: Path) -> str | None:
-    """None when there is a ruleset to run (a rules folder to publish, or one published in the
-    database at `url`); else the line to print."""
-    if rules_dir.is_dir() or asyncio.run(_published(url)):
+    """None when there is a ruleset to run (a rules folder that loads, or one published in the
+    database at `url`); else the lines to print."""
+    if not rules_dir.is_dir():
+        if asyncio.run(_published(url)):
+            return None
+        return (
+            f"error: no rules to run: {rules_dir.resolve()} is not a folder and no ruleset is "
+            "published; start in the folder that holds rules/, set LOYALTY_RULES_DIR to the "
+            "rules folder, or publish one with `loyalty rules publish DIR`"
+        )
+    problems = _folder_problems(rules_dir)
+    if problems is None or asyncio.run(_published(url)):
         return None
     return (
-        f"error: no rules to run: {rules_dir.resolve()} is not a folder and no ruleset is "
-        "published; start in the folder that holds rules/, set LOYALTY_RULES_DIR to the rules "
-        "folder, or publish one with `loyalty rules publish DIR`"
+        f"error: no rules to run: the rules in {rules_dir.resolve()} do not load and no "
+        "ruleset is published; fix these (`loyalty rules check DIR` shows them again):\n" + problems
     )

@@ -158,3 +158,29 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
             raise AssertionError("serve did not become ready")
     finally:
         _stop(process)
+
+
+@pytest.mark.slow
+def test_serve_with_rules_that_do_not_load_and_nothing_published_says_why(tmp_path):
+    """A rules folder that does not load, with nothing published, is refused at start with
+    every problem at file:line:col (once, no traceback), not a service answering 503."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for source in RULES_DIR.glob("*.yaml"):
+        (folder / source.name).write_text(source.read_text())
+    earn = folder / "earn.yaml"
+    earn.write_text(earn.read_text().replace("on: purchase", "on: purchace", 1))
+    env = _env(scratch_folder("loyalty-badrules-"))
+    env["LOYALTY_RULES_DIR"] = str(folder)
+    refused = subprocess.run(
+        [*LOYALTY, "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    said = [line for line in refused.stderr.splitlines() if not line.startswith("{")]
+    assert said[0].startswith(f"error: no rules to run: the rules in {folder} do not load")
+    assert any(line.startswith(f"{folder}/earn.yaml:") and "purchace" in line for line in said)
