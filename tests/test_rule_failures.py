@@ -61,3 +61,51 @@ async def test_a_failing_rule_is_named_in_the_answer_and_counted_and_the_others_
     assert 'loyalty_rule_failures_total{rule="divides-by-zero"} 1.0' in text  # not the replay
     assert 'loyalty_rule_failures_total{rule="builds-too-much"} 1.0' in text
     assert "loyalty_event_decide_seconds_count 2.0" in text  # the replay is decided too
+
+
+GAME = """\
+challenges:
+  - id: odd-baskets
+    name: Odd baskets
+    every: week
+    steps:
+      - on: purchase
+        when: "1 / (event.amount > 0.0 ? 0 : 1) == 1"
+        count: 2
+    reward: {points: 50}
+streaks:
+  - id: shopping-days
+    name: Shopping days
+    on: [purchase]
+    when: "1 / (event.amount > 0.0 ? 0 : 1) == 1"
+    unit: day
+    milestones:
+      - {length: 2, points: 10}
+"""
+
+
+async def test_a_challenge_or_streak_condition_that_fails_is_reported_too(client, make_key):
+    """Challenges and streaks are not rules, but their conditions fail the same way: not
+    counted, and named in `failed_rules` with the reason, so nobody wonders why."""
+    admin = await make_key("admin")
+    published = await client.post(
+        "/v1/admin/rules",
+        json={"files": {"program.yaml": PROGRAM, "r.yaml": RULES, "game.yaml": GAME}},
+        headers=bearer(admin),
+    )
+    assert published.status_code == 201, published.text
+    key = await make_key("events:write")
+    event = {
+        "id": "e-2",
+        "type": "purchase",
+        "member_id": "bob",
+        "occurred_at": "2026-03-02T09:00:00Z",
+        "attributes": {"order_id": "B-1", "amount": "10.00", "currency": "EUR"},
+    }
+    response = await client.post("/v1/events", json=event, headers=bearer(key))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["earned"] == 7 and body["challenges"] == []
+    failed = {f["rule_id"]: f["reason"] for f in body["failed_rules"]}
+    assert "challenge:odd-baskets" in failed and "divide by zero" in failed["challenge:odd-baskets"]
+    assert "streak:shopping-days" in failed

@@ -309,5 +309,6 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
         if rule.stop and stopper is None:
             stopper = rule.id
     if ctx is not None:
-        effects = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
+        effects, failures = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
+        skipped.extend(failures)
     return Evaluation(ruleset.version, effects, skipped, usage, fired)

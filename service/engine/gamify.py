@@ -19,6 +19,7 @@ from service.engine.effects import (
     Effect,
     PointsEffect,
     ReferralEffect,
+    Skip,
     StreakEffect,
 )
 from service.engine.events import Event
@@ -29,18 +30,22 @@ from service.engine.snapshot import MemberSnapshot, StreakHistory
 __all__ = ["progress_effects"]
 
 
-def _holds(expr: CompiledExpr | None, activation: Any) -> bool:
+def _holds(expr: CompiledExpr | None, activation: Any) -> tuple[bool, str | None]:
+    """Whether the condition holds, and the error if it failed to evaluate."""
     if expr is None:
-        return True
+        return True, None
     value, error = run(expr, activation)
-    return error is None and value is True
+    return error is None and value is True, error
 
 
-def _amount(expr: CompiledExpr, activation: Any) -> int:
+def _amount(expr: CompiledExpr, activation: Any) -> tuple[int, str | None]:
+    """The amount a formula gives (0 when it fails), and the error if it failed."""
     value, error = run(expr, activation)
-    if error is not None or isinstance(value, bool) or not isinstance(value, int | float):
-        return 0
-    return max(0, math.floor(value)) if math.isfinite(value) else 0
+    if error is not None:
+        return 0, error
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0, f"gave {type(value).__name__}, not a number"
+    return (max(0, math.floor(value)) if math.isfinite(value) else 0), None
 
 
 class _Progress:
@@ -57,6 +62,21 @@ class _Progress:
         self.version = ruleset.version
         self.badges = set(snapshot.badges)
         self.effects: list[Effect] = []
+        self.failures: list[Skip] = []
+        """Conditions and amounts of challenges, streaks and the referral that failed to
+        evaluate: reported with the rules' failures (`failed_rules`), counted as not met."""
+
+    def holds(self, rule_id: str, expr: CompiledExpr | None) -> bool:
+        held, error = _holds(expr, self.act)
+        if error is not None:
+            self.failures.append(Skip(rule_id, "error", f"condition failed: {error}"))
+        return held
+
+    def amount(self, rule_id: str, expr: CompiledExpr) -> int:
+        value, error = _amount(expr, self.act)
+        if error is not None:
+            self.failures.append(Skip(rule_id, "error", f"amount failed: {error}"))
+        return value
 
     def badge(self, rule_id: str, badge: str | None, reason: str) -> None:
         if badge is not None and badge not in self.badges:
@@ -75,12 +95,12 @@ class _Progress:
             return
         amount = from_rules
         step = challenge.steps[state.step]
-        if step.on == self.event.type and _holds(step.when, self.act):
-            amount += 1 if step.amount is None else _amount(step.amount, self.act)
+        rule_id = f"challenge:{challenge.id}"
+        if step.on == self.event.type and self.holds(rule_id, step.when):
+            amount += 1 if step.amount is None else self.amount(rule_id, step.amount)
         if amount <= 0:
             return
         new, done = advance(challenge.targets, state, amount)
-        rule_id = f"challenge:{challenge.id}"
         if done:
             reason = f"completed challenge {challenge.name} ({key})"
         else:
@@ -111,8 +131,8 @@ class _Progress:
             self.badge(rule_id, challenge.reward_badge, reason)
 
     def streak(self, streak: CompiledStreak) -> None:
-        if self.event.type not in streak.on or not _holds(
-            streak.when.get(self.event.type), self.act
+        if self.event.type not in streak.on or not self.holds(
+            f"streak:{streak.id}", streak.when.get(self.event.type)
         ):
             return
         tz = self.snapshot.timezone or self.ruleset.program.timezone
@@ -187,7 +207,7 @@ class _Progress:
         policy, link = self.ruleset.referral, self.snapshot.referral
         if policy is None or link is None or link.rewarded or self.event.type != "purchase":
             return
-        if not _holds(policy.qualifying, self.act):
+        if not self.holds("referral:referee", policy.qualifying):
             return
         member = self.snapshot.member_id
         if policy.referee_points:
@@ -219,9 +239,10 @@ def progress_effects(
     now: datetime,
     activation: Any,
     rule_effects: list[Effect],
-) -> list[Effect]:
+) -> tuple[list[Effect], list[Skip]]:
     """The rule effects (challenge actions placed in their windows) plus what the event adds
-    to challenges, streaks, levelled badges and the referral."""
+    to challenges, streaks, levelled badges and the referral; and the conditions or amounts of
+    those that failed to evaluate."""
     progress = _Progress(ruleset, snapshot, event, now, activation)
     kept = [e for e in rule_effects if not isinstance(e, ChallengeEffect)]
     progress.badges.update(e.badge for e in kept if isinstance(e, BadgeEffect))
@@ -236,4 +257,4 @@ def progress_effects(
         progress.streak(streak)
     progress.badge_levels(kept)
     progress.referral()
-    return [*kept, *progress.effects]
+    return [*kept, *progress.effects], progress.failures
