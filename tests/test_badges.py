@@ -53,3 +53,46 @@ async def test_reviewer_badge_levels_up_once_per_level(client, make_key, clock):
     token = (await client.post("/v1/members/rita/tokens", headers=bearer(key))).json()["token"]
     mine = (await client.get("/v1/me/badges", headers=bearer(token))).json()
     assert mine == body
+
+
+_ONE_BADGE_PROGRAM = """\
+program:
+  name: Badges
+  timezone: UTC
+badges:
+  - {id: shopper, name: Shopper}
+"""
+_TWO_GRANTS = """\
+rules:
+  - id: first
+    on: purchase
+    actions: [{badge: shopper}]
+  - id: second
+    on: purchase
+    actions: [{badge: shopper}, {points: 3}]
+"""
+
+
+async def test_two_rules_granting_one_badge_grant_it_once(client, make_key):
+    admin = await make_key("admin", "members:read")
+    published = await client.post(
+        "/v1/admin/rules",
+        json={"files": {"program.yaml": _ONE_BADGE_PROGRAM, "r.yaml": _TWO_GRANTS}},
+        headers=bearer(admin),
+    )
+    assert published.status_code == 201, published.text
+    event = {
+        "id": "e1",
+        "type": "purchase",
+        "member_id": "mia",
+        "occurred_at": "2026-03-02T08:00:00Z",
+        "attributes": {"order_id": "o1", "amount": "5.00", "currency": "EUR"},
+    }
+    response = await client.post("/v1/events", json=event, headers=bearer(admin))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    grants = [e for e in body["effects"] if e["type"] == "badge"]
+    assert [(g["rule_id"], g["badge"]) for g in grants] == [("first", "shopper")]
+    assert body["badges"] == ["shopper"] and body["earned"] == 3
+    badges = await client.get("/v1/members/mia/badges", headers=bearer(admin))
+    assert [b["id"] for b in badges.json()["badges"]] == ["shopper"], badges.text

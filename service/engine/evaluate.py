@@ -192,6 +192,20 @@ def _points_value(value: Any) -> int:
     return int(value)
 
 
+def _first_grants(effects: list[Effect]) -> list[Effect]:
+    """The effects with a badge granted once, by the first rule that grants it: two rules that
+    fire for one event may both grant it."""
+    seen: set[str] = set()
+    kept: list[Effect] = []
+    for effect in effects:
+        if isinstance(effect, BadgeEffect):
+            if effect.badge in seen:
+                continue
+            seen.add(effect.badge)
+        kept.append(effect)
+    return kept
+
+
 def _other_effect(
     ctx: _Context, rule: CompiledRule, action: CompiledAction, value: Any
 ) -> Effect | None:
@@ -308,6 +322,7 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
         fired.append(rule.id)
         if rule.stop and stopper is None:
             stopper = rule.id
+    effects = _first_grants(effects)
     if ctx is not None:
         effects, failures = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
         skipped.extend(failures)
