@@ -140,6 +140,8 @@ class _Context:
         self.data = cel_activation_data(ruleset, snapshot, event, now)
         self.activation = env.env.Activation(self.data)
         self.tz = ruleset.program.timezone
+        self.granted: set[str] = set()
+        """Badges the rules fired so far grant (two rules may name the same badge)."""
 
 
 def _cap_room(ctx: _Context, rule: CompiledRule) -> tuple[str | None, int | None, list[str]]:
@@ -192,27 +194,13 @@ def _points_value(value: Any) -> int:
     return int(value)
 
 
-def _first_grants(effects: list[Effect]) -> list[Effect]:
-    """The effects with a badge granted once, by the first rule that grants it: two rules that
-    fire for one event may both grant it."""
-    seen: set[str] = set()
-    kept: list[Effect] = []
-    for effect in effects:
-        if isinstance(effect, BadgeEffect):
-            if effect.badge in seen:
-                continue
-            seen.add(effect.badge)
-        kept.append(effect)
-    return kept
-
-
 def _other_effect(
     ctx: _Context, rule: CompiledRule, action: CompiledAction, value: Any
 ) -> Effect | None:
     version = ctx.ruleset.version
     reason = _render(rule.reason or f"rule '{rule.id}'", ctx.data, ctx.event, None)
     if action.kind == "badge":
-        held = action.target in ctx.snapshot.badges
+        held = action.target in ctx.snapshot.badges or action.target in ctx.granted
         return None if held else BadgeEffect(rule.id, version, action.target, reason)
     if action.kind == "challenge":
         if not isinstance(value, int) or isinstance(value, bool):
@@ -263,6 +251,10 @@ def _fire(
             template = rule.reason or "{points} points from rule '" + rule.id + "'"
             reason = _render(template, ctx.data, ctx.event, points)
             effects.append(PointsEffect(rule.id, ctx.ruleset.version, points, reason, rule.budget))
+    if points_stopped:  # only the rule's other actions ran: its caps count points, not these
+        if not effects and any(action.kind == "points" for action in rule.actions):
+            return Skip(rule.id, "stopped_by_earlier_rule", "an earlier rule stops its points")
+        return effects, []
     return effects, [UsageIncrement(rule.id, key, 1, total) for key in keys]
 
 
@@ -318,11 +310,11 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
             skipped.append(outcome)
             continue
         effects.extend(outcome[0])
+        ctx.granted.update(e.badge for e in outcome[0] if isinstance(e, BadgeEffect))
         usage.extend(outcome[1])
         fired.append(rule.id)
         if rule.stop and stopper is None:
             stopper = rule.id
-    effects = _first_grants(effects)
     if ctx is not None:
         effects, failures = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
         skipped.extend(failures)

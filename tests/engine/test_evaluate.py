@@ -307,6 +307,39 @@ rules:
     ]
 
 
+def test_a_rule_whose_points_a_stop_blocks_uses_no_cap_and_grants_its_badge_once(
+    make_ruleset: Make, make_purchase: Make, make_member: Make
+) -> None:
+    """A stopped rule's other actions apply, but its cap counts the points it gives: a later
+    purchase the same day still gets them. A second rule naming the same badge adds nothing,
+    and a stopped rule left with nothing to do is reported as stopped, not as fired."""
+    ruleset = make_ruleset(
+        """
+rules:
+  - {id: promo, on: purchase, priority: 10, when: event.amount > 100.0, stop: true,
+     actions: [{points: 30}]}
+  - id: daily
+    on: purchase
+    priority: 5
+    actions: [{points: 50}, {badge: starter}]
+    caps:
+      per_member:
+        - {period: day, max_times: 1}
+  - {id: again, on: purchase, priority: 4, actions: [{badge: starter}]}
+"""
+    )
+    result = evaluate(ruleset, make_member(), make_purchase("600.00"), NOON)
+    assert result.fired == ["promo", "daily", "again"]
+    assert result.badges == ["starter"]
+    assert [u.rule_id for u in result.usage] == []
+    assert [e.rule_id for e in result.effects if isinstance(e, BadgeEffect)] == ["daily"]
+    held = evaluate(
+        ruleset, make_member(badges=frozenset({"starter"})), make_purchase("600.00"), NOON
+    )
+    assert held.fired == ["promo", "again"]
+    assert {s.rule_id: s.reason for s in held.skipped}["daily"] == "stopped_by_earlier_rule"
+
+
 CAPPED = """
 rules:
   - id: capped
