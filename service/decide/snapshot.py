@@ -16,26 +16,27 @@ from zoneinfo import ZoneInfo
 
 from service.core.engagement import engagement_bucket
 from service.core.tiers import TierReview
-from service.decide.state import Counter, MemberState
+from service.decide.state import MemberState
+from service.decide.tiering import local_day
 from service.engine import MemberCounters, MemberSnapshot, ReferralLink, Ruleset, RuleUsage
 
 __all__ = ["last_as_of", "snapshot_of"]
 
 
 def last_as_of(
-    state: MemberState, counters: list[Counter], event_type: str | None, at: datetime, tz: str
+    state: MemberState, event_type: str | None, at: datetime, tz: str
 ) -> datetime | None:
     """The member's latest event (of `event_type`, or of any type) at or before `at`, as a
     time: exact when no younger event is known; else the start of the latest local day (in
     `tz`) with one, as stored and decided in this set; `at` itself when that was not read."""
-    known = [c.last_at for c in counters if c.last_at is not None]
+    counters = state.counters.values() if event_type is None else [state.counters.get(event_type)]
+    known = [c.last_at for c in counters if c is not None and c.last_at is not None]
     if not known:
         return None
     latest = max(known)
     if latest <= at:
         return latest
-    zone = ZoneInfo(tz)
-    day = at.astimezone(zone).date()
+    day = local_day(at, tz)
     prior = state.prior.get(day)
     if prior is None:
         return at
@@ -44,7 +45,7 @@ def last_as_of(
     days += [d for t, d in state.decided if d <= day and event_type in (None, t)]
     if not days:
         return None
-    return datetime.combine(max(days), time(), zone)
+    return datetime.combine(max(days), time(), ZoneInfo(tz))
 
 
 def snapshot_of(
@@ -59,9 +60,9 @@ def snapshot_of(
     the event falls in, `tier` the review as of now."""
     counters = state.counters
     tz = ruleset.program.timezone
-    last_active = last_as_of(state, list(counters.values()), None, at, tz)
+    last_active = last_as_of(state, None, at, tz)
     purchases = counters.get("purchase")
-    last_purchase = last_as_of(state, [purchases], "purchase", at, tz) if purchases else None
+    last_purchase = last_as_of(state, "purchase", at, tz)
     tier_id = tier.state.tier if tier is not None else None
     referral = state.referral
     profile = state.profile

@@ -68,27 +68,17 @@ def load_ruleset(directory: FsPath) -> Ruleset:
     return load_ruleset_from_files(files, origin=str(directory))
 
 
-_LOADED: OrderedDict[str, Ruleset] = OrderedDict()
-"""The last few rulesets this process loaded, by a hash of their origin and files: a ruleset
+_LOADED: OrderedDict[tuple[str | None, str], Ruleset] = OrderedDict()
+"""The last few rulesets this process loaded, by their origin and version: a ruleset
 is immutable once loaded, so the same files (a replica reloading the version it runs, every
 app started on one rules folder) are parsed and compiled once."""
 _LOADED_MAX = 8
 _LOADED_LOCK = threading.Lock()  # rulesets load on worker threads too
 
 
-def _files_key(files: dict[str, str], origin: str | None) -> str:
-    digest = hashlib.sha256((origin or "").encode("utf-8", "surrogatepass") + b"\0")
-    for name in sorted(files):
-        for part in (name, files[name]):
-            encoded = part.encode("utf-8", "surrogatepass")
-            digest.update(len(encoded).to_bytes(8, "big"))
-            digest.update(encoded)
-    return digest.hexdigest()
-
-
 def load_ruleset_from_files(files: dict[str, str], origin: str | None = None) -> Ruleset:
     """Load a ruleset from in-memory texts (name -> YAML); problems name `origin/name`."""
-    key = _files_key(files, origin)  # the origin names the files of the rules
+    key = (origin, ruleset_version(files))  # the origin names the files of the rules
     with _LOADED_LOCK:
         cached = _LOADED.get(key)
         if cached is not None:
