@@ -316,6 +316,6 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
         if rule.stop and stopper is None:
             stopper = rule.id
     if ctx is not None:
-        effects, failures = progress_effects(ruleset, snapshot, event, now, ctx.activation, effects)
+        effects, failures = progress_effects(ruleset, snapshot, event, ctx.activation, effects)
         skipped.extend(failures)
     return Evaluation(ruleset.version, effects, skipped, usage, fired)

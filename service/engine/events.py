@@ -229,7 +229,7 @@ def _check_money(ruleset: Ruleset, type: str, attributes: Mapping[str, Any]) -> 
     if isinstance(currency, str) and currency != program:
         raise InvalidEvent(
             "attributes.currency",
-            f"the program books {program}; this purchase is in {currency[:12]} "
+            f"the program books {program}; this {type} is in {currency[:12]} "
             f"(convert it to {program} before posting)",
         )
 

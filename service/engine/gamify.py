@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from service.core.badges import level_reached
@@ -49,16 +48,8 @@ def _amount(expr: CompiledExpr, activation: Any) -> tuple[int, str | None]:
 
 
 class _Progress:
-    def __init__(
-        self, ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime, act: Any
-    ) -> None:
-        self.ruleset, self.snapshot, self.event, self.now, self.act = (
-            ruleset,
-            snapshot,
-            event,
-            now,
-            act,
-        )
+    def __init__(self, ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, act: Any) -> None:
+        self.ruleset, self.snapshot, self.event, self.act = ruleset, snapshot, event, act
         self.version = ruleset.version
         self.badges = set(snapshot.badges)
         self.effects: list[Effect] = []
@@ -236,14 +227,13 @@ def progress_effects(
     ruleset: Ruleset,
     snapshot: MemberSnapshot,
     event: Event,
-    now: datetime,
     activation: Any,
     rule_effects: list[Effect],
 ) -> tuple[list[Effect], list[Skip]]:
     """The rule effects (challenge actions placed in their windows) plus what the event adds
     to challenges, streaks, levelled badges and the referral; and the conditions or amounts of
     those that failed to evaluate."""
-    progress = _Progress(ruleset, snapshot, event, now, activation)
+    progress = _Progress(ruleset, snapshot, event, activation)
     kept = [e for e in rule_effects if not isinstance(e, ChallengeEffect)]
     progress.badges.update(e.badge for e in kept if isinstance(e, BadgeEffect))
     for challenge in ruleset.challenges:

@@ -17,6 +17,7 @@ from typing import Annotated
 import msgspec
 
 from service.engine import Ruleset, RulesetInvalid, load_ruleset_from_files
+from service.engine.sizes import MAX_RULESET_BYTES
 from service.errors import InvalidInput, NotFound, RulesetRefused
 from service.services import Services
 from service.store import rulesets as ruleset_store
@@ -42,8 +43,8 @@ __all__ = [
 MAX_FILES = 50
 """Most files one ruleset may have."""
 
-MAX_FILES_BYTES = 1_048_576
-"""Most bytes (UTF-8) all files of one ruleset may hold together."""
+MAX_FILES_BYTES = MAX_RULESET_BYTES
+"""Most bytes (UTF-8) all files of one ruleset may hold together (the loader's own limit)."""
 
 FILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$"
 """A rule file name: no folders, ends in `.yaml` (or `.yml`)."""
