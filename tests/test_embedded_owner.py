@@ -92,3 +92,27 @@ def test_as_root_the_server_runs_as_the_data_folders_owner_who_can_use_it_alone(
     )
     assert alone.returncode == 0, alone.stderr
     assert alone.stdout.strip() == "postgres"
+
+
+@pytest.mark.parametrize("planted", [".lock", "postgres.log"])
+def test_as_root_a_link_the_folders_owner_planted_is_refused_not_followed(planted):
+    """The data folder belongs to its owner, who could point a file root writes there at any
+    file of the machine: root follows no link in it, and what the link points to is left as
+    it was."""
+    from service.store.embedded import scratch_folder
+
+    data = scratch_folder("loyalty-link-")
+    victim = Path(tempfile.mkdtemp(prefix="loyalty-victim-")) / "victim"
+    victim.write_text("root's own\n")
+    victim.chmod(0o644)
+    before = _modes([victim])[victim]
+    server = EmbeddedPostgres(data)
+    if planted == "postgres.log":  # reached only once the cluster is made: make it first
+        server.acquire()
+        server.release()
+    (data / planted).unlink(missing_ok=True)
+    (data / planted).symlink_to(victim)
+    with pytest.raises(EmbeddedPostgresError, match="symbolic link"):
+        EmbeddedPostgres(data).acquire()
+    assert _modes([victim])[victim] == before
+    assert victim.read_text() == "root's own\n"

@@ -8,9 +8,12 @@ never on another port.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from pathlib import Path
+
+from service.store.embedded.owner import open_inside
 
 __all__ = ["free_port", "record_port", "recorded_port", "write_settings"]
 
@@ -55,5 +58,6 @@ def free_port() -> int:
 
 
 def _append(pgdata: Path, lines: list[str]) -> None:
-    with open(pgdata / "postgresql.auto.conf", "a") as conf:
+    fd = open_inside(pgdata / "postgresql.auto.conf", os.O_WRONLY | os.O_APPEND)
+    with os.fdopen(fd, "a") as conf:
         conf.write("\n".join(lines) + "\n")

@@ -9,6 +9,7 @@ changes owners or opens up the folders above the data folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import stat
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from service.store.embedded.errors import EmbeddedPostgresError
 
-__all__ = ["ClusterUser", "cluster_user", "scratch_folder"]
+__all__ = ["ClusterUser", "cluster_user", "no_link", "open_inside", "scratch_folder"]
 
 SCRATCH_USER = "nobody"
 """Who runs a scratch server (tests, benchmarks) started by root."""
@@ -35,9 +36,40 @@ class ClusterUser:
     groups: tuple[int, ...] = ()
 
     def give(self, path: Path) -> None:
-        """Make a file this (root) process created in the data folder the cluster user's."""
+        """Make a file this (root) process created in the data folder the cluster user's (a
+        symbolic link itself, never what it points to)."""
         if self.uid is not None and self.gid is not None:
-            os.chown(path, self.uid, self.gid)
+            os.chown(path, self.uid, self.gid, follow_symlinks=False)
+
+    def give_fd(self, fd: int) -> None:
+        """The same, for a file opened with `open_inside`."""
+        if self.uid is not None and self.gid is not None:
+            os.fchown(fd, self.uid, self.gid)
+
+
+def _linked(path: Path) -> EmbeddedPostgresError:
+    return EmbeddedPostgresError(
+        f"{path} is a symbolic link: loyalty follows no link in its data folder (run by root, "
+        "it would write where the folder's owner points it); remove the link"
+    )
+
+
+def open_inside(path: Path, flags: int, mode: int = 0o600) -> int:
+    """Open a file of the data folder, refusing a symbolic link in its place: the folder
+    belongs to the cluster user, and root must not be pointed at any other file by it."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _linked(path) from None
+        raise
+
+
+def no_link(path: Path) -> Path:
+    """`path` (a folder of the data folder), refused if it is a symbolic link."""
+    if path.is_symlink():
+        raise _linked(path)
+    return path
 
 
 def cluster_user(root: Path) -> ClusterUser:

@@ -15,7 +15,7 @@ import os
 import secrets
 from pathlib import Path
 
-from service.store.embedded.owner import ClusterUser
+from service.store.embedded.owner import ClusterUser, open_inside
 
 __all__ = [
     "HBA",
@@ -44,11 +44,13 @@ def read_password(root: Path) -> str | None:
     """The password, or None for a cluster made before passwords; re-closes a file opened up."""
     path = root / PASSWORD_FILE
     try:
-        password = path.read_text().strip()
+        fd = open_inside(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
+    with os.fdopen(fd) as handle:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        password = handle.read().strip()
     return password or None
 
 
@@ -62,17 +64,25 @@ def keep_password(root: Path, user: ClusterUser, password: str) -> Path:
     path = root / PASSWORD_FILE
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_inside(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "w") as handle:
+        user.give_fd(fd)
         handle.write(password + "\n")
-    user.give(path)
     return path
 
 
-def write_hba(pgdata: Path) -> None:
-    """Password logins only (the file keeps its owner and mode: it is rewritten in place)."""
-    with open(pgdata / "pg_hba.conf", "w") as handle:
+def write_hba(pgdata: Path, user: ClusterUser) -> None:
+    """Password logins only: written beside the old file and renamed over it, so a crash
+    leaves the old or the new one, never half of either."""
+    path = pgdata / "pg_hba.conf"
+    draft = pgdata / "pg_hba.conf.new"
+    with contextlib.suppress(FileNotFoundError):
+        draft.unlink()
+    fd = open_inside(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    with os.fdopen(fd, "w") as handle:
+        user.give_fd(fd)
         handle.write(HBA)
+    os.replace(draft, path)
 
 
 def set_password_sql(password: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from service.store.embedded import conf, pidfile, secret
 from service.store.embedded.errors import EmbeddedPostgresError
-from service.store.embedded.owner import ClusterUser, cluster_user
+from service.store.embedded.owner import ClusterUser, cluster_user, no_link, open_inside
 from service.store.embedded.programs import run
 
 __all__ = ["EmbeddedPostgres"]
@@ -97,21 +97,23 @@ class EmbeddedPostgres:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         path = self.root / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_inside(path, os.O_RDWR | os.O_CREAT)
         try:
-            self._cluster_user().give(path)
+            self._cluster_user().give_fd(fd)
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # releases the lock
 
     def _register(self, user: ClusterUser) -> None:
-        if not self._holders.exists():
+        if not no_link(self._holders).exists():
             self._holders.mkdir()
             user.give(self._holders)
-        mine = self._holders / str(os.getpid())
-        mine.touch()
-        user.give(mine)
+        fd = open_inside(self._holders / str(os.getpid()), os.O_WRONLY | os.O_CREAT)
+        try:
+            user.give_fd(fd)
+        finally:
+            os.close(fd)
         self._registered = True
 
     def _live_holders(self) -> list[int]:
@@ -148,7 +150,7 @@ class EmbeddedPostgres:
             ],
             timeout=120,
         )
-        secret.write_hba(self.pgdata)
+        secret.write_hba(self.pgdata, user)
         conf.write_settings(self.pgdata, self.durable)
         conf.record_port(self.pgdata, self.port or conf.free_port())
         return password
@@ -174,7 +176,7 @@ class EmbeddedPostgres:
             timeout=120,
             stdin=secret.set_password_sql(password),
         )
-        secret.write_hba(self.pgdata)
+        secret.write_hba(self.pgdata, self._cluster_user())
         secret.keep_password(self.root, self._cluster_user(), password)
         return password
 
@@ -191,13 +193,17 @@ class EmbeddedPostgres:
                 "postgresql.auto.conf, is taken by another program: stop it, or change the "
                 "port line there"
             )
-        socket_dir = self.root / "socket"
+        socket_dir = no_link(self.root / "socket")
         socket_dir.mkdir(mode=0o700, exist_ok=True)
         socket_dir.chmod(0o700)
+        user.give(socket_dir)
         log = self.root / "postgres.log"
-        log.touch(mode=0o600)
-        for path in (socket_dir, log):
-            user.give(path)
+        fd = open_inside(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:  # a log an older loyalty left readable to all is closed too
+            os.fchmod(fd, 0o600)
+            user.give_fd(fd)
+        finally:
+            os.close(fd)
         self._pg_ctl(
             ["-w", "-t", "60", "-l", str(log), "-o", f"-p {port} -k {socket_dir}", "start"],
             timeout=90,
