@@ -10,8 +10,9 @@ win, and converts the decoded value with msgspec's lax rules (`"1"` for an integ
   naming the field. Fields the API documents as decimals (event amounts, in `attributes`) are
   typed by the program's event schema, which takes strings or numbers, as before.
 
-Decoding is still msgspec's (UTF-8 only, no NaN, lone surrogates refused); the duplicate check
-is a second pass by the standard library's parser over a body already known to be valid.
+Decoding is msgspec's, straight into the route's type (UTF-8 only, no NaN, lone surrogates
+refused); the duplicate check is a second pass by the standard library's parser over a body
+already known to be well-formed JSON.
 """
 
 from __future__ import annotations
@@ -105,6 +106,16 @@ def _is_json(media_type: str) -> bool:
 class JsonBodyRequest(Request[Any, Any, Any]):
     """litestar's request, with `json()` decoding the route's body type strictly."""
 
+    @staticmethod
+    def _refuse_duplicates(body: bytes) -> None:
+        twice = duplicate_key(body)
+        if twice is not None:
+            raise InvalidInput(
+                f"the key '{twice.key[:100]}' appears more than once in its object",
+                field=twice.path,
+                code="duplicate_key",
+            )
+
     async def json(self) -> Any:
         if self._json is not Empty:
             return self._json
@@ -119,21 +130,15 @@ class JsonBodyRequest(Request[Any, Any, Any]):
                 f"(got {media_type[:100] or 'no Content-Type'})",
             )
         body = await self.body()
-        try:
-            value = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
-        twice = duplicate_key(body)
-        if twice is not None:
-            raise InvalidInput(
-                f"the key '{twice.key[:100]}' appears more than once in its object",
-                field=twice.path,
-                code="duplicate_key",
-            )
-        try:
-            self._json = msgspec.convert(value, data.annotation, strict=True)
-        except msgspec.ValidationError as exc:  # the shape of litestar's own body errors
-            raise ValidationException(
+        try:  # one strict, typed pass; a duplicated key outranks what the schema says
+            value = msgspec.json.decode(body, type=data.annotation, strict=True)
+        except msgspec.ValidationError as exc:
+            self._refuse_duplicates(body)
+            raise ValidationException(  # the shape of litestar's own body errors
                 detail=str(exc), extra=[{"message": str(exc), "key": "data", "source": "body"}]
             ) from None
+        except msgspec.DecodeError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+        self._refuse_duplicates(body)
+        self._json = value
         return self._json
