@@ -37,18 +37,19 @@ def _folder_problems(rules_dir: Path) -> str | None:
 
 
 def no_ruleset_problem(url: str, rules_dir: Path) -> str | None:
-    """None when there is a ruleset to run (a rules folder that loads, or one published in the
-    database at `url`); else the lines to print."""
+    """None when there is a ruleset to run (one published in the database at `url`, which the
+    service runs whatever the folder holds, or a rules folder that loads); else the lines to
+    print."""
+    if asyncio.run(_published(url)):
+        return None
     if not rules_dir.is_dir():
-        if asyncio.run(_published(url)):
-            return None
         return (
             f"error: no rules to run: {rules_dir.resolve()} is not a folder and no ruleset is "
             "published; start in the folder that holds rules/, set LOYALTY_RULES_DIR to the "
             "rules folder, or publish one with `loyalty rules publish DIR`"
         )
     problems = _folder_problems(rules_dir)
-    if problems is None or asyncio.run(_published(url)):
+    if problems is None:
         return None
     return (
         f"error: no rules to run: the rules in {rules_dir.resolve()} do not load and no "
