@@ -130,18 +130,23 @@ def late_run(units: Iterable[date], new: date, unit: str, freezes_per_month: int
     """Count `new` among the active `units` (which need not all be earlier: an event may be
     late) and report the run it joins. A unit that fills the gap between two runs joins them."""
     before = set(units)
-    after = walk_runs(before | {new}, unit, freezes_per_month)
-    start = after[new].run_start
-    run = [u for u in sorted(after) if u >= new and after[u].run_start == start]
+    after = walk_runs(before | {new}, unit, freezes_per_month)  # in date order
+    start, days = after[new].run_start, list(after)
+    if days[-1] == new:  # on time: the walk without it is this walk's prefix
+        previous = after[days[-2]] if len(days) > 1 else None
+        held = previous.length if previous is not None and previous.run_start == start else 0
+        return LateRun(start, new, after[new].length, held, latest=True)
+    run = [u for u in days if u >= new and after[u].run_start == start]
     end = run[-1]
     earlier = walk_runs(before, unit, freezes_per_month)
-    members = [u for u in sorted(after) if start <= u <= end and u in earlier]
     return LateRun(
         run_start=start,
         end=end,
         length=after[end].length,
-        length_before=max((earlier[u].length for u in members), default=0),
-        latest=end == max(after),
+        length_before=max(
+            (earlier[u].length for u in days if start <= u <= end and u in earlier), default=0
+        ),
+        latest=end == days[-1],
     )
 
 

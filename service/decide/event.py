@@ -359,7 +359,9 @@ def _stored(
     if old is not None and old.last_at is not None:
         last = max(old.last_at, event.occurred_at)
     counter = Counter((old.count if old else 0) + 1, last)
-    decided = (*state.decided, (event.type, local_day(event.occurred_at, ruleset.program.timezone)))
+    decided = state.decided
+    if state.prior:  # only a late event's recency reads the set's earlier events
+        decided = (*decided, (event.type, local_day(event.occurred_at, ruleset.program.timezone)))
     step.log.events.append(
         EventRow(
             member_id=event.member_id,
