@@ -76,15 +76,15 @@ async def verify_credential(services: Services, credential: str) -> Principal:
 
 
 VERIFIED = "verified_principal"
-"""Scope state: the principal (or the Unauthenticated refusal) the rate limiter already got
-for this request's credential, so that it is verified once."""
+"""Scope state: the principal (or the refusal, or the failure to check) the rate limiter
+already got for this request's credential, so that it is verified once."""
 
 
 async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     known = connection.scope["state"].get(VERIFIED)
     if isinstance(known, ApiKeyPrincipal | MemberPrincipal):
         return known
-    if isinstance(known, Unauthenticated):
+    if isinstance(known, Exception):  # the refusal, or the failure, the limiter got
         raise known
     header = connection.headers.get("authorization")
     if not header:

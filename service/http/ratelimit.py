@@ -258,7 +258,8 @@ class RateLimitMiddleware:
             state[VERIFIED] = refusal
             client = scope.get("client")
             retry_after = self.limiter.hit_unverified(str(client[0]) if client else "?")
-        except Exception:  # the key store cannot be read now: the guard answers (503)
+        except Exception as failure:  # the key store cannot be read now: the guard answers it
+            state[VERIFIED] = failure  # (503), without trying a second time
             await self.app(scope, receive, send)
             return
         else:
