@@ -109,3 +109,36 @@ async def test_a_challenge_or_streak_condition_that_fails_is_reported_too(client
     failed = {f["rule_id"]: f["reason"] for f in body["failed_rules"]}
     assert "challenge:odd-baskets" in failed and "divide by zero" in failed["challenge:odd-baskets"]
     assert "streak:shopping-days" in failed
+
+
+async def test_a_dry_runs_made_up_member_is_checked_as_a_stored_member_is(client, make_key):
+    """A list attribute's strings have the bound a plain string has (256 characters) in a dry
+    run's made-up member too, as on a stored member, so a dry run never tries a value the
+    service would refuse to keep."""
+    admin = await make_key("admin")
+    published = await client.post(
+        "/v1/admin/rules",
+        json={"files": {"program.yaml": PROGRAM, "r.yaml": RULES}},
+        headers=bearer(admin),
+    )
+    assert published.status_code == 201, published.text
+    event = {
+        "type": "purchase",
+        "member_id": "carl",
+        "occurred_at": "2026-03-02T09:00:00Z",
+        "attributes": {"order_id": "C-1", "amount": "1", "currency": "EUR"},
+    }
+    dry = await client.post(
+        "/v1/admin/rules/dry-run",
+        json={"event": event, "member": {"attributes": {"tags": ["ok", "t" * 300]}}},
+        headers=bearer(admin),
+    )
+    assert dry.status_code == 422, dry.text
+    assert dry.json()["errors"][0]["field"] == "member.attributes.tags"
+    typo = await client.post(
+        "/v1/admin/rules/dry-run",
+        json={"event": event, "member": {"attributes": {"tgs": ["ok"]}}},
+        headers=bearer(admin),
+    )
+    assert typo.status_code == 422, typo.text
+    assert "did you mean 'tags'" in typo.json()["errors"][0]["reason"]

@@ -264,7 +264,8 @@ def validate_member_attributes(ruleset: Ruleset, attributes: Mapping[str, Any]) 
         if value is None:
             out[name] = None
             continue
-        if isinstance(value, str) and len(value) > MAX_MEMBER_STRING:
+        strings = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and len(v) > MAX_MEMBER_STRING for v in strings):
             raise InvalidEvent(path, f"longer than {MAX_MEMBER_STRING} characters")
         normal = check_attribute_value(spec.type, value, path)
         out[name] = float(normal) if isinstance(normal, Decimal) else normal

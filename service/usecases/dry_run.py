@@ -28,7 +28,7 @@ from service.engine import (
     evaluate,
     validate_event_attributes,
 )
-from service.engine.events import check_attribute_value, check_occurred_at
+from service.engine.events import check_occurred_at, validate_member_attributes
 from service.errors import InvalidInput, Unprocessable
 from service.services import Services
 from service.store.database import Database
@@ -134,21 +134,12 @@ class DryRun(msgspec.Struct, kw_only=True):
 
 
 def _member_attributes(ruleset: Ruleset, attributes: Mapping[str, Any]) -> dict[str, Any]:
-    declared = ruleset.program.member_attributes
-    out: dict[str, Any] = {}
-    for name, value in attributes.items():
-        path = f"member.attributes.{name}"
-        spec = declared.get(name)
-        if spec is None:
-            known = ", ".join(sorted(declared)) or "none"
-            raise Unprocessable(f"undeclared member attribute (declared: {known})", field=path)
-        if value is None:
-            continue
-        try:
-            out[name] = check_attribute_value(spec.type, value, path)
-        except InvalidEvent as exc:
-            raise Unprocessable(exc.reason, field=exc.field_path) from None
-    return out
+    """A made-up member's attributes, checked as a stored member's are."""
+    try:
+        checked = validate_member_attributes(ruleset, attributes)
+    except InvalidEvent as exc:
+        raise Unprocessable(exc.reason, field=f"member.{exc.field_path}") from None
+    return {name: value for name, value in checked.items() if value is not None}
 
 
 def _made_up_snapshot(ruleset: Ruleset, member_id: str, member: DryRunMember) -> MemberSnapshot:
