@@ -119,3 +119,22 @@ def catch_up(clock: Any, body: dict[str, Any]) -> None:
     at = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
     if at > clock.now():
         clock.set(at)
+
+
+def fuzz_settings(database_url: str) -> Any:
+    """Settings for the fuzz tests: no rate limits (they send thousands of requests), API keys
+    cached as in service."""
+    from service.settings import load_settings
+
+    return load_settings(
+        {},
+        database_url=database_url,
+        token_secrets="test-secret-one-0123456789abcdef",
+        api_key_cache_seconds=60,
+        db_pool_min=1,
+        db_pool_max=10,
+        worker_interval_seconds=0,
+        db_timeout_seconds=30,
+        rate_limit_per_minute=0,
+        rate_limit_events_per_minute=0,
+    )

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 import schemathesis
-from helpers import bearer, member_token
+from helpers import bearer, fuzz_settings, member_token
 from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -35,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
 
 from service.http.access import Access
 from service.http.problems import Problem
-from service.settings import load_settings
 
 OPENAPI = Path(__file__).parents[1] / "openapi" / "openapi.json"
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
@@ -49,18 +48,7 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 @pytest.fixture
 def settings(database_url):
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=60,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        db_timeout_seconds=30,
-        rate_limit_per_minute=0,
-        rate_limit_events_per_minute=0,
-    )
+    return fuzz_settings(database_url)
 
 
 def _access_by_operation(app) -> dict[tuple[str, str], Access | None]:

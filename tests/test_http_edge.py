@@ -162,7 +162,9 @@ async def test_slow_or_unfinished_heads_are_dropped_after_the_header_timeout(ser
     slow_reader, slow_writer = await asyncio.open_connection(host, port)
     slow_writer.write(HEAD + b"X-Slow: ")
 
-    async def trickle() -> bytes:  # a byte every 50 ms: each read is new, the head never ends
+    async def trickle() -> (
+        bytes | None
+    ):  # a byte every 50 ms: each read is new, the head never ends
         for _ in range(100):
             slow_writer.write(b"x")
             try:
@@ -170,7 +172,7 @@ async def test_slow_or_unfinished_heads_are_dropped_after_the_header_timeout(ser
             except TimeoutError:
                 continue
             return answer + await _answer(slow_reader)
-        return b""
+        return None  # five seconds and neither an answer nor a close
 
     dripping = asyncio.create_task(trickle())
     # meanwhile the server serves normal requests
@@ -180,6 +182,7 @@ async def test_slow_or_unfinished_heads_are_dropped_after_the_header_timeout(ser
     elapsed = time.monotonic() - started
     assert 0.4 < elapsed < 2.0, elapsed
     assert all(_refused(a, 408) for a in answers), answers
+    assert slow_answer is not None, "the dripping head was never cut off"
     assert _refused(slow_answer, 408), slow_answer
     for _, writer in [*silent, *unfinished, (slow_reader, slow_writer)]:
         writer.close()

@@ -20,13 +20,12 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
-from helpers import bearer, ledger_problems, member_token, purchase
+from helpers import bearer, fuzz_settings, ledger_problems, member_token, purchase
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from service.auth import SCOPES
-from service.settings import load_settings
 
 OPENAPI = Path(__file__).parents[1] / "openapi" / "openapi.json"
 RULES = Path(__file__).parents[1] / "rules"
@@ -287,18 +286,7 @@ def _mutated(operation: tuple[str, str], call: Call, mutation: Mutation):
 
 @pytest.fixture
 def settings(database_url):
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=60,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        db_timeout_seconds=30,
-        rate_limit_per_minute=0,
-        rate_limit_events_per_minute=0,
-    )
+    return fuzz_settings(database_url)
 
 
 class Round:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from processes import free_port
 
 from service.store.embedded import scratch_folder
 
 LOYALTY = [sys.executable, "-m", "service.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -58,7 +52,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.mark.slow
 def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
     data_dir = scratch_folder("loyalty-serve-")
-    port = _free_port()
+    port = free_port()
     first = _start(data_dir, port)
     try:
         created = subprocess.run(
@@ -111,7 +105,7 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
     empty.mkdir()
     env = _env(scratch_folder("loyalty-norules-"))
     refused = subprocess.run(
-        [*LOYALTY, "serve", "--port", str(_free_port())],
+        [*LOYALTY, "serve", "--port", str(free_port())],
         cwd=empty,
         env=env,
         capture_output=True,
@@ -135,7 +129,7 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
         timeout=60,
     )
     assert published.returncode == 0, published.stderr
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*LOYALTY, "serve", "--port", str(port)],
         cwd=empty,
@@ -173,7 +167,7 @@ def test_serve_with_rules_that_do_not_load_and_nothing_published_says_why(tmp_pa
     env = _env(scratch_folder("loyalty-badrules-"))
     env["LOYALTY_RULES_DIR"] = str(folder)
     refused = subprocess.run(
-        [*LOYALTY, "serve", "--port", str(_free_port())],
+        [*LOYALTY, "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
