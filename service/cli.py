@@ -273,6 +273,13 @@ def _rules_dry_run(settings: Settings, directory: Path, member_id: str, event_ar
 
 
 def _ledger(settings: Settings, args: argparse.Namespace) -> int:
+    if args.ledger_command == "replay":
+        from service.cli_history import ledger_replay
+        from service.store.migrate import migrate
+
+        with database_url(settings) as url:
+            migrate(url)
+            return ledger_replay(settings, args, url)
     from service.store.database import Database
     from service.store.migrate import migrate
     from service.usecases.ledger_check import MemberMismatch, verify_ledger
@@ -395,6 +402,16 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_commands.add_parser(
         "verify", help="every balance equals the sum of its entries (exit 1 if not)"
+    )
+    replay = ledger_commands.add_parser(
+        "replay",
+        help="decide every stored operation again with the ruleset version that booked it and "
+        "compare with the stored ledger, lots, balances and game state (exit 1 on a difference)",
+    )
+    replay.add_argument("--check", action="store_true", help="compare (required)")
+    replay.add_argument("--members", help="only these members (comma-separated ids)")
+    replay.add_argument(
+        "--per-member", type=int, default=5, help="differences shown per member (default 5)"
     )
     ledger.set_defaults(run=_ledger)
 

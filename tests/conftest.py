@@ -79,7 +79,9 @@ def template_db(pg_admin_url: str) -> str:
 
 
 @pytest.fixture
-async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+async def database_url(
+    pg_admin_url: str, template_db: str, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
     """A fresh database for one test, cloned from the migrated template."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     conn = await asyncpg.connect(pg_admin_url)
@@ -89,7 +91,7 @@ async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str
         await conn.close()
     url = _with_database(pg_admin_url, name)
     yield url
-    await _assert_ledger_verifies(url)
+    await _assert_ledger_verifies(url, replay=request.node.get_closest_marker("no_replay") is None)
     conn = await asyncpg.connect(pg_admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -97,9 +99,9 @@ async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str
         await conn.close()
 
 
-async def _assert_ledger_verifies(url: str) -> None:
+async def _assert_ledger_verifies(url: str, *, replay: bool = True) -> None:
     """After every test: `loyalty ledger verify` finds every balance equal to its entries."""
-    from helpers import ledger_problems
+    from helpers import ledger_problems, replay_problems
 
     database = Database(url, min_size=0, max_size=2)
     await database.open()
@@ -107,6 +109,11 @@ async def _assert_ledger_verifies(url: str) -> None:
         if os.environ.get("LOYALTY_SKIP_VERIFY") != "1":
             problems = await ledger_problems(database)
             assert not problems, f"ledger verify failed after the test: {problems}"
+        if replay and os.environ.get("LOYALTY_SKIP_REPLAY") != "1":
+            problems = await replay_problems(database)
+            assert not problems, "ledger replay --check failed after the test:\n" + "\n".join(
+                problems[:20]
+            )
     finally:
         await database.close()
 

@@ -68,6 +68,23 @@ async def ledger_problems(db: Any) -> list[str]:
     return problems
 
 
+async def replay_problems(db: Any) -> list[str]:
+    """What `loyalty ledger replay --check` would report for this database (empty: the
+    stored history, decided again, books exactly what is stored)."""
+    from datetime import UTC, datetime
+
+    from service.replay.compare import Difference
+    from service.usecases.replay import replay_check
+
+    problems: list[str] = []
+    async for outcome in replay_check(db, datetime.now(UTC)):
+        if isinstance(outcome, Difference):
+            problems.append(outcome.line())
+        elif isinstance(outcome, str):
+            problems.append(outcome)
+    return problems
+
+
 _SUMMED_BALANCES = """
 SELECT member_id, balance AS name, sum(points) AS points
   FROM ledger_entries GROUP BY member_id, balance

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from helpers import bearer, member_token
 
 from service.core.boards import (
@@ -274,6 +275,7 @@ def test_period_keys():
     assert parse_period_key("all_time", "all") == "all"
 
 
+@pytest.mark.no_replay  # scores are recorded straight into the store
 async def test_histogram_rank_equals_brute_force_rank(client, make_key, services, db, clock):
     """Random scores (dense ties at low scores, sparse at high ones) for 300 members, several
     updates each so members cross buckets; every rank equals SQL's row_number()."""

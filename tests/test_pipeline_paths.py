@@ -190,6 +190,8 @@ _TABLES = {
     "board_scores": "member_id, board_id, period_key, segment",
 }
 _LEFT_OUT = {"recorded_at", "updated_at", "created_at"}  # set by the database's own clock
+_ORDERED = {"events", "redemptions", "adjustments"}
+"""Tables whose `seq` numbers the decision order from a sequence other databases share."""
 
 
 async def _dump(url: str) -> dict[str, list[Any]]:
@@ -199,7 +201,12 @@ async def _dump(url: str) -> dict[str, list[Any]]:
         for table, order in _TABLES.items():
             rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY {order}")
             dump[table] = [
-                {k: v for k, v in r.items() if k not in _LEFT_OUT}
+                {
+                    k: v
+                    for k, v in r.items()
+                    if k not in _LEFT_OUT
+                    and not (table in _ORDERED and k in ("seq", "settled_seq"))
+                }
                 for r in rows
                 if not (table == "tier_metric_days" and r["value"] == 0)  # a day at 0 is no day
             ]

@@ -134,6 +134,7 @@ def decide_adjustment(step: Step, ruleset: Ruleset, request: AdjustRequest) -> A
             actor=request.actor,
             created_at=step.now,
             result=stored,
+            ruleset_version=ruleset.version,
         )
     )
     if request.key is not None:

@@ -277,6 +277,7 @@ def redeem(
         settled_at=None if request.hold else now,
         draws=draws,
         reference=request.reference,
+        ruleset_version=ruleset.version,
     )
     active = dict(state.active_redemptions)
     if reward is not None:

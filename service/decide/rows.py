@@ -223,6 +223,7 @@ class RedemptionRow(msgspec.Struct, frozen=True, kw_only=True):
     settled_at: datetime | None
     draws: tuple[Draw, ...]
     reference: str | None
+    ruleset_version: str | None = None
 
 
 class AdjustmentRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,6 +236,7 @@ class AdjustmentRow(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
     created_at: datetime
     result: Any
+    ruleset_version: str | None = None
 
 
 class StockRow(msgspec.Struct, frozen=True, kw_only=True):

@@ -140,6 +140,8 @@ class Redemption(msgspec.Struct, frozen=True, kw_only=True):
     draws: tuple[Draw, ...] = ()
     """The lots a hold took its points from."""
     reference: str | None = None
+    ruleset_version: str | None = None
+    """The ruleset the redemption was decided under (its reward, hold timeout and policy)."""
 
 
 class StoredAdjustment(msgspec.Struct, frozen=True):

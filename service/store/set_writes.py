@@ -87,7 +87,7 @@ _CODE_COLUMNS = ("reward_id", "code", "member_id", "redemption_id", "issued_at")
 
 # (Rows field, SQL of its CTE with `{p}` the parameter number)
 _WRITES: list[tuple[str, str]] = [
-    ("events", _insert(events, _columns(events), 0)),
+    ("events", _insert(events, _columns(events, "seq"), 0)),
     (
         "counters",
         _upsert(
@@ -217,13 +217,16 @@ _WRITES: list[tuple[str, str]] = [
         "redemptions",
         _upsert(
             redemptions,
-            _columns(redemptions),
+            _columns(redemptions, "seq", "settled_seq"),
             ("member_id", "redemption_id"),
             0,
             **_excluded("status", "settled_at", "coupon_code"),
+            # a hold's settlement (commit, cancel, timeout) is an operation of its own
+            settled_seq="CASE WHEN excluded.status <> t.status "
+            "THEN nextval('decision_seq') ELSE t.settled_seq END",
         ),
     ),
-    ("adjustments", _insert(adjustments, _columns(adjustments), 0)),
+    ("adjustments", _insert(adjustments, _columns(adjustments, "seq"), 0)),
     (
         "stock",
         "UPDATE reward_stock AS t SET issued = greatest(t.issued + x.delta, 0) "

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -151,6 +152,7 @@ events = Table(
     Column("attributes", JSONB, nullable=False),
     Column("ruleset_version", Text),
     Column("result", JSONB, nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default=text("nextval('decision_seq')")),
     PrimaryKeyConstraint("member_id", "event_id"),
 )
 """Every accepted event, its body hash (idempotency) and the answer it got (replays)."""
@@ -314,6 +316,9 @@ redemptions = Table(
     Column("settled_at", DateTime(timezone=True)),
     Column("draws", JSONB, nullable=False, server_default="[]"),
     Column("reference", Text),
+    Column("ruleset_version", Text),
+    Column("seq", BigInteger, nullable=False, server_default=text("nextval('decision_seq')")),
+    Column("settled_seq", BigInteger),
     PrimaryKeyConstraint("member_id", "redemption_id"),
     UniqueConstraint("member_id", "idempotency_key"),
 )
@@ -333,12 +338,17 @@ adjustments = Table(
     Column("actor", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("result", JSONB, nullable=False),
+    Column("ruleset_version", Text),
+    Column("seq", BigInteger, nullable=False, server_default=text("nextval('decision_seq')")),
     PrimaryKeyConstraint("member_id", "adjustment_id"),
     UniqueConstraint("member_id", "idempotency_key"),
 )
 """Admin corrections: who, why, and the answer given (replayed for a repeated Idempotency-Key)."""
 
 Index("ix_balances_next_maturity_at", balances.c.next_maturity_at)
+Index("events_seq", events.c.seq)
+Index("redemptions_seq", redemptions.c.seq)
+Index("adjustments_seq", adjustments.c.seq)
 Index(
     "ix_redemptions_hold_expires_at",
     redemptions.c.hold_expires_at,

@@ -1,0 +1,105 @@
+"""A page of members and its operations: the journal rows as operations, and the pages cut so
+that members a referral ties together are decided in the same page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from service.replay.operations import AdjustOp, EventOp, Operation, RedeemOp, SettleOp
+from service.store.history import StoredOperation
+
+__all__ = ["Components", "operation_of"]
+
+
+def operation_of(row: StoredOperation) -> Operation:
+    """The stored journal row as the operation the replay decides."""
+    b = row.body
+    seq, now, version, member_id = row.seq, row.now, row.version, row.member_id
+    if row.kind == "event":
+        return EventOp(
+            seq=seq,
+            now=now,
+            version=version,
+            member_id=member_id,
+            event_id=row.id,
+            type=b["type"],
+            occurred_at=_instant(b["occurred_at"]),
+            attributes=b["attributes"],
+            body_hash=b["body_hash"],
+        )
+    if row.kind == "redeem":
+        return RedeemOp(
+            seq=seq,
+            now=now,
+            version=version,
+            member_id=member_id,
+            redemption_id=row.id,
+            key=b["key"],
+            request_hash=b["request_hash"],
+            reward_id=b["reward_id"],
+            points=int(b["points"]),
+            hold=bool(b["hold"]),
+            reference=b["reference"],
+            coupon_code=b["coupon_code"],
+            actor=b["actor"],
+        )
+    if row.kind == "settle":
+        return SettleOp(
+            seq=seq,
+            now=now,
+            version=version,
+            member_id=member_id,
+            redemption_id=row.id,
+            status=b["status"],
+            actor=b["actor"],
+        )
+    assert row.kind == "adjust", row.kind
+    return AdjustOp(
+        seq=seq,
+        now=now,
+        version=version,
+        member_id=member_id,
+        adjustment_id=row.id,
+        key=b["key"],
+        request_hash=b["request_hash"],
+        points=int(b["points"]),
+        reason=b["reason"],
+        actor=b["actor"],
+    )
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+class Components:
+    """Members a referral ties together (union-find over the links): a referee's purchase
+    books their referrer, so both are decided in one page."""
+
+    def __init__(self, links: Iterable[tuple[str, str]]) -> None:
+        self._parent: dict[str, str] = {}
+        for a, b in links:
+            self._union(a, b)
+        self._members: dict[str, list[str]] = {}
+        for member in self._parent:
+            self._members.setdefault(self._find(member), []).append(member)
+
+    def _find(self, member: str) -> str:
+        root = self._parent.setdefault(member, member)
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while member != root:  # path compression
+            self._parent[member], member = root, self._parent[member]
+        return root
+
+    def _union(self, a: str, b: str) -> None:
+        ra, rb = self._find(a), self._find(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+    def of(self, member: str) -> list[str]:
+        """The members tied to `member` (itself included)."""
+        if member not in self._parent:
+            return [member]
+        return sorted(self._members[self._find(member)])

@@ -1,0 +1,233 @@
+"""`loyalty ledger replay --check`: decide every stored operation again, with the ruleset
+version that booked it, and compare what that produces with what is stored.
+
+Members are taken a page at a time (a page holds whole referral groups: a referee's purchase
+books their referrer), each page's operations in the order they were decided, through the
+pipeline's own plans and decision step over an in-memory store (`service.replay`). Both sides
+are then brought to the same moment by the worker's own passes (lots that activated or
+expired, tier lapses), and every member-owned row is compared. With a budgeted rule in any
+version, all members are one page: a budget is shared by every member.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from itertools import islice
+
+import msgspec
+
+from service.engine import Ruleset, RulesetInvalid, load_ruleset_from_files
+from service.engine.loader import ruleset_version
+from service.replay.compare import Difference, differences, store_of
+from service.replay.journal import Components, operation_of
+from service.replay.memory import MemoryStore
+from service.replay.operations import Operation, ReviewOp, apply, settle_clock
+from service.store import history
+from service.store import rulesets as ruleset_store
+from service.store.database import Database
+from service.store.history import StoredRows
+
+__all__ = ["Page", "ReplayDone", "Rulesets", "member_pages", "replay_check"]
+
+PAGE_MEMBERS = 500
+
+
+class Rulesets:
+    """The stored rulesets by version, loaded on first use (each checked against its hash)."""
+
+    def __init__(self, files: dict[str, dict[str, str]]) -> None:
+        self._files = files
+        self._loaded: dict[str, Ruleset] = {}
+
+    def problems(self) -> list[str]:
+        """Stored rulesets whose files no longer hash to their version (tampered with)."""
+        return [
+            f"ruleset {version}: its stored files hash to {ruleset_version(files)}"
+            for version, files in sorted(self._files.items())
+            if ruleset_version(files) != version
+        ]
+
+    def budgeted(self, skip: set[str]) -> bool:
+        """Whether any stored version (but `skip`) has a rule with a global budget."""
+        return any(
+            rule.budget is not None
+            for v in self._files
+            if v not in skip
+            for rule in self.get(v).rules
+        )
+
+    def get(self, version: str) -> Ruleset:
+        ruleset = self._loaded.get(version)
+        if ruleset is None:
+            files = self._files.get(version)
+            if files is None:
+                raise LookupError(f"ruleset {version} is not stored")
+            ruleset = load_ruleset_from_files(files, origin=f"ruleset {version[:16]}")
+            self._loaded[version] = ruleset
+        return ruleset
+
+
+class Page(msgspec.Struct, kw_only=True):
+    """A page of members with their profiles and the operations decided for them."""
+
+    members: list[str]
+    operations: list[Operation]
+    store: MemoryStore
+
+
+async def member_pages(
+    db: Database,
+    *,
+    only: Sequence[str] | None = None,
+    until: datetime | None = None,
+    one_page: bool = False,
+    page_members: int = PAGE_MEMBERS,
+) -> AsyncIterator[Page]:
+    """Every member (or `only`) in pages of whole referral groups, with their operations
+    decided before `until`, each page with a fresh store holding its profiles."""
+    async with db.connection() as conn:
+        components = Components(await history.referral_links(conn))
+        owners = await history.code_owners(conn)
+    done: set[str] = set()
+    after = ""
+    pending: list[str] = []
+    while True:
+        async with db.connection() as conn:
+            ids = await history.member_page(conn, after, page_members, only)
+        for member_id in ids:
+            if member_id not in done:
+                group = components.of(member_id)
+                done.update(group)
+                pending.extend(group)
+        last = not ids or len(ids) < page_members
+        if pending and (last or (not one_page and len(pending) >= page_members)):
+            async with db.connection() as conn:
+                rows = await history.operations(conn, pending, until)
+                profiles = await history.profiles(conn, pending)
+            yield Page(
+                members=sorted(pending),
+                operations=[operation_of(r) for r in rows],
+                store=MemoryStore(profiles, owners),
+            )
+            pending = []
+        if last:
+            return
+        after = ids[-1]
+
+
+class ReplayDone(msgspec.Struct, kw_only=True):
+    """The check's end: members and operations replayed, and members with differences."""
+
+    members: int
+    operations: int
+    members_different: int
+
+
+async def replay_check(
+    db: Database,
+    now: datetime,
+    *,
+    only: Sequence[str] | None = None,
+    per_member: int = 5,
+    on_page: Callable[[int, int], None] | None = None,
+) -> AsyncIterator[Difference | str | ReplayDone]:
+    """Yield each problem (a tampered ruleset, as text) and the first `per_member`
+    differences of each member, then the totals. `now` is the moment both sides are
+    brought to before they are compared (the worker's passes)."""
+    async with db.connection() as conn:
+        rulesets = Rulesets(await history.ruleset_files(conn))
+        active = await ruleset_store.fetch_active_version(conn)
+    problems = rulesets.problems()
+    for problem in problems:
+        yield problem
+    bad = {p.split()[1].rstrip(":") for p in problems}
+    current = rulesets.get(active["version"]) if active and active["version"] not in bad else None
+    members = operations = different = 0
+    async for page in member_pages(db, only=only, one_page=_budgeted(rulesets, bad)):
+        store = page.store
+        async with db.connection() as conn:
+            rows = await history.stored_rows(conn, page.members)
+        broken = _replay_page(page, rows, rulesets, active["version"] if active else None, bad)
+        for member_id, why in sorted(broken.items()):
+            yield f"{member_id}: {why}"
+        stored = store_of(rows, store)
+        if current is not None:
+            # as far as the worker's passes have brought the stored side, or further
+            moment = max(
+                [now, *(op.now for op in page.operations), *(e.at for e in rows.entries)]
+                + [m.at for m in rows.tier_moves]
+            )
+            for member_id in page.members:
+                try:
+                    settle_clock(stored, current, member_id, moment)
+                except AssertionError as exc:  # the stored lots and balances disagree
+                    broken.setdefault(member_id, f"stored state is inconsistent: {exc}")
+                    yield f"{member_id}: stored state is inconsistent: {exc}"
+                    continue
+                settle_clock(store, current, member_id, moment)
+        for member_id in page.members:
+            found = list(islice(differences(stored, store, [member_id]), per_member))
+            if found or member_id in broken:
+                different += 1
+            for difference in found:
+                yield difference
+        members += len(page.members)
+        operations += len(page.operations)
+        if on_page is not None:
+            on_page(members, operations)
+    yield ReplayDone(members=members, operations=operations, members_different=different)
+
+
+def _replay_page(
+    page: Page, rows: StoredRows, rulesets: Rulesets, fallback: str | None, bad: set[str]
+) -> dict[str, str]:
+    """Decide the page's operations again into its store; the members whose history could
+    not be replayed, with why (the first operation that could not)."""
+    broken: dict[str, str] = {}
+    for op in with_worker_reviews(page.operations, rows):
+        version = op.version or fallback
+        try:
+            if version is None or version in bad:
+                raise LookupError(f"ruleset {version} is not stored intact")
+            apply(page.store, rulesets.get(version), op)
+        except (LookupError, RulesetInvalid) as exc:
+            broken.setdefault(op.member_id, f"operation {op.seq} cannot be replayed: {exc}")
+    return broken
+
+
+def with_worker_reviews(operations: list[Operation], rows: StoredRows) -> list[Operation]:
+    """The operations with the worker's tier reviews put back between them: a stored tier
+    move that no event answered was made by the worker, at some moment between its lapse and
+    the member's next operation; it is reviewed again at the lapse."""
+    answered: dict[str, set[tuple[str | None, str | None, datetime]]] = defaultdict(set)
+    for event in rows.events:
+        for move in event.result.tier_moves:
+            answered[event.member_id].add((move.from_tier, move.to_tier, move.at))
+    reviews: dict[str, list[datetime]] = defaultdict(list)
+    for row in sorted(rows.tier_moves, key=lambda m: (m.member_id, m.seq)):
+        if (row.from_tier, row.to_tier, row.at) not in answered[row.member_id]:
+            reviews[row.member_id].append(row.at)
+    if not reviews:
+        return operations
+    out: list[Operation] = []
+    version: dict[str, str | None] = {}
+    for op in operations:
+        due = reviews.get(op.member_id)
+        while due and due[0] < op.now:
+            at = due.pop(0)
+            out.append(ReviewOp(seq=op.seq, now=at, version=op.version, member_id=op.member_id))
+        out.append(op)
+        version[op.member_id] = op.version
+    for member_id, due in reviews.items():
+        for at in due:
+            out.append(ReviewOp(seq=0, now=at, version=version.get(member_id), member_id=member_id))
+    return out
+
+
+def _budgeted(rulesets: Rulesets, bad: set[str]) -> bool:
+    try:
+        return rulesets.budgeted(bad)
+    except RulesetInvalid:
+        return False
