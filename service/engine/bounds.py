@@ -73,6 +73,10 @@ def in_calendar(doc: YamlDoc, path: Path, at: datetime | None) -> list[Problem]:
     return [doc.problem(path, "must be a time from the years 1900 to 2199")]
 
 
+MAX_POINT_VALUE = 1_000_000
+"""Most one point may cost, in the program's currency."""
+
+
 def program_numbers(doc: YamlDoc, parsed: ProgramFile) -> list[Problem]:
     """Bounds on the numbers of `program.yaml`."""
     points = parsed.program.points
@@ -84,6 +88,7 @@ def program_numbers(doc: YamlDoc, parsed: ProgramFile) -> list[Problem]:
             MAX_HOLD_MINUTES,
         ),
         (("program", "points", "expiry", "days"), points.expiry.days, 1, MAX_DAYS),
+        (("program", "points", "value"), points.value, 0, MAX_POINT_VALUE),
     ]
     checks += [
         (("program", "points", "pending_days", name), days, 0, MAX_DAYS)

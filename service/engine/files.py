@@ -64,6 +64,8 @@ class PointsPolicy(_File, frozen=True):
     expiry: Expiry = Expiry()
     allow_negative_balance: bool = False
     hold_timeout_minutes: int = 15
+    value: float | None = None
+    """What one point costs the program, in its currency (the backtest prices points by it)."""
 
 
 class ProgramInfo(_File, frozen=True):

@@ -125,7 +125,7 @@ class MemoryStore:
         self.stock: dict[str, int] = {}
         self.codes: dict[str, dict[str, CodeRow | None]] = {}
         """Coupon codes per reward: the redemption each is issued to, or None."""
-        self._referees: dict[str, set[str]] = defaultdict(set)
+        self.referees: dict[str, set[str]] = defaultdict(set)
 
     # -- the lock ---------------------------------------------------------------------------
 
@@ -260,7 +260,7 @@ class MemoryStore:
 
     def _rewarded(self, member_id: str) -> int:
         n = 0
-        for referee in self._referees.get(member_id, ()):
+        for referee in self.referees.get(member_id, ()):
             r = self.members[referee].referral
             if r is not None and r.referrer_id == member_id and r.referrer_points > 0:
                 n += 1
@@ -327,7 +327,7 @@ class MemoryStore:
             days[metric.day] = days.get(metric.day, Decimal(0)) + metric.value
         for r in rows.referrals:
             m(r.member_id).referral = r
-            self._referees[r.referrer_id].add(r.member_id)
+            self.referees[r.referrer_id].add(r.member_id)
 
     def _save_game(self, rows: Rows) -> None:
         m = self.member

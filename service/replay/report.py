@@ -1,0 +1,191 @@
+"""What a backtest reports for one side (the booked rules, or the draft): points per rule and
+their cost, tiers at the end and tier moves, badges, challenges, streak milestones, caps and
+budgets reached, rules that never fired or failed. Pure: fed each operation's outcome and
+rows as the replay decides them, then the final state of each page's members."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import msgspec
+
+from service.decide import EventResult
+from service.decide.rows import Rows
+from service.engine import PointsEffect, Ruleset, StreakEffect
+from service.engine.ruleset import CompiledCap
+from service.errors import DomainError
+from service.replay.memory import MemberTables
+
+__all__ = ["LaneReport", "LaneTally", "RulePoints"]
+
+
+class RulePoints(msgspec.Struct, kw_only=True):
+    """A rule's points in the period: earned, taken back by refunds, and how often it fired."""
+
+    earned: int = 0
+    reversed: int = 0
+    fired: int = 0
+    members: int = 0
+
+
+class LaneReport(msgspec.Struct, kw_only=True):
+    """One side of the backtest, over the period."""
+
+    label: str
+    versions: list[str]
+    events: int = 0
+    events_refused: int = 0
+    """Events this side refuses (a draft that no longer declares their type or attributes)."""
+    redemptions_refused: int = 0
+    points_earned: int = 0
+    points_reversed: int = 0
+    points_net: int = 0
+    cost: str | None = None
+    """`points_net` times the program's point value, in its currency (None: no value set)."""
+    rules: dict[str, RulePoints] = {}
+    tiers_at_end: dict[str, int] = {}
+    """Members per tier when the period ends (`-` for no tier), of the members backtested."""
+    tier_moves: dict[str, int] = {}
+    """`from -> to` and how often."""
+    badges: dict[str, int] = {}
+    """Badge (and level) granted, and to how many members."""
+    challenges_completed: dict[str, int] = {}
+    streak_milestones: dict[str, int] = {}
+    caps_reached: dict[str, int] = {}
+    """Rule and its cap period (`rule:period`): members who reached it."""
+    budgets_reached: list[str] = []
+    never_fired: list[str] = []
+    failed_rules: dict[str, int] = {}
+    """Rules that failed at run time, and on how many events."""
+
+
+class LaneTally:
+    """Counts one side's outcomes as the replay feeds them."""
+
+    def __init__(self, label: str) -> None:
+        self.report = LaneReport(label=label, versions=[])
+        self._versions: set[str] = set()
+        self._rule_members: dict[str, set[str]] = {}
+        self._rulesets: dict[str, Ruleset] = {}
+        self.member_points: Counter[str] = Counter()
+        self.event_points: dict[tuple[str, str], int] = {}
+        self._capped: set[tuple[str, str, str, str]] = set()
+
+    def count(self, ruleset: Ruleset, outcome: object, rows: Rows, is_event: bool) -> None:
+        """One operation decided in the period."""
+        r = self.report
+        if ruleset.version not in self._versions:
+            self._versions.add(ruleset.version)
+            self._rulesets[ruleset.version] = ruleset
+        if is_event:
+            r.events += 1
+            if isinstance(outcome, DomainError):
+                r.events_refused += 1
+        elif isinstance(outcome, DomainError):
+            r.redemptions_refused += 1
+        if isinstance(outcome, EventResult):
+            self._event(outcome)
+        self._entries(rows)
+        self._rows(ruleset, rows)
+
+    def _entries(self, rows: Rows) -> None:
+        r = self.report
+        for entry in rows.entries:
+            if entry.rule_id is None or entry.kind not in ("earn", "reverse"):
+                continue
+            rule = r.rules.setdefault(entry.rule_id, RulePoints())
+            if entry.kind == "earn":
+                rule.earned += entry.points
+                r.points_earned += entry.points
+            else:
+                rule.reversed -= entry.points
+                r.points_reversed -= entry.points
+            self.member_points[entry.member_id] += entry.points
+
+    def _rows(self, ruleset: Ruleset, rows: Rows) -> None:
+        r = self.report
+        caps = {rule.id: rule.caps for rule in ruleset.rules if rule.caps}
+        for u in rows.usage:
+            for cap in caps.get(u.rule_id, ()):
+                if cap.period == _period_of(u.period_key) and _at_cap(cap, u.times, u.points):
+                    self._capped.add((u.member_id, u.rule_id, u.period_key, cap.period))
+        for move in rows.tier_moves:
+            key = f"{move.from_tier or '-'} -> {move.to_tier or '-'}"
+            r.tier_moves[key] = r.tier_moves.get(key, 0) + 1
+        for badge in rows.badges:
+            r.badges[badge.badge_id] = r.badges.get(badge.badge_id, 0) + 1
+        for level in rows.badge_levels:
+            key = f"{level.badge_id} ({level.level_name})"
+            r.badges[key] = r.badges.get(key, 0) + 1
+
+    def _event(self, result: EventResult) -> None:
+        r = self.report
+        self.event_points[(result.member_id, result.event_id)] = result.points
+        for effect in result.effects:
+            rule_id = getattr(effect, "rule_id", None)
+            if isinstance(effect, PointsEffect) and rule_id is not None:
+                rule = r.rules.setdefault(rule_id, RulePoints())
+                rule.fired += 1
+                self._rule_members.setdefault(rule_id, set()).add(result.member_id)
+            elif isinstance(effect, StreakEffect) and effect.rewarded:
+                key = f"{effect.streak}: {effect.rewarded}"
+                r.streak_milestones[key] = r.streak_milestones.get(key, 0) + 1
+            elif rule_id is not None:
+                self._rule_members.setdefault(rule_id, set())
+        for step in result.challenges:
+            if step.completed:
+                r.challenges_completed[step.challenge] = (
+                    r.challenges_completed.get(step.challenge, 0) + 1
+                )
+        for failure in result.failed_rules:
+            r.failed_rules[failure.rule_id] = r.failed_rules.get(failure.rule_id, 0) + 1
+
+    def end_of_page(self, members: dict[str, MemberTables]) -> None:
+        """The page's members as the period ends: their tiers."""
+        r = self.report
+        for tables in members.values():
+            tier = (tables.tier.tier if tables.tier is not None else None) or "-"
+            r.tiers_at_end[tier] = r.tiers_at_end.get(tier, 0) + 1
+
+    def finish(self, budgets: dict[str, int], point_value: float | None) -> LaneReport:
+        """The report, once every page is counted (`budgets`: points each budget gave)."""
+        r = self.report
+        r.versions = sorted(self._versions)
+        r.points_net = r.points_earned - r.points_reversed
+        if point_value is not None:
+            r.cost = str(
+                (Decimal(r.points_net) * Decimal(str(point_value))).quantize(Decimal("0.01"))
+            )
+        fired = {rule_id for rule_id, p in r.rules.items() if p.fired} | set(self._rule_members)
+        for rule_id, members in self._rule_members.items():
+            if rule_id in r.rules:
+                r.rules[rule_id].members = len(members)
+        names: set[str] = set()
+        for ruleset in self._rulesets.values():
+            names.update(rule.id for rule in ruleset.rules)
+            for rule in ruleset.rules:
+                if rule.budget is not None and budgets.get(rule.id, 0) >= rule.budget:
+                    r.budgets_reached.append(rule.id)
+        r.never_fired = sorted(names - fired)
+        for _, rule_id, _, period in sorted(self._capped):
+            key = f"{rule_id}:{period}"
+            r.caps_reached[key] = r.caps_reached.get(key, 0) + 1
+        r.budgets_reached = sorted(set(r.budgets_reached))
+        r.rules = dict(sorted(r.rules.items()))
+        return r
+
+
+def _at_cap(cap: CompiledCap, times: int, points: int) -> bool:
+    return (cap.max_times is not None and times >= cap.max_times) or (
+        cap.max_points is not None and points >= cap.max_points
+    )
+
+
+def _period_of(period_key: str) -> str:
+    """The kind of period a cap period key names (`2026-03-02`, `2026-W10`, `2026-03`...)."""
+    if period_key == "lifetime":
+        return "lifetime"
+    if "-W" in period_key:
+        return "week"
+    return {10: "day", 7: "month", 4: "year"}.get(len(period_key), "")

@@ -1,0 +1,172 @@
+"""The backtest: a month of seeded events booked under the demo program, then a draft that
+doubles `base-earn` backtested over them; its report must equal, exactly, what publishing
+that draft and deciding the same events for real books in a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.month import month_of_events
+from databases import FreshProgram
+from litestar.testing import AsyncTestClient
+from processes import LOYALTY
+
+from service.app import create_app
+from service.core.clock import FixedClock
+from service.engine import load_ruleset_from_files
+from service.store.database import Database
+from service.usecases.backtest import backtest
+
+RULES = Path(__file__).resolve().parents[1] / "rules"
+START = datetime(2026, 3, 1, tzinfo=UTC)
+END = START + timedelta(days=31)
+MEMBERS = [f"m{i:02d}" for i in range(40)]
+CODES = {"M00REFER": "m00", "M01REFER": "m01"}
+
+
+def _draft_files() -> dict[str, str]:
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(RULES.glob("*.yaml"))}
+    base = "      - points: floor(event.amount * 10.0 * tier.multiplier)\n"
+    assert base in files["earn.yaml"]
+    files["earn.yaml"] = files["earn.yaml"].replace(
+        base, "      - points: floor(event.amount * 20.0 * tier.multiplier)\n"
+    )
+    return files
+
+
+async def _book(program: FreshProgram, events: list[dict[str, Any]], files=None) -> None:
+    """Publish (the demo, or `files`) and post every event at the moment it happened."""
+    clock = FixedClock(START - timedelta(days=1))
+    app = create_app(program.settings, clock=clock)
+    async with AsyncTestClient(app=app, raise_server_exceptions=False) as client:
+        if files is None:
+            await program.publish(client)
+        else:
+            published = await client.post(
+                "/v1/admin/rules", json={"files": files}, headers=program.auth
+            )
+            assert published.status_code == 201, published.text
+        for event in events:
+            clock.set(datetime.fromisoformat(event["occurred_at"]) + timedelta(seconds=30))
+            posted = await client.post("/v1/events", json=event, headers=program.auth)
+            assert posted.status_code == 201, posted.text
+
+
+async def _booked(url: str) -> dict[str, Any]:
+    """What the database booked: points per rule, tier moves, badges, challenges."""
+    db = Database(url, min_size=0, max_size=2)
+    await db.open()
+    try:
+        async with db.connection() as conn:
+            q = conn.raw
+            rules = await q.fetch(
+                "SELECT rule_id, kind, sum(points) AS points FROM ledger_entries "
+                "WHERE rule_id IS NOT NULL AND kind IN ('earn', 'reverse') "
+                "GROUP BY rule_id, kind"
+            )
+            moves = await q.fetch("SELECT from_tier, to_tier FROM tier_history")
+            badges = await q.fetch("SELECT badge_id FROM member_badges")
+            done = await q.fetch(
+                "SELECT challenge_id FROM challenge_progress WHERE completed_at IS NOT NULL"
+            )
+            tiers = await q.fetch("SELECT member_id, tier FROM member_tiers")
+    finally:
+        await db.close()
+    earned = {r["rule_id"]: int(r["points"]) for r in rules if r["kind"] == "earn"}
+    reversed_ = {r["rule_id"]: -int(r["points"]) for r in rules if r["kind"] == "reverse"}
+    tiered = Counter((r["tier"] or "-") for r in tiers)
+    tiered["-"] += len(MEMBERS) - sum(tiered.values())
+    return {
+        "earned": earned,
+        "reversed": reversed_,
+        "moves": Counter(f"{m['from_tier'] or '-'} -> {m['to_tier'] or '-'}" for m in moves),
+        "badges": Counter(b["badge_id"] for b in badges),
+        "challenges": Counter(c["challenge_id"] for c in done),
+        "tiers": {k: v for k, v in tiered.items() if v},
+    }
+
+
+def _side(lane: Any) -> dict[str, Any]:
+    return {
+        "earned": {r: p.earned for r, p in lane.rules.items() if p.earned},
+        "reversed": {r: p.reversed for r, p in lane.rules.items() if p.reversed},
+        "moves": Counter(lane.tier_moves),
+        "badges": Counter({b: n for b, n in lane.badges.items() if " (" not in b}),
+        "challenges": Counter(lane.challenges_completed),
+        "tiers": lane.tiers_at_end,
+    }
+
+
+async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, template_db):
+    events = month_of_events(7, MEMBERS, START, codes=CODES)
+    assert len(events) > 300
+    draft = load_ruleset_from_files(_draft_files())
+    async with FreshProgram(pg_admin_url, template_db, members=MEMBERS, codes=CODES) as live:
+        await _book(live, events)
+        db = Database(live.url, min_size=0, max_size=2)
+        await db.open()
+        progress: list[tuple[int, int]] = []
+        try:
+            report = await backtest(
+                db, draft, since=START, until=END, on_progress=lambda d, t: progress.append((d, t))
+            )
+        finally:
+            await db.close()
+        booked = await _booked(live.url)
+        # the CLI prints the same report (JSON) and a table
+        done = await asyncio.to_thread(_cli_backtest, live.url, "--format", "json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        printed = json.loads(done.stdout)
+        assert printed["draft"]["points_net"] == report.draft.points_net
+        table = await asyncio.to_thread(_cli_backtest, live.url, "--format", "markdown")
+        assert "| base-earn |" in table.stdout, table.stdout
+    async with FreshProgram(pg_admin_url, template_db, members=MEMBERS, codes=CODES) as real:
+        await _book(real, events, _draft_files())
+        published = await _booked(real.url)
+
+    assert report.events == len(events)
+    assert progress[-1] == (len(events), len(events))
+    assert _side(report.booked) == booked  # the booked side is what was booked
+    assert _side(report.draft) == published  # the draft side is what publishing it books
+    assert report.draft.rules["base-earn"].earned > report.booked.rules["base-earn"].earned
+    assert report.points_difference == (
+        sum(published["earned"].values()) - sum(published["reversed"].values())
+    ) - (sum(booked["earned"].values()) - sum(booked["reversed"].values()))
+    assert report.cost_difference == f"{report.points_difference * 0.01:.2f}"
+    assert report.most_affected and report.most_affected[0].difference > 0
+    top = report.most_affected[0]
+    assert sum(e.draft or 0 for e in top.events) - sum(e.booked or 0 for e in top.events) == (
+        top.difference
+    )
+
+
+def _cli_backtest(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in _draft_files().items():
+            Path(folder, name).write_text(text, encoding="utf-8")
+        return subprocess.run(
+            [
+                *LOYALTY,
+                "rules",
+                "backtest",
+                folder,
+                "--since",
+                START.date().isoformat(),
+                "--until",
+                END.date().isoformat(),
+                *extra,
+            ],
+            env={**os.environ, "DATABASE_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
