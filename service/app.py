@@ -24,6 +24,7 @@ from service.api import (
     members,
     redemptions,
 )
+from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
@@ -155,6 +156,7 @@ def create_app(
         *members.ROUTES,
         *events.ROUTES,
         *rule_routes.ROUTES,
+        *rule_version_routes.ROUTES,
         *redemptions.ROUTES,
         *adjustments.ROUTES,
         *leaderboards.ROUTES,

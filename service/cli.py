@@ -150,6 +150,7 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rules(settings: Settings, args: argparse.Namespace) -> int:
+    """The commands on a rules folder: check, test, dry-run, publish."""
     directory = Path(args.dir) if args.dir else settings.rules_path
     if not directory.is_dir():
         print(f"error: {directory} is not a folder", file=sys.stderr)
@@ -332,6 +333,7 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from service.auth import SCOPES
+    from service.cli_versions import add_version_commands
 
     parser = argparse.ArgumentParser(
         prog="loyalty", description="Loyalty and gamification service."
@@ -364,7 +366,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--name", required=True)
     keys.set_defaults(run=_keys)
 
-    rules = commands.add_parser("rules", help="check, test, dry-run and publish the rule files")
+    rules = commands.add_parser(
+        "rules",
+        help="check, test, dry-run and publish the rule files; list, show, diff and roll back "
+        "the published versions",
+    )
     rule_commands = rules.add_subparsers(dest="rules_command", required=True)
     for name, text in (
         ("check", "load and check the rule files; print every problem as file:line:col"),
@@ -378,6 +384,7 @@ def _parser() -> argparse.ArgumentParser:
             metavar="DIR",
             help="the rules folder (LOYALTY_RULES_DIR, default rules)",
         )
+        sub.set_defaults(run=_rules)
     dry_run = rule_commands.add_parser(
         "dry-run",
         help="evaluate one event for a stored member under the rule files in DIR, unpublished "
@@ -396,7 +403,8 @@ def _parser() -> argparse.ArgumentParser:
         help='the event as JSON, e.g. \'{"type": "review", "attributes": {...}}\', or a file '
         "holding it; member_id defaults to --member, occurred_at to now",
     )
-    rules.set_defaults(run=_rules)
+    dry_run.set_defaults(run=_rules)
+    add_version_commands(rule_commands)  # on the database; no rules folder
 
     ledger = commands.add_parser("ledger", help="check the points ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)

@@ -63,9 +63,13 @@ class ActiveRuleset:
             async with self._db.transaction() as conn:
                 if await ruleset_store.fetch_active_version(conn) is None:
                     await ruleset_store.store_ruleset(
-                        conn, version=ruleset.version, files=ruleset.files, published_by="serve"
+                        conn,
+                        version=ruleset.version,
+                        files=ruleset.files,
+                        published_by="serve",
+                        rule_count=len(ruleset.rules),
                     )
-                    await ruleset_store.activate(conn, ruleset.version)
+                    await ruleset_store.activate(conn, ruleset.version, activated_by="serve")
                     logger.info("published %s from %s", ruleset.short_version, rules_dir)
             await self.refresh()
         self._task = asyncio.create_task(self._follow(), name="ruleset-follower")

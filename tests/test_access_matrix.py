@@ -100,6 +100,10 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/v1/admin/rules"): key("admin"),
     ("POST", "/v1/admin/rules"): key("admin"),
     ("POST", "/v1/admin/rules/dry-run"): key("admin"),
+    ("GET", "/v1/admin/rules/versions"): key("admin"),
+    ("GET", "/v1/admin/rules/versions/{version:str}"): key("admin"),
+    ("GET", "/v1/admin/rules/versions/{a:str}/diff/{b:str}"): key("admin"),
+    ("POST", "/v1/admin/rules/versions/{version:str}/rollback"): key("admin"),
     ("POST", "/v1/admin/adjustments"): key("admin"),
     ("GET", "/v1/rewards"): key_or_any_member(None),
     ("POST", "/v1/members/{member_id:str}/redemptions"): member_or_key("redemptions:write"),
@@ -139,6 +143,9 @@ PARAMS = {
     "{board:str}": "weekly-points",
     "{redemption_id:str}": f"rd_00000000.{MEMBER}",
     "{path:str}": "openapi.json",
+    "{version:str}": "0123456789abcdef",  # no such version: 404 for an admin
+    "{a:str}": "0123456789abcdef",
+    "{b:str}": "fedcba9876543210",
 }
 
 

@@ -26,6 +26,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from service.auth import SCOPES
+from service.engine.loader import ruleset_version
 
 OPENAPI = Path(__file__).parents[1] / "openapi" / "openapi.json"
 RULES = Path(__file__).parents[1] / "rules"
@@ -56,6 +57,8 @@ def _valid_calls(n: int, hold: str, other_hold: str) -> dict[tuple[str, str], Ca
     me, board = {"member_id": MEMBER}, {"board": BOARD}
     segment = {"period": "current", "segment": "north"}
     pages = {"limit": 10}
+    version = ruleset_version(files)  # the demo program, active in every round
+    short = {"version": version[:16]}
     return {
         ("GET", "/health/live"): Call(),
         ("GET", "/health/ready"): Call(),
@@ -66,6 +69,10 @@ def _valid_calls(n: int, hold: str, other_hold: str) -> dict[tuple[str, str], Ca
         ("GET", "/v1/admin/rules"): Call(),
         ("POST", "/v1/admin/rules"): Call(body={"files": files}),
         ("POST", "/v1/admin/rules/dry-run"): Call(body={"event": event, "member_id": MEMBER}),
+        ("GET", "/v1/admin/rules/versions"): Call(query=pages),
+        ("GET", "/v1/admin/rules/versions/{version}"): Call(short),
+        ("GET", "/v1/admin/rules/versions/{a}/diff/{b}"): Call({"a": version, "b": version[:8]}),
+        ("POST", "/v1/admin/rules/versions/{version}/rollback"): Call(short),
         ("POST", "/v1/events"): Call(body=event),
         ("POST", "/v1/events/batch"): Call(
             body={"events": [purchase(f"b{n}", MEMBER, "3"), purchase(f"c{n}", "other", "4")]}

@@ -14,6 +14,8 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -54,6 +56,7 @@ __all__ = [
     "reward_stock",
     "rule_budgets",
     "rule_usage",
+    "ruleset_activations",
     "rulesets",
     "service_secrets",
     "streak_units",
@@ -117,8 +120,11 @@ rulesets = Table(
     Column("files", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_by", Text),
+    Column("rule_count", Integer),
 )
-"""Every ruleset ever published, with the exact text of its files (explanations cite them)."""
+"""Every ruleset ever published, with the exact text of its files (explanations cite them).
+`rule_count` is kept at publication so that listing versions loads none of them; it is null
+for versions stored before it was kept (filled the first time they are listed)."""
 
 active_ruleset = Table(
     "active_ruleset",
@@ -129,6 +135,19 @@ active_ruleset = Table(
     CheckConstraint("singleton", name="one_row"),
 )
 """The one active version; changed in the same transaction as a NOTIFY to every replica."""
+
+ruleset_activations = Table(
+    "ruleset_activations",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("version", Text, ForeignKey("rulesets.version"), nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("activated_by", Text),
+    Index("ix_ruleset_activations_version", "version"),
+)
+"""Every activation of a version, oldest first: written with the change of `active_ruleset`
+in one transaction. `activated_by` is null for the activation in force when this history began
+(who made it was not recorded)."""
 
 rule_budgets = Table(
     "rule_budgets",

@@ -129,9 +129,13 @@ async def publish_to(
         changed = row is None or row["version"] != ruleset.version
         if changed:
             await ruleset_store.store_ruleset(
-                conn, version=ruleset.version, files=ruleset.files, published_by=published_by
+                conn,
+                version=ruleset.version,
+                files=ruleset.files,
+                published_by=published_by,
+                rule_count=len(ruleset.rules),
             )
-            await ruleset_store.activate(conn, ruleset.version)
+            await ruleset_store.activate(conn, ruleset.version, activated_by=published_by)
             row = await ruleset_store.fetch_active_version(conn)
     return ruleset, PublishedRuleset(
         version=ruleset.version,
