@@ -333,6 +333,7 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from service.auth import SCOPES
+    from service.cli_history import add_backtest_command
     from service.cli_versions import add_version_commands
 
     parser = argparse.ArgumentParser(
@@ -405,6 +406,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     dry_run.set_defaults(run=_rules)
     add_version_commands(rule_commands)  # on the database; no rules folder
+    add_backtest_command(rule_commands)
 
     ledger = commands.add_parser("ledger", help="check the points ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)

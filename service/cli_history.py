@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
 from service.settings import Settings
 
-__all__ = ["ledger_replay"]
+__all__ = ["add_backtest_command", "ledger_replay", "rules_backtest"]
 
 
 def _members(text: str | None) -> list[str] | None:
@@ -52,3 +53,107 @@ def ledger_replay(settings: Settings, args: argparse.Namespace, url: str) -> int
         return 1 if bad else 0
 
     return asyncio.run(run())
+
+
+def _day(text: str) -> datetime:
+    """A date (midnight UTC) or an ISO instant."""
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class _Bar:
+    """The progress bar on stderr: events done, events/s, time left."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0.0
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} events "
+            f"{rate:,.0f}/s, {left:,.0f} s left "
+        )
+        sys.stderr.flush()
+
+
+def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> int:
+    """Backtest the draft in DIR over a stored period; print the report."""
+    from pathlib import Path
+
+    import msgspec
+
+    from service.engine import RulesetInvalid, load_ruleset_from_files
+    from service.replay.report_text import render
+    from service.store.database import Database
+    from service.usecases.backtest import BacktestReport, backtest
+
+    directory = Path(args.dir) if args.dir else settings.rules_path
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
+    try:
+        draft = load_ruleset_from_files(files, origin=str(directory))
+    except RulesetInvalid as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) found; nothing was backtested")
+        return 1
+    until = _day(args.until) if args.until else datetime.now(UTC)
+    since = _day(args.since) if args.since else until - timedelta(days=30)
+    if since >= until:
+        print("error: --since must be before --until", file=sys.stderr)
+        return 2
+
+    async def run() -> BacktestReport:
+        db = Database(url, min_size=0, max_size=2, timeout=60)
+        await db.open()
+        try:
+            return await backtest(
+                db,
+                draft,
+                since=since,
+                until=until,
+                members=args.members,
+                on_progress=_Bar() if sys.stderr.isatty() or args.progress else None,
+            )
+        finally:
+            await db.close()
+
+    report = asyncio.run(run())
+    sys.stderr.write("\n")
+    encoded = msgspec.json.format(msgspec.json.encode(report), indent=2)
+    if args.out:
+        Path(args.out).write_bytes(encoded + b"\n")
+    if args.format == "json":
+        print(encoded.decode())
+    else:
+        print(render(report, markdown=args.format == "markdown"), end="")
+    return 0
+
+
+def add_backtest_command(rule_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`loyalty rules backtest DIR [--since] [--until] [--members N] [--format] [--out]`."""
+    sub = rule_commands.add_parser(
+        "backtest",
+        help="replay a stored period through the draft rules in DIR beside the booked rules "
+        "(database, read only); print what would change",
+    )
+    sub.add_argument("dir", nargs="?", metavar="DIR", help="the draft rules folder")
+    sub.add_argument("--since", help="first day (default: 30 days before --until)")
+    sub.add_argument("--until", help="the day after the last (default: now)")
+    sub.add_argument("--members", type=int, help="only the first N members (a quick look)")
+    sub.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    sub.add_argument("--out", help="also write the report as JSON to this file")
+    sub.add_argument("--progress", action="store_true", help="a progress bar even without a tty")
+    sub.set_defaults(run=_backtest_entry)
+
+
+def _backtest_entry(settings: Settings, args: argparse.Namespace) -> int:
+    from service.cli import database_url
+    from service.store.migrate import migrate
+
+    with database_url(settings) as url:
+        migrate(url)
+        return rules_backtest(settings, args, url)

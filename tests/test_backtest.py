@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.month import month_of_events
 from databases import FreshProgram
 from litestar.testing import AsyncTestClient
 from processes import LOYALTY
 
+from bench.month import month_of_events
 from service.app import create_app
 from service.core.clock import FixedClock
 from service.engine import load_ruleset_from_files
