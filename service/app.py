@@ -24,6 +24,7 @@ from service.api import (
     members,
     redemptions,
 )
+from service.api import backtests as backtest_routes
 from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
@@ -157,6 +158,7 @@ def create_app(
         *events.ROUTES,
         *rule_routes.ROUTES,
         *rule_version_routes.ROUTES,
+        *backtest_routes.ROUTES,
         *redemptions.ROUTES,
         *adjustments.ROUTES,
         *leaderboards.ROUTES,

@@ -104,6 +104,8 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/v1/admin/rules/versions/{version:str}"): key("admin"),
     ("GET", "/v1/admin/rules/versions/{a:str}/diff/{b:str}"): key("admin"),
     ("POST", "/v1/admin/rules/versions/{version:str}/rollback"): key("admin"),
+    ("POST", "/v1/admin/rules/backtests"): key("admin"),
+    ("GET", "/v1/admin/rules/backtests/{backtest_id:str}"): key("admin"),
     ("POST", "/v1/admin/adjustments"): key("admin"),
     ("GET", "/v1/rewards"): key_or_any_member(None),
     ("POST", "/v1/members/{member_id:str}/redemptions"): member_or_key("redemptions:write"),
@@ -146,6 +148,7 @@ PARAMS = {
     "{version:str}": "0123456789abcdef",  # no such version: 404 for an admin
     "{a:str}": "0123456789abcdef",
     "{b:str}": "fedcba9876543210",
+    "{backtest_id:str}": "bt-0000000000000000",  # no such job: 404 for an admin
 }
 
 

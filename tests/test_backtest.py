@@ -170,3 +170,47 @@ def _cli_backtest(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
             text=True,
             timeout=300,
         )
+
+
+async def test_a_backtest_over_http_is_a_job_to_poll(client, make_key, clock):
+    """Start a backtest of a draft over the admin API, poll it to `done`, read its report;
+    a refused draft is 422 naming the file, and a member never reaches it."""
+    from helpers import bearer, purchase
+
+    admin = await make_key("admin")
+    for n, member in enumerate(["ann", "ben"]):
+        posted = await client.post(
+            "/v1/events", json=purchase(f"p{n}", member, "80.00"), headers=bearer(admin)
+        )
+        assert posted.status_code == 201, posted.text
+    clock.advance(timedelta(hours=1))
+    body = {
+        "files": _draft_files(),
+        "since": (clock.now() - timedelta(days=1)).isoformat(),
+        "until": clock.now().isoformat(),
+    }
+    started = await client.post("/v1/admin/rules/backtests", json=body, headers=bearer(admin))
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert started.headers["location"] == f"/v1/admin/rules/backtests/{job['id']}"
+    for _ in range(200):
+        polled = await client.get(started.headers["location"], headers=bearer(admin))
+        assert polled.status_code == 200, polled.text
+        if polled.json()["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    done = polled.json()
+    assert done["status"] == "done", done
+    assert done["progress"]["events_done"] == done["progress"]["events_total"] == 2
+    report = done["report"]
+    assert (
+        report["draft"]["rules"]["base-earn"]["earned"]
+        == 2 * (report["booked"]["rules"]["base-earn"]["earned"])
+    )
+    bad = {**body, "files": {**body["files"], "earn.yaml": "rules:\n  - id: [\n"}}
+    refused = await client.post("/v1/admin/rules/backtests", json=bad, headers=bearer(admin))
+    assert refused.status_code == 422, refused.text
+    assert "earn.yaml" in refused.text
+    unknown = await client.get("/v1/admin/rules/backtests/bt-nope", headers=bearer(admin))
+    assert unknown.status_code == 404
+    assert "backtest_id" in unknown.text

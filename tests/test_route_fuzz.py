@@ -73,6 +73,8 @@ def _valid_calls(n: int, hold: str, other_hold: str) -> dict[tuple[str, str], Ca
         ("GET", "/v1/admin/rules/versions/{version}"): Call(short),
         ("GET", "/v1/admin/rules/versions/{a}/diff/{b}"): Call({"a": version, "b": version[:8]}),
         ("POST", "/v1/admin/rules/versions/{version}/rollback"): Call(short),
+        ("POST", "/v1/admin/rules/backtests"): Call(body={"files": files, "members": 1}),
+        ("GET", "/v1/admin/rules/backtests/{backtest_id}"): Call({"backtest_id": "bt-none"}),
         ("POST", "/v1/events"): Call(body=event),
         ("POST", "/v1/events/batch"): Call(
             body={"events": [purchase(f"b{n}", MEMBER, "3"), purchase(f"c{n}", "other", "4")]}

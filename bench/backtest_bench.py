@@ -1,0 +1,205 @@
+"""Backtest speed (not a test): store a month of a shop's events, decided for real, then time
+`loyalty rules backtest` of a draft that doubles `base-earn` over it.
+
+Run: .venv/bin/python -m bench.backtest_bench [--events 1000000] [--seed 7]
+
+Prints the stored events, the seconds to store them, the backtest's events/s (one process,
+one core: the replay is single-threaded Python) and its peak memory (the CLI's max RSS). Uses
+DATABASE_URL's server if set (a database of its own), else an embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from bench.month import month_of_events
+
+ROOT = Path(__file__).resolve().parents[1]
+START = datetime(2026, 3, 1, tzinfo=UTC)
+EVENTS_PER_MEMBER = 10.5  # what month_of_events gives a member over 30 days, on average
+
+
+async def _store(url: str, events: list[dict], batch: int) -> float:
+    """Decide and store the events through the intake, in time order, at their moments."""
+    from service.auth import ApiKeys, MemberTokens
+    from service.core.clock import FixedClock
+    from service.http.metrics import Metrics
+    from service.rules_runtime import ActiveRuleset
+    from service.services import Services
+    from service.settings import load_settings
+    from service.store.database import Database
+    from service.usecases.intake import EventIn, ingest_batch
+    from service.usecases.rules import publish_to
+
+    settings = load_settings({}, database_url=url, rules_dir=str(ROOT / "rules"))
+    db = Database(url, min_size=1, max_size=2, timeout=120)
+    await db.open()
+    files = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "rules").glob("*.yaml"))}
+    await publish_to(db, files, "bench")
+    rules = ActiveRuleset(db)
+    await rules.refresh()
+    clock = FixedClock(START)
+    services = Services(
+        settings=settings,
+        db=db,
+        api_keys=ApiKeys(db, 0),
+        member_tokens=MemberTokens(["bench-secret-0123456789abcdef0123"], 60),
+        clock=clock,
+        metrics=Metrics(),
+        rules=rules,
+    )
+    started = time.perf_counter()
+    chunk: list[EventIn] = []
+    done = 0
+
+    async def flush() -> None:
+        nonlocal done
+        clock.set(chunk[-1].occurred_at + timedelta(seconds=30))
+        outcomes = await ingest_batch(services, chunk)
+        refused = [o for o in outcomes if isinstance(o, Exception)]
+        assert not refused, refused[:3]
+        before, done = done, done + len(chunk)
+        chunk.clear()
+        if before // 50_000 != done // 50_000:
+            rate = done / (time.perf_counter() - started)
+            print(f"  stored {done:,} events ({rate:,.0f}/s)", flush=True)
+
+    for body in events:
+        event = msgspec.convert(body, EventIn, strict=False)
+        if chunk and (
+            len(chunk) >= batch or event.occurred_at - chunk[0].occurred_at > timedelta(minutes=20)
+        ):
+            await flush()
+        chunk.append(event)
+    if chunk:
+        await flush()
+    await db.close()
+    return time.perf_counter() - started
+
+
+def _draft(folder: Path) -> None:
+    for p in sorted((ROOT / "rules").glob("*.yaml")):
+        text = p.read_text(encoding="utf-8")
+        if p.name == "earn.yaml":
+            text = text.replace(
+                "event.amount * 10.0 * tier.multiplier", "event.amount * 20.0 * tier.multiplier"
+            )
+        (folder / p.name).write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args(argv)
+    members = [f"m{i:07d}" for i in range(max(1, round(args.events / EVENTS_PER_MEMBER)))]
+    events = month_of_events(args.seed, members, START)
+    print(f"{len(events):,} events of {len(members):,} members over 30 days")
+    with tempfile.TemporaryDirectory() as scratch:
+        url, release = _database(Path(scratch))
+        try:
+            from service.store.migrate import migrate
+
+            migrate(url)
+            asyncio.run(_admin(url, "ALTER DATABASE {db} SET synchronous_commit = off"))
+            seconds = asyncio.run(_store(url, events, args.batch))
+            print(f"stored in {seconds:,.0f} s ({len(events) / seconds:,.0f} events/s, batches)")
+            draft = Path(scratch, "draft")
+            draft.mkdir()
+            _draft(draft)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "service.cli",
+                    "rules",
+                    "backtest",
+                    str(draft),
+                    "--since",
+                    "2026-03-01",
+                    "--until",
+                    "2026-04-01",
+                    "--format",
+                    "json",
+                ],
+                env={**os.environ, "DATABASE_URL": url},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            if done.returncode != 0:
+                print(done.stdout[-2000:], done.stderr[-2000:])
+                return 1
+            report = json.loads(done.stdout)
+            print(
+                f"backtest: {report['events']:,} events of {report['members']:,} members in "
+                f"{report['seconds']:,.1f} s = {report['events_per_second']:,.0f} events/s "
+                f"(each decided twice: booked and draft), peak memory "
+                f"{max(peak, before) / 1024:,.0f} MiB"
+            )
+            print(
+                f"  draft: {report['draft']['points_net']:,} points net against "
+                f"{report['booked']['points_net']:,} booked ({report['cost_difference']} "
+                f"{report['currency']})"
+            )
+        finally:
+            release()
+    return 0
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        await conn.execute(sql.format(db=f'"{name}"'))
+    finally:
+        await conn.close()
+
+
+def _database(scratch: Path):  # type: ignore[no-untyped-def]
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        name = f"loyalty_backtest_{os.getpid()}"
+        base = external.rsplit("/", 1)[0]
+
+        async def create(sql: str) -> None:
+            conn = await asyncpg.connect(external)
+            try:
+                await conn.execute(sql)
+            finally:
+                await conn.close()
+
+        asyncio.run(create(f'CREATE DATABASE "{name}"'))
+        return f"{base}/{name}", lambda: asyncio.run(create(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    from service.store.embedded import EmbeddedPostgres, scratch_folder
+
+    folder = scratch_folder("loyalty-backtest-")
+    server = EmbeddedPostgres(folder)
+    url = server.acquire("loyalty_backtest")
+
+    def release() -> None:
+        server.release()
+        shutil.rmtree(folder, True)
+
+    return url, release
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
