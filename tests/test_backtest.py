@@ -66,10 +66,12 @@ async def _booked(url: str) -> dict[str, Any]:
     try:
         async with db.connection() as conn:
             q = conn.raw
-            rules = await q.fetch(
-                "SELECT rule_id, kind, sum(points) AS points FROM ledger_entries "
-                "WHERE rule_id IS NOT NULL AND kind IN ('earn', 'reverse') "
-                "GROUP BY rule_id, kind"
+            rules = await q.fetch(  # a refund's reversal counts against the rule of its lot
+                "SELECT coalesce(e.rule_id, l.rule_id) AS rule_id, e.kind, sum(e.points) AS points "
+                "FROM ledger_entries e LEFT JOIN lots l "
+                "ON l.member_id = e.member_id AND l.lot_id = e.lot_id "
+                "WHERE (e.kind = 'earn' AND e.rule_id IS NOT NULL) "
+                "OR (e.kind = 'reverse' AND e.lot_id IS NOT NULL) GROUP BY 1, 2"
             )
             moves = await q.fetch("SELECT from_tier, to_tier FROM tier_history")
             badges = await q.fetch("SELECT badge_id FROM member_badges")
@@ -77,6 +79,10 @@ async def _booked(url: str) -> dict[str, Any]:
                 "SELECT challenge_id FROM challenge_progress WHERE completed_at IS NOT NULL"
             )
             tiers = await q.fetch("SELECT member_id, tier FROM member_tiers")
+            paid = await q.fetchval(
+                "SELECT count(*) FROM ledger_entries "
+                "WHERE kind = 'earn' AND rule_id LIKE 'streak:%'"
+            )
     finally:
         await db.close()
     earned = {r["rule_id"]: int(r["points"]) for r in rules if r["kind"] == "earn"}
@@ -90,6 +96,7 @@ async def _booked(url: str) -> dict[str, Any]:
         "badges": Counter(b["badge_id"] for b in badges),
         "challenges": Counter(c["challenge_id"] for c in done),
         "tiers": {k: v for k, v in tiered.items() if v},
+        "streak milestones": paid,
     }
 
 
@@ -101,6 +108,7 @@ def _side(lane: Any) -> dict[str, Any]:
         "badges": Counter({b: n for b, n in lane.badges.items() if " (" not in b}),
         "challenges": Counter(lane.challenges_completed),
         "tiers": lane.tiers_at_end,
+        "streak milestones": sum(lane.streak_milestones.values()),
     }
 
 
@@ -136,6 +144,7 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
     assert _side(report.booked) == booked  # the booked side is what was booked
     assert _side(report.draft) == published  # the draft side is what publishing it books
     assert report.draft.rules["base-earn"].earned > report.booked.rules["base-earn"].earned
+    assert report.booked.points_reversed > 0  # the month has refunds
     assert report.points_difference == (
         sum(published["earned"].values()) - sum(published["reversed"].values())
     ) - (sum(booked["earned"].values()) - sum(booked["reversed"].values()))

@@ -90,17 +90,21 @@ class LaneTally:
         self._rows(ruleset, rows)
 
     def _entries(self, rows: Rows) -> None:
+        """Points earned (by rule) and taken back by refunds (by the rule of the lot)."""
         r = self.report
+        lot_rules = {lot.lot_id: lot.rule_id for lot in rows.lots}
         for entry in rows.entries:
-            if entry.rule_id is None or entry.kind not in ("earn", "reverse"):
-                continue
-            rule = r.rules.setdefault(entry.rule_id, RulePoints())
-            if entry.kind == "earn":
+            if entry.kind == "earn" and entry.rule_id is not None:
+                rule = r.rules.setdefault(entry.rule_id, RulePoints())
                 rule.earned += entry.points
                 r.points_earned += entry.points
-            else:
+            elif entry.kind == "reverse" and entry.lot_id is not None:
+                rule_id = entry.rule_id or lot_rules.get(entry.lot_id) or "(no rule)"
+                rule = r.rules.setdefault(rule_id, RulePoints())
                 rule.reversed -= entry.points
                 r.points_reversed -= entry.points
+            else:
+                continue
             self.member_points[entry.member_id] += entry.points
 
     def _rows(self, ruleset: Ruleset, rows: Rows) -> None:
@@ -128,11 +132,14 @@ class LaneTally:
                 rule = r.rules.setdefault(rule_id, RulePoints())
                 rule.fired += 1
                 self._rule_members.setdefault(rule_id, set()).add(result.member_id)
-            elif isinstance(effect, StreakEffect) and effect.rewarded:
-                key = f"{effect.streak}: {effect.rewarded}"
-                r.streak_milestones[key] = r.streak_milestones.get(key, 0) + 1
             elif rule_id is not None:
                 self._rule_members.setdefault(rule_id, set())
+        runs = {e.streak: e.current for e in result.effects if isinstance(e, StreakEffect)}
+        for effect in result.effects:  # a streak's milestone pays under `streak:<id>`
+            if isinstance(effect, PointsEffect) and effect.rule_id.startswith("streak:"):
+                streak = effect.rule_id.removeprefix("streak:")
+                key = f"{streak}: {runs.get(streak, '?')} in a row"
+                r.streak_milestones[key] = r.streak_milestones.get(key, 0) + 1
         for step in result.challenges:
             if step.completed:
                 r.challenges_completed[step.challenge] = (
