@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,14 @@ from bench.month import month_of_events
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime(2026, 3, 1, tzinfo=UTC)
+_MEASURED = (
+    "import resource, sys\n"
+    "from service.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print('max-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+"""The backtest command, reporting its own peak memory (its process alone, not the database)."""
 EVENTS_PER_MEMBER = 10.5  # what month_of_events gives a member over 30 days, on average
 
 
@@ -122,12 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             draft = Path(scratch, "draft")
             draft.mkdir()
             _draft(draft)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             done = subprocess.run(
                 [
                     sys.executable,
-                    "-m",
-                    "service.cli",
+                    "-c",
+                    _MEASURED,
                     "rules",
                     "backtest",
                     str(draft),
@@ -143,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 text=True,
                 check=False,
             )
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            peak = int(done.stderr.rsplit("max-rss-kib ", 1)[-1].split()[0] or 0)
             if done.returncode != 0:
                 print(done.stdout[-2000:], done.stderr[-2000:])
                 return 1
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"backtest: {report['events']:,} events of {report['members']:,} members in "
                 f"{report['seconds']:,.1f} s = {report['events_per_second']:,.0f} events/s "
                 f"(each decided twice: booked and draft), peak memory "
-                f"{max(peak, before) / 1024:,.0f} MiB"
+                f"{peak / 1024:,.0f} MiB"
             )
             print(
                 f"  draft: {report['draft']['points_net']:,} points net against "

@@ -171,6 +171,7 @@ async def test_what_is_not_8_to_64_hex_digits_is_400_naming_the_field(client, ma
     assert response.json()["errors"][0]["field"] == "version"
 
 
+@pytest.mark.no_replay  # a second version is stored by raw SQL, its files not its hash
 async def test_a_prefix_two_versions_start_with_is_409_naming_the_field(client, make_key, db):
     admin = await make_key("admin")
     twin = DEMO_VERSION[:8] + ("0" if DEMO_VERSION[8] != "0" else "1") * 56
