@@ -137,3 +137,16 @@ async def test_amounts_with_spaces_or_other_digits_are_refused(client, make_key)
         body = purchase(f"ok{n}", "fox", "10")
         body["attributes"]["amount"] = written
         assert (await client.post("/v1/events", json=body, headers=bearer(key))).status_code == 201
+
+
+async def test_a_body_that_is_not_utf8_is_a_4xx_never_a_500(client, make_key):
+    """The fuzz found it: bytes that are not UTF-8 where the schema fails made the duplicate-key
+    check raise, and the route answered 500."""
+    key = await make_key("events:write", "admin")
+    headers = {**bearer(key), **JSON, "Idempotency-Key": "k-utf8"}
+    bodies = [b'{"files": 5, "x": "\xff"}', b'{"event": "\xc3\x28"}', b'{"\xff": 1}']
+    for path in ("/v1/admin/rules/dry-run", "/v1/admin/rules", "/v1/admin/adjustments"):
+        for body in bodies:
+            answer = await client.post(path, content=body, headers=headers)
+            assert 400 <= answer.status_code < 500, (path, body, answer.text)
+    await _still_fine(client, key, "ann")

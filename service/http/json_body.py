@@ -90,6 +90,8 @@ def duplicate_key(body: bytes) -> DuplicateKey | None:
     # for only when there is a duplicate.
     try:
         json.loads(body, object_pairs_hook=_unique, parse_int=str, parse_float=str)
+    except ValueError:  # not UTF-8, or not JSON to Python: msgspec's own answer stands
+        return None
     except _Repeated:
         value = json.loads(body, object_pairs_hook=_object, parse_int=str, parse_float=str)
         return _find(value, "")
