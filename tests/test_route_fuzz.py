@@ -352,6 +352,9 @@ def test_every_documented_operation_has_a_valid_call():
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(plan=st.fixed_dictionaries({operation: mutations for operation in sorted(OPERATIONS)}))
+# The fuzz changes the member's region between events (a leaderboard segment): profiles keep no
+# history, so a replay, reading today's profile, files those scores under today's region.
+@pytest.mark.no_replay
 async def test_boundary_values_on_every_route_leave_the_member_usable(client, db, fuzz_round, plan):
     state = fuzz_round
     state.n += 1
