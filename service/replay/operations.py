@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import msgspec
 
@@ -40,8 +40,6 @@ __all__ = [
     "apply",
     "settle_clock",
 ]
-
-T = TypeVar("T")
 
 
 class EventOp(msgspec.Struct, frozen=True, kw_only=True):

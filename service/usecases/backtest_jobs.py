@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from service.errors import InvalidInput, NotFound
+from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.store.database import Database
 from service.usecases.backtest import BacktestReport, backtest
@@ -154,5 +155,5 @@ def _run(job: BacktestJob, url: str, draft: object, members: int | None) -> None
 def _active_version(services: Services) -> str | None:
     try:
         return services.rules.current.version
-    except Exception:  # no ruleset active yet: the draft is checked all the same
+    except NoActiveRuleset:  # none yet: the draft is checked all the same
         return None

@@ -41,13 +41,13 @@ class Rulesets:
         self._files = files
         self._loaded: dict[str, Ruleset] = {}
 
-    def problems(self) -> list[str]:
-        """Stored rulesets whose files no longer hash to their version (tampered with)."""
-        return [
-            f"ruleset {version}: its stored files hash to {ruleset_version(files)}"
+    def tampered(self) -> dict[str, str]:
+        """Stored rulesets whose files no longer hash to their version: version -> the hash."""
+        return {
+            version: ruleset_version(files)
             for version, files in sorted(self._files.items())
             if ruleset_version(files) != version
-        ]
+        }
 
     def budgeted(self, skip: set[str]) -> bool:
         """Whether any stored version (but `skip`) has a rule with a global budget."""
@@ -139,10 +139,10 @@ async def replay_check(
     async with db.connection() as conn:
         rulesets = Rulesets(await history.ruleset_files(conn))
         active = await ruleset_store.fetch_active_version(conn)
-    problems = rulesets.problems()
-    for problem in problems:
-        yield problem
-    bad = {p.split()[1].rstrip(":") for p in problems}
+    tampered = rulesets.tampered()
+    for version, digest in tampered.items():
+        yield f"ruleset {version}: its stored files hash to {digest}"
+    bad = set(tampered)
     current = rulesets.get(active["version"]) if active and active["version"] not in bad else None
     members = operations = different = 0
     async for page in member_pages(db, only=only, one_page=_budgeted(rulesets, bad)):
