@@ -66,11 +66,16 @@ class LaneTally:
     def __init__(self, label: str) -> None:
         self.report = LaneReport(label=label, versions=[])
         self._versions: set[str] = set()
-        self._rule_members: dict[str, set[str]] = {}
         self._rulesets: dict[str, Ruleset] = {}
+        # Kept for the page being counted, folded into counts at its end: a member is on one
+        # page only, so nothing per member outlives its page.
+        self._rule_members: dict[str, set[str]] = {}
+        self._capped: set[tuple[str, str, str, str]] = set()
+        self._rule_member_count: Counter[str] = Counter()
+        self._matched: set[str] = set()
+        """Rules that fired or matched without points, on any page."""
         self.member_points: Counter[str] = Counter()
         self.event_points: dict[tuple[str, str], int] = {}
-        self._capped: set[tuple[str, str, str, str]] = set()
 
     def count(self, ruleset: Ruleset, outcome: object, rows: Rows, is_event: bool) -> None:
         """One operation decided in the period."""
@@ -149,11 +154,20 @@ class LaneTally:
             r.failed_rules[failure.rule_id] = r.failed_rules.get(failure.rule_id, 0) + 1
 
     def end_of_page(self, members: dict[str, MemberTables]) -> None:
-        """The page's members as the period ends: their tiers."""
+        """The page's members as the period ends: their tiers; and what was kept per member
+        while the page was counted, folded into counts."""
         r = self.report
         for tables in members.values():
             tier = (tables.tier.tier if tables.tier is not None else None) or "-"
             r.tiers_at_end[tier] = r.tiers_at_end.get(tier, 0) + 1
+        for rule_id, rule_members in self._rule_members.items():
+            self._matched.add(rule_id)
+            self._rule_member_count[rule_id] += len(rule_members)
+        for _, rule_id, _, period in self._capped:
+            key = f"{rule_id}:{period}"
+            r.caps_reached[key] = r.caps_reached.get(key, 0) + 1
+        self._rule_members.clear()
+        self._capped.clear()
 
     def finish(self, budgets: dict[str, int], point_value: float | None) -> LaneReport:
         """The report, once every page is counted (`budgets`: points each budget gave)."""
@@ -164,10 +178,11 @@ class LaneTally:
             r.cost = str(
                 (Decimal(r.points_net) * Decimal(str(point_value))).quantize(Decimal("0.01"))
             )
-        fired = {rule_id for rule_id, p in r.rules.items() if p.fired} | set(self._rule_members)
-        for rule_id, members in self._rule_members.items():
+        assert not self._rule_members and not self._capped, "a page was not ended"
+        fired = {rule_id for rule_id, p in r.rules.items() if p.fired} | self._matched
+        for rule_id, count in self._rule_member_count.items():
             if rule_id in r.rules:
-                r.rules[rule_id].members = len(members)
+                r.rules[rule_id].members = count
         names: set[str] = set()
         for ruleset in self._rulesets.values():
             names.update(rule.id for rule in ruleset.rules)
@@ -175,9 +190,7 @@ class LaneTally:
                 if rule.budget is not None and budgets.get(rule.id, 0) >= rule.budget:
                     r.budgets_reached.append(rule.id)
         r.never_fired = sorted(names - fired)
-        for _, rule_id, _, period in sorted(self._capped):
-            key = f"{rule_id}:{period}"
-            r.caps_reached[key] = r.caps_reached.get(key, 0) + 1
+        r.caps_reached = dict(sorted(r.caps_reached.items()))
         r.budgets_reached = sorted(set(r.budgets_reached))
         r.rules = dict(sorted(r.rules.items()))
         return r

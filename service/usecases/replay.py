@@ -115,6 +115,9 @@ async def member_pages(
         if last:
             return
         after = ids[-1]
+        # the scan has passed every id up to `after`: only members taken early, with a group,
+        # must still be remembered (so memory holds the groups in flight, not every member)
+        done = {m for m in done if m > after}
 
 
 class ReplayDone(msgspec.Struct, kw_only=True):
