@@ -256,7 +256,9 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
         f"{ENDPOINTS}/{endpoint_id}/deliveries/{one}/redeliver", headers=bearer(key)
     )
     assert again.status_code == 200 and again.json() == {"redelivered": 1}
-    rest = await client.post(f"{ENDPOINTS}/{endpoint_id}/dead-letters/redeliver", headers=bearer(key))
+    rest = await client.post(
+        f"{ENDPOINTS}/{endpoint_id}/dead-letters/redeliver", headers=bearer(key)
+    )
     assert rest.json() == {"redelivered": 1}
     await _drain(services)
     assert sorted(m["data"]["event_id"] for m in receiver.accepted) == ["p1", "p2"]
@@ -370,10 +372,16 @@ async def test_bad_requests_name_the_field(client, make_key):
         ({"url": "http://127.0.0.1:9/x", "kinds": ["points.earnt"]}, 400, "kinds[0]"),
         ({"url": "http://127.0.0.1:9/x", "kinds": []}, 400, "kinds"),
         ({"kinds": ["points.earned"]}, 400, "url"),
-        ({"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "expiring_days": 0}, 400,
-         "expiring_days"),
-        ({"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "colour": "red"}, 400,
-         "colour"),
+        (
+            {"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "expiring_days": 0},
+            400,
+            "expiring_days",
+        ),
+        (
+            {"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "colour": "red"},
+            400,
+            "colour",
+        ),
     ]
     for body, status, field in cases:
         response = await client.post(ENDPOINTS, json=body, headers=bearer(key))
