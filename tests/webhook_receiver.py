@@ -31,6 +31,7 @@ class Receiver:
         self.secrets: list[str] = [secret] if secret else []
         self.mode = "ok"  # ok | fail | slow | redirect
         self.slow_seconds = 5.0
+        self.delay = 0.0  # seconds before every answer (the message still counts)
         self.accepted: list[dict[str, Any]] = []
         self.requests = 0
         self.bad_signatures = 0
@@ -94,6 +95,8 @@ class Receiver:
             writer.close()
 
     async def _answer(self, headers: dict[str, str], body: bytes) -> int:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.mode == "slow":  # answers too late: the sender has given up and retries
             await asyncio.sleep(self.slow_seconds)
             return 500
