@@ -64,8 +64,10 @@ async def check_target(url: str, allowed: Sequence[Network]) -> None:
     except ValueError:
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
+            infos = await asyncio.wait_for(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=5
+            )
+        except (OSError, ValueError, TimeoutError) as exc:  # UnicodeError is a ValueError
             raise TargetRefused(f"the host {host!r} does not resolve ({exc})") from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
