@@ -9,6 +9,7 @@ delivery worker sends the webhooks), with a receiver process on loopback answeri
 
 1. ingest, no endpoint subscribed (the outbox CTE writes nothing);
 2. ingest with an endpoint subscribed to every kind the intake writes, delivering meanwhile;
+   then with it paused (the outbox is written, nothing is sent); alternated, `--rounds` times;
 3. the endpoint paused while ingest fills the outbox, then resumed: deliveries/s until the
    queue is empty (the workers' passes alone, one member's messages in order).
 """
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -68,9 +70,28 @@ def _received(port: int) -> int:
         return int(r.read())
 
 
+def _report(name: str, result: dict[str, Any], cpu: list[float]) -> float:
+    cpu.append(result["cpu_ms_per_event"])
+    print(
+        f"ingest, {name + ':':17} {result['throughput']:8.0f} events/s, "
+        f"{result['cpu_ms_per_event']:.2f} ms CPU per event",
+        flush=True,
+    )
+    return float(result["throughput"])
+
+
+def _drain(bench: Bench) -> None:
+    """Wait (up to 2 minutes) until no delivery is pending."""
+    deadline = time.monotonic() + 120
+    while asyncio.run(_pending(bench.url)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def _ingest(bench: Bench, name: str) -> dict[str, Any]:
     figure = Figure(f"ingest_{name}", "ingest", "ingest", bench.args.concurrency, unit="events/s")
     result = bench.drive(figure, bench.args.duration, bench.args.warmup)
+    cores = result.get("server_cpu", 0.0) + result.get("postgres_cpu", 0.0)
+    result["cpu_ms_per_event"] = cores * 1000 / max(result["throughput"], 1e-9)
     return result
 
 
@@ -81,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="ingest without/with rounds")
     args = parser.parse_args(argv)
     args.unix_socket = False
     args.servers = ("uvicorn",)
@@ -98,25 +120,41 @@ def main(argv: list[str] | None = None) -> int:
         bench.database()
         bench.seed()
         bench.serve()
-        off = _ingest(bench, "off")
-        print(f"ingest, no endpoint:            {off['throughput']:8.0f} events/s", flush=True)
-        endpoint = _api(
-            bench,
-            "POST",
-            "/v1/admin/webhooks/endpoints",
-            {"url": f"http://127.0.0.1:{receiver_port}/hooks", "kinds": EVENT_KINDS},
-        )
-        endpoint_id = endpoint["endpoint_id"]
-        on = _ingest(bench, "on")
-        ratio = on["throughput"] / off["throughput"]
+        url = f"http://127.0.0.1:{receiver_port}/hooks"
+        offs: list[float] = []
+        ons: list[float] = []
+        paused: list[float] = []
+        cpu: dict[str, list[float]] = {"off": [], "on": [], "paused": []}
+        endpoint_id = ""
+        for round_no in range(args.rounds):  # alternated: the two cores are noisy
+            if endpoint_id:
+                _api(bench, "DELETE", f"/v1/admin/webhooks/endpoints/{endpoint_id}")
+            offs.append(_report("no endpoint", _ingest(bench, f"off{round_no}"), cpu["off"]))
+            body = {"url": url, "kinds": EVENT_KINDS}
+            endpoint_id = _api(bench, "POST", "/v1/admin/webhooks/endpoints", body)["endpoint_id"]
+            ons.append(_report("webhooks on", _ingest(bench, f"on{round_no}"), cpu["on"]))
+            _api(bench, "POST", f"/v1/admin/webhooks/endpoints/{endpoint_id}/pause")
+            paused.append(
+                _report("endpoint paused", _ingest(bench, f"paused{round_no}"), cpu["paused"])
+            )
+            _api(bench, "POST", f"/v1/admin/webhooks/endpoints/{endpoint_id}/resume")
+            _drain(bench)
+        off, on, kept = (statistics.median(x) for x in (offs, ons, paused))
         print(
-            f"ingest, webhooks on:            {on['throughput']:8.0f} events/s "
-            f"({(1 - ratio) * 100:+.1f} % drop; target < 15 %)",
+            f"ingest medians: {off:.0f} events/s with no endpoint; {on:.0f} with webhooks on, "
+            f"delivered by the same processes meanwhile ({(1 - on / off) * 100:+.1f} %); "
+            f"{kept:.0f} writing the outbox only, endpoint paused ({(1 - kept / off) * 100:+.1f} "
+            "%); target: a drop under 15 %",
             flush=True,
         )
-        deadline = time.monotonic() + 120
-        while asyncio.run(_pending(bench.url)) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        medians = {k: statistics.median(v) for k, v in cpu.items()}
+        print(
+            "CPU (service + PostgreSQL) per event, medians: "
+            f"{medians['off']:.2f} ms with no endpoint, {medians['on']:.2f} ms with webhooks on "
+            f"(delivery included), {medians['paused']:.2f} ms writing the outbox only",
+            flush=True,
+        )
+        _drain(bench)
         _api(bench, "POST", f"/v1/admin/webhooks/endpoints/{endpoint_id}/pause")
         _ingest(bench, "backlog")
         backlog = asyncio.run(_pending(bench.url))

@@ -98,8 +98,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """How often each worker adds its rate-limit counts to the shared counters in the database
     and reads back the totals; the limits are exact to about this much traffic."""
     webhook_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 1.0
-    """Seconds between webhook delivery passes when a pass found nothing to send; 0 turns the
-    in-process delivery worker off (run `loyalty worker` instead)."""
+    """Seconds between webhook delivery passes (a pass that took a full batch is followed at
+    once); 0 turns the in-process delivery worker off (run `loyalty worker` instead)."""
     webhook_retry_seconds: Annotated[int, msgspec.Meta(ge=1, le=31_536_000)] = 86_400
     """How long a message is retried before it is dead-lettered, and how long an endpoint may
     fail before it is disabled."""

@@ -592,8 +592,8 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 Index(
-    "ix_webhook_deliveries_due",
-    webhook_deliveries.c.next_attempt_at,
+    "ix_webhook_deliveries_pending",
+    webhook_deliveries.c.seq,
     postgresql_where=text("status = 'pending'"),
 )
 Index("ix_webhook_deliveries_listing", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.seq)

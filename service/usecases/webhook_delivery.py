@@ -311,7 +311,7 @@ async def find_time_driven(services: Services) -> int:
 
 
 async def run_webhooks(services: Services, interval: float, stop: asyncio.Event) -> None:
-    """Delivery passes until `stop` is set: at once again while there is work, else every
+    """Delivery passes until `stop` is set: at once again after a full batch, else every
     `interval` seconds; the time-driven search every LOYALTY_WEBHOOK_SCAN_SECONDS. Errors are
     logged, never fatal."""
     scan_every = services.settings.webhook_scan_seconds
@@ -324,7 +324,10 @@ async def run_webhooks(services: Services, interval: float, stop: asyncio.Event)
                     next_scan = time.monotonic() + scan_every
                     await find_time_driven(services)
                 result = await run_delivery_pass(services, client)
-                busy = result.taken > 0 and result.delivered > 0
+                # a full batch leaves more due: on at once; a smaller one drained what was due,
+                # so wait: a pass per interval costs a handful of statements however many it
+                # sends, where passes back to back would cost them per message or two
+                busy = result.taken >= services.settings.webhook_batch and result.delivered > 0
             except Exception:
                 logger.exception("webhook pass failed; retrying")
             if busy:

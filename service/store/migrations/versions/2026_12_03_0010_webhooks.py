@@ -83,9 +83,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_index(
-        "ix_webhook_deliveries_due",
+        "ix_webhook_deliveries_pending",
         "webhook_deliveries",
-        ["next_attempt_at"],
+        ["seq"],
         postgresql_where=sa.text("status = 'pending'"),
     )
     op.create_index("ix_webhook_deliveries_listing", "webhook_deliveries", ["endpoint_id", "seq"])
