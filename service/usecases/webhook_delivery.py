@@ -41,6 +41,8 @@ logger = logging.getLogger("service.webhooks")
 
 _encode = msgspec.json.Encoder().encode
 _ERROR_CHARS = 300
+_MAX_ANSWER = 65_536
+"""The most of an endpoint's answer read (its status is what counts)."""
 
 
 class PassResult(msgspec.Struct):
@@ -129,7 +131,9 @@ class _Pass:
                     endpoint["url"], data=body, headers=headers, allow_redirects=False
                 ) as response,
             ):
-                await response.read()  # so that the connection can be used again
+                await response.content.read(_MAX_ANSWER)  # read: the connection is reused
+                if not response.content.at_eof():
+                    response.close()  # an answer too large to read is not read on
                 status = response.status
         except TimeoutError:
             return None, "timed out"
