@@ -27,6 +27,7 @@ from service.api import (
 from service.api import backtests as backtest_routes
 from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
+from service.api import webhooks as webhook_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
 from service.http.access import access_guard
@@ -43,6 +44,7 @@ from service.store import secrets as secret_store
 from service.store.database import Database
 from service.usecases import intake
 from service.usecases.grouping import EventGroups
+from service.usecases.webhook_delivery import run_webhooks
 from service.worker import run_worker
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -140,6 +142,12 @@ def create_app(
                     run_worker(app.state.services, settings.worker_interval_seconds, stop),
                     name="worker",
                 )
+            deliveries = None
+            if settings.webhook_interval_seconds > 0:
+                deliveries = asyncio.create_task(
+                    run_webhooks(services, settings.webhook_interval_seconds, stop),
+                    name="webhooks",
+                )
             # What start-up built (modules, the compiled ruleset, the pool) lives as long as the
             # process: keep it out of the cyclic collector's scans (about 5 % of a busy worker).
             gc.freeze()
@@ -147,6 +155,8 @@ def create_app(
             stop.set()
             if worker is not None:
                 await worker
+            if deliveries is not None:
+                await deliveries
             await groups.close()
             await limiter.stop()
             await rules.stop()
@@ -163,6 +173,7 @@ def create_app(
         *adjustments.ROUTES,
         *leaderboards.ROUTES,
         *gamification.ROUTES,
+        *webhook_routes.ROUTES,
     ]
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])

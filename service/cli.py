@@ -1,4 +1,4 @@
-"""The `loyalty` command: serve, migrate, keys, openapi, rules, ledger, worker."""
+"""The `loyalty` command: serve, migrate, keys, openapi, rules, ledger, worker, webhooks."""
 
 from __future__ import annotations
 
@@ -335,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     from service.auth import SCOPES
     from service.cli_history import add_backtest_command
     from service.cli_versions import add_version_commands
+    from service.cli_webhooks import add_webhook_commands
 
     parser = argparse.ArgumentParser(
         prog="loyalty", description="Loyalty and gamification service."
@@ -426,10 +427,14 @@ def _parser() -> argparse.ArgumentParser:
     ledger.set_defaults(run=_ledger)
 
     worker = commands.add_parser(
-        "worker", help="activate pending points, expire lots, time out holds (serve runs it too)"
+        "worker",
+        help="activate pending points, expire lots, time out holds, deliver webhooks (serve "
+        "runs it too)",
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.set_defaults(run=_worker)
+
+    add_webhook_commands(commands)
 
     commands.add_parser(
         "openapi", help="print the OpenAPI document the code generates"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import date
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -96,11 +97,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     rate_limit_sync_seconds: Annotated[float, msgspec.Meta(ge=0.01, le=60)] = 1.0
     """How often each worker adds its rate-limit counts to the shared counters in the database
     and reads back the totals; the limits are exact to about this much traffic."""
+    webhook_interval_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 1.0
+    """Seconds between webhook delivery passes (a pass that took a full batch is followed at
+    once); 0 turns the in-process delivery worker off (run `loyalty worker` instead)."""
+    webhook_retry_seconds: Annotated[int, msgspec.Meta(ge=1, le=31_536_000)] = 86_400
+    """How long a message is retried before it is dead-lettered, and how long an endpoint may
+    fail before it is disabled."""
+    webhook_backoff_max_seconds: Annotated[float, msgspec.Meta(ge=1, le=86_400)] = 3600.0
+    """The longest wait between two attempts of a message (the waits double from 5 s)."""
+    webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
+    """Longest wait for an endpoint's answer to one delivery (connecting included)."""
+    webhook_allow_networks: str = ""
+    """Comma-separated networks (e.g. `127.0.0.0/8,10.1.0.0/16`) an endpoint may resolve to
+    although they are loopback, link-local or private; every other such address is refused."""
+    webhook_batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    """Most messages one delivery pass takes (each member's in order)."""
+    webhook_concurrency: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 32
+    """Most requests one delivery worker has in flight at once."""
+    webhook_scan_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
+    """Seconds between the searches for time-driven messages (`points.expiring`,
+    `streak.at_risk`)."""
 
     @property
     def data_path(self) -> Path:
         """The data folder as an absolute path."""
         return Path(self.data_dir).expanduser().resolve()
+
+    @property
+    def allowed_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks of LOYALTY_WEBHOOK_ALLOW_NETWORKS (ValueError when one is not one)."""
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.webhook_allow_networks.split(",")
+            if part.strip()
+        )
 
     @property
     def rules_path(self) -> Path:
@@ -144,6 +174,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         ("postgresql://", "postgres://")
     ):
         raise SettingsError("DATABASE_URL must start with postgresql:// (got another scheme)")
+    try:
+        settings.allowed_networks  # noqa: B018 - parsed once here, so a typo stops the start
+    except ValueError as exc:
+        raise SettingsError(f"LOYALTY_WEBHOOK_ALLOW_NETWORKS: {exc}") from None
     return settings
 
 

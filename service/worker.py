@@ -1,4 +1,5 @@
-"""Time passing: pending points activate and lots expire on time, holds time out.
+"""Time passing: pending points activate and lots expire on time, holds time out (and, in
+`loyalty worker`, webhooks are delivered: `usecases/webhook_delivery.py`).
 
 Runs inside every `loyalty serve` process and as `loyalty worker`. Several copies are safe:
 each member is taken with `FOR UPDATE SKIP LOCKED`, so two workers (or a worker and an event)
@@ -85,6 +86,12 @@ async def run_standalone(settings: Settings, url: str, *, once: bool = False) ->
     from service.http.metrics import Metrics
     from service.rules_runtime import ActiveRuleset
     from service.store.database import Database
+    from service.usecases.webhook_delivery import (
+        find_time_driven,
+        new_client,
+        run_delivery_pass,
+        run_webhooks,
+    )
 
     db = Database(url, min_size=1, max_size=4, timeout=settings.db_timeout_seconds)
     await db.open()
@@ -102,9 +109,20 @@ async def run_standalone(settings: Settings, url: str, *, once: bool = False) ->
         )
         if once:
             matured, released = await run_worker_once(services)
-            print(f"matured {matured} members, released {released} holds")
+            found = await find_time_driven(services)
+            async with new_client(services) as client:
+                sent = await run_delivery_pass(services, client)
+            print(
+                f"matured {matured} members, released {released} holds, "
+                f"{found} time-driven webhooks found, {sent.delivered} delivered, "
+                f"{sent.failed} failed"
+            )
             return
-        await run_worker(services, settings.worker_interval_seconds or 5.0, asyncio.Event())
+        stop = asyncio.Event()
+        await asyncio.gather(
+            run_worker(services, settings.worker_interval_seconds or 5.0, stop),
+            run_webhooks(services, settings.webhook_interval_seconds or 1.0, stop),
+        )
     finally:
         await rules.stop()
         await db.close()

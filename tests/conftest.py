@@ -135,6 +135,8 @@ def settings(database_url: str) -> Settings:
         db_pool_min=1,
         db_pool_max=10,
         worker_interval_seconds=0,
+        webhook_interval_seconds=0,
+        webhook_allow_networks="127.0.0.0/8",
         db_timeout_seconds=30,
     )
 

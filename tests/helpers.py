@@ -151,6 +151,8 @@ def fuzz_settings(database_url: str) -> Any:
         db_pool_min=1,
         db_pool_max=10,
         worker_interval_seconds=0,
+        webhook_interval_seconds=0,
+        webhook_allow_networks="127.0.0.0/8",
         db_timeout_seconds=30,
         rate_limit_per_minute=0,
         rate_limit_events_per_minute=0,

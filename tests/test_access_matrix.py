@@ -107,6 +107,20 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/v1/admin/rules/backtests"): key("admin"),
     ("GET", "/v1/admin/rules/backtests/{backtest_id:str}"): key("admin"),
     ("POST", "/v1/admin/adjustments"): key("admin"),
+    ("POST", "/v1/admin/webhooks/endpoints"): key("admin"),
+    ("GET", "/v1/admin/webhooks/endpoints"): key("admin"),
+    ("GET", "/v1/admin/webhooks/endpoints/{endpoint_id:str}"): key("admin"),
+    ("PATCH", "/v1/admin/webhooks/endpoints/{endpoint_id:str}"): key("admin"),
+    ("DELETE", "/v1/admin/webhooks/endpoints/{endpoint_id:str}"): key("admin"),
+    ("POST", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/pause"): key("admin"),
+    ("POST", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/resume"): key("admin"),
+    ("POST", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/secret"): key("admin"),
+    ("GET", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/deliveries"): key("admin"),
+    (
+        "POST",
+        "/v1/admin/webhooks/endpoints/{endpoint_id:str}/deliveries/{message_id:str}/redeliver",
+    ): key("admin"),
+    ("POST", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/dead-letters/redeliver"): key("admin"),
     ("GET", "/v1/rewards"): key_or_any_member(None),
     ("POST", "/v1/members/{member_id:str}/redemptions"): member_or_key("redemptions:write"),
     ("GET", "/v1/members/{member_id:str}/redemptions"): member_or_key("members:read"),
@@ -149,6 +163,8 @@ PARAMS = {
     "{a:str}": "0123456789abcdef",
     "{b:str}": "fedcba9876543210",
     "{backtest_id:str}": "bt-0000000000000000",  # no such job: 404 for an admin
+    "{endpoint_id:str}": "we_0000000000000000",  # no such endpoint: 404 for an admin
+    "{message_id:str}": "msg_00000000000000000000000000",
 }
 
 

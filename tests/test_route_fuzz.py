@@ -51,7 +51,9 @@ class Call(NamedTuple):
     idempotent: bool = False
 
 
-def _valid_calls(n: int, hold: str, other_hold: str) -> dict[tuple[str, str], Call]:
+def _valid_calls(
+    n: int, hold: str, other_hold: str, endpoint: str = "we_0000000000000000"
+) -> dict[tuple[str, str], Call]:
     files = {p.name: p.read_text() for p in sorted(RULES.glob("*.yaml"))}
     event = purchase(f"f{n}", MEMBER, "12.50")
     me, board = {"member_id": MEMBER}, {"board": BOARD}
@@ -111,6 +113,29 @@ def _valid_calls(n: int, hold: str, other_hold: str) -> dict[tuple[str, str], Ca
         ("POST", "/v1/redemptions/{redemption_id}/cancel"): Call({"redemption_id": hold}),
         ("POST", "/v1/redemptions/{redemption_id}/commit"): Call({"redemption_id": other_hold}),
         ("GET", "/v1/rewards"): Call(),
+        **_webhook_calls(endpoint),
+    }
+
+
+def _webhook_calls(endpoint: str) -> dict[tuple[str, str], Call]:
+    """The webhook routes on this round's endpoint, deleted last."""
+    one = {"endpoint_id": endpoint}
+    base = "/v1/admin/webhooks/endpoints"
+    hook = {"url": "http://127.0.0.1:9/hooks", "kinds": ["points.earned", "tier.changed"]}
+    return {
+        ("POST", base): Call(body={**hook, "description": "fuzz", "expiring_days": 3}),
+        ("GET", base): Call(),
+        ("GET", base + "/{endpoint_id}"): Call(one),
+        ("PATCH", base + "/{endpoint_id}"): Call(one, body={"at_risk_hours": 2, **hook}),
+        ("POST", base + "/{endpoint_id}/pause"): Call(one),
+        ("POST", base + "/{endpoint_id}/resume"): Call(one),
+        ("POST", base + "/{endpoint_id}/secret"): Call(one, body={"overlap_seconds": 60}),
+        ("GET", base + "/{endpoint_id}/deliveries"): Call(one, {"status": "dead", "limit": 5}),
+        ("POST", base + "/{endpoint_id}/deliveries/{message_id}/redeliver"): Call(
+            {**one, "message_id": "msg_" + "0" * 26}
+        ),
+        ("POST", base + "/{endpoint_id}/dead-letters/redeliver"): Call(one),
+        ("DELETE", base + "/{endpoint_id}"): Call(one),
     }
 
 
@@ -325,6 +350,17 @@ async def _top_up(client, key: str, n: int) -> None:
     assert answer.status_code == 201, answer.text
 
 
+async def _endpoint(client, key: str) -> str:
+    """A webhook endpoint for this round's calls (they delete it at the end)."""
+    answer = await client.post(
+        "/v1/admin/webhooks/endpoints",
+        json={"url": "http://127.0.0.1:9/hooks", "kinds": ["points.earned"]},
+        headers=bearer(key),
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["endpoint_id"])
+
+
 async def _hold(client, key: str, n: int, k: str) -> str:
     answer = await client.post(
         f"/v1/members/{MEMBER}/redemptions",
@@ -361,7 +397,7 @@ async def test_boundary_values_on_every_route_leave_the_member_usable(client, db
     n = state.n
     await _top_up(client, state.key, n)
     holds = [await _hold(client, state.key, n, k) for k in ("a", "b")]
-    calls = _valid_calls(n, *holds)
+    calls = _valid_calls(n, *holds, await _endpoint(client, state.key))
     failures: list[str] = []
     for operation, call in calls.items():
         url, query, text = _mutated(operation, call, plan[operation])

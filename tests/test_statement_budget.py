@@ -26,7 +26,7 @@ HOLD_AND_COMMIT_BUDGET = 10
 the pipeline)."""
 
 
-_BACKGROUND = frozenset({"rate-limit-sync", "ruleset-follower", "worker"})
+_BACKGROUND = frozenset({"rate-limit-sync", "ruleset-follower", "worker", "webhooks"})
 """The app's own background tasks: what they send on a busy machine is not the request's."""
 
 
@@ -79,6 +79,48 @@ async def test_an_event_and_a_member_read_stay_within_their_statement_budgets(
     replay = await client.post("/v1/events", json=body, headers=bearer(key))
     assert replay.status_code == 200 and replay.json()["replay"] is True
     assert len(statements) <= 4, "\n".join(statements)  # BEGIN, lock, state, COMMIT
+
+
+async def test_webhooks_add_no_statement_to_an_event_a_batch_or_a_hold(
+    client, make_key, statements, db
+):
+    """The outbox rows and their deliveries are one more CTE of the save statement."""
+    key = await make_key("admin")
+    from service.core.webhooks import KINDS
+
+    subscribed = await client.post(
+        "/v1/admin/webhooks/endpoints",
+        json={"url": "http://127.0.0.1:9/hooks", "kinds": list(KINDS)},
+        headers=bearer(key),
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    warm = purchase("warm", "alice", "20", occurred_at="2026-02-01T08:00:00Z")  # available
+    assert (await client.post("/v1/events", json=warm, headers=bearer(key))).status_code == 201
+    statements.clear()
+    body = purchase("e1", "alice", "120.50", occurred_at="2026-03-02T09:00:00Z")
+    assert (await client.post("/v1/events", json=body, headers=bearer(key))).status_code == 201
+    assert len(statements) <= SET_BUDGET, "\n".join(statements)
+    assert any("INSERT INTO webhook_messages" in s or s.startswith("WITH w_") for s in statements)
+    events = [purchase(f"b{i}", f"member-{i:04d}", "60.00") for i in range(1000)]
+    statements.clear()
+    answer = await client.post("/v1/events/batch", json={"events": events}, headers=bearer(key))
+    assert answer.status_code == 200, answer.text
+    assert len(statements) <= BATCH_BUDGET, "\n".join(statements)
+    statements.clear()
+    held = await client.post(
+        "/v1/members/alice/redemptions",
+        json={"points": 100, "hold": True},
+        headers={**bearer(key), "Idempotency-Key": "h1"},
+    )
+    assert held.status_code == 201, held.text
+    committed = await client.post(
+        f"/v1/redemptions/{held.json()['id']}/commit", headers=bearer(key)
+    )
+    assert committed.status_code == 200, committed.text
+    assert len(statements) <= HOLD_AND_COMMIT_BUDGET, "\n".join(statements)
+    async with db.connection() as conn:
+        kinds = {r["kind"] for r in await conn.raw.fetch("SELECT kind FROM webhook_messages")}
+    assert {"points.earned", "reward.redeemed"} <= kinds
 
 
 async def test_a_batch_of_1000_events_on_1000_members_costs_a_fixed_handful(

@@ -3,6 +3,7 @@ Prometheus metrics."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -10,6 +11,8 @@ from litestar import Request, Response, get
 
 from service.api.context import services_of
 from service.rules_runtime import NoActiveRuleset
+from service.store import webhooks as webhook_store
+from service.store.database import DatabaseUnavailable
 
 __all__ = ["ROUTES"]
 
@@ -59,9 +62,14 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
     media_type=PROMETHEUS_TEXT,
 )
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """Request counts and latency histograms by route and status; database pool gauges."""
+    """Request counts and latency histograms by route and status; database pool gauges;
+    webhook attempts, and the delivery queue (waiting, dead letters, lag) as stored."""
     services = services_of(request)
     services.metrics.set_pool(*services.db.pool_stats())
+    with contextlib.suppress(DatabaseUnavailable):
+        async with services.db.connection() as conn:
+            stats = await webhook_store.delivery_stats(conn, services.clock.now())
+        services.metrics.set_webhook_queue(stats["queued"], stats["dead"], stats["lag"])
     return Response(services.metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
 

@@ -16,6 +16,7 @@ from service.core.boards import BucketChange, bucket_changes
 from service.core.ledger import Draw, Entry, Lot
 from service.decide.answers import EventResult
 from service.decide.state import MemberState
+from service.decide.webhooks import WebhookMessage, outbox_messages
 
 __all__ = [
     "AdjustmentRow",
@@ -357,6 +358,8 @@ class Rows(msgspec.Struct, kw_only=True):
     """Generated coupon codes (the save reports one that another redemption took first)."""
     histogram: list[BucketChange] = []
     """Leaderboard histogram counter changes, sorted (written last: the rows are shared)."""
+    webhooks: list[WebhookMessage] = []
+    """Outbox messages (what happened, for webhook endpoints), saved with the rest."""
 
     def is_empty(self) -> bool:
         """True when there is nothing to write."""
@@ -565,4 +568,5 @@ def changed_rows(
         for rule_id, spent in sorted(budgets_after.items())
         if budgets_before.get(rule_id) != spent
     ]
+    rows.webhooks = outbox_messages(rows, log, before, after, now)
     return rows

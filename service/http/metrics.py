@@ -66,6 +66,32 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=target,
         )
+        self.webhook_attempts = Counter(
+            "loyalty_webhook_attempts_total",
+            "Webhook delivery attempts by outcome: delivered (2xx), failed (to be retried), "
+            "dead (failed past the retry period: dead-lettered).",
+            ["outcome"],
+            registry=target,
+        )
+        shared = {"multiprocess_mode": "mostrecent"} if self.multiprocess else {}
+        self.webhook_queued = Gauge(
+            "loyalty_webhook_queued",
+            "Webhook deliveries waiting to be sent (endpoints not paused), from the database.",
+            registry=target,
+            **shared,  # type: ignore[arg-type]
+        )
+        self.webhook_dead = Gauge(
+            "loyalty_webhook_dead_letters",
+            "Webhook deliveries dead-lettered and not redelivered, from the database.",
+            registry=target,
+            **shared,  # type: ignore[arg-type]
+        )
+        self.webhook_lag = Gauge(
+            "loyalty_webhook_lag_seconds",
+            "Age of the oldest webhook delivery waiting to be sent (0 when none waits).",
+            registry=target,
+            **shared,  # type: ignore[arg-type]
+        )
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.pool_size = Gauge(
             "loyalty_db_pool_connections",
@@ -103,6 +129,21 @@ class Metrics:
             self.decide_seconds.observe(seconds / max(1, events))
         for rule in failed_rules:
             self.rule_failures.labels(rule).inc()
+
+    def observe_webhooks(self, delivered: int, failed: int, dead: int) -> None:
+        """Count one delivery pass's attempts (`dead` are among the `failed`)."""
+        if delivered:
+            self.webhook_attempts.labels("delivered").inc(delivered)
+        if failed - dead:
+            self.webhook_attempts.labels("failed").inc(failed - dead)
+        if dead:
+            self.webhook_attempts.labels("dead").inc(dead)
+
+    def set_webhook_queue(self, queued: int, dead: int, lag_seconds: float) -> None:
+        """Record the delivery queue as the database has it now."""
+        self.webhook_queued.set(queued)
+        self.webhook_dead.set(dead)
+        self.webhook_lag.set(lag_seconds)
 
     def set_pool(self, size: int, idle: int, maximum: int) -> None:
         """Record the pool's current state."""

@@ -264,6 +264,32 @@ _WRITES: list[tuple[str, str]] = [
 ]
 
 
+_WANTED = "SELECT 1 FROM webhook_endpoints e WHERE e.status <> 'disabled' AND x.kind = ANY(e.kinds)"
+# Outbox messages are kept only when an endpoint (active or paused) wants their kind, and each
+# gets one delivery per such endpoint, in the same statement (so in the same transaction). The
+# rows are numbered (`seq`) in the order they are listed, a member's in the order they happened.
+_WRITES.append(
+    (
+        "webhooks",
+        "INSERT INTO webhook_messages AS t (message_id, member_id, kind, payload, created_at) "
+        "SELECT x.message_id, x.member_id, x.kind, x.payload, x.created_at "
+        "FROM json_to_recordset($0::json) AS x(message_id text, member_id text, kind text, "
+        f"payload jsonb, created_at timestamptz) WHERE EXISTS ({_WANTED}) "
+        "ON CONFLICT DO NOTHING "
+        "RETURNING t.message_id, t.member_id, t.kind, t.seq, t.created_at",
+    )
+)
+_FOLLOW_UPS = {
+    "webhooks": (
+        "w_webhook_deliveries AS (INSERT INTO webhook_deliveries (endpoint_id, message_id, "
+        "member_id, seq, created_at, retry_from, next_attempt_at) "
+        "SELECT e.endpoint_id, m.message_id, m.member_id, m.seq, m.created_at, m.created_at, "
+        "m.created_at FROM w_webhooks m JOIN webhook_endpoints e "
+        "ON e.status <> 'disabled' AND m.kind = ANY(e.kinds) ON CONFLICT DO NOTHING)"
+    )
+}
+
+
 def _numbered(sql: str, param: int) -> str:
     return sql.replace("$0::json", f"${param}::json")
 
@@ -292,6 +318,8 @@ def _save_sql(fields: tuple[str, ...]) -> str:
     ctes = ",\n".join(
         f"w_{name} AS ({_numbered(_STATEMENTS[name], n)})" for n, name in enumerate(fields, 1)
     )
+    follow_ups = [_FOLLOW_UPS[name] for name in fields if name in _FOLLOW_UPS]
+    ctes = ",\n".join([ctes, *follow_ups])
     counted = "(SELECT count(*) FROM w_generated_codes)" if "generated_codes" in fields else "0"
     return f"WITH {ctes}\nSELECT {counted} AS generated"
 

@@ -62,6 +62,9 @@ __all__ = [
     "streak_units",
     "tier_history",
     "tier_metric_days",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_messages",
 ]
 
 metadata = MetaData(
@@ -520,3 +523,77 @@ referrals = Table(
 """A referee (member_id) and the member who referred them; the rewards and their reversal."""
 
 Index("ix_referrals_referrer_id", referrals.c.referrer_id)
+
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("endpoint_id", Text, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("kinds", ARRAY(Text), nullable=False),
+    Column("expiring_days", Integer, nullable=False, server_default="7"),
+    Column("at_risk_hours", Integer, nullable=False, server_default="4"),
+    Column("status", Text, nullable=False, server_default="active"),
+    Column("disabled_reason", Text),
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text),
+    Column("previous_secret_until", DateTime(timezone=True)),
+    Column("failing_since", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
+)
+"""Where webhooks go: a URL, the kinds it wants, its signing secret (and the previous one during
+a rotation's overlap), and whether it is active, paused or disabled (with the reason why)."""
+
+webhook_messages = Table(
+    "webhook_messages",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("seq", BigInteger, Identity(always=False), nullable=False, unique=True),
+    Column("member_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("endpoint_id", Text),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""The outbox: one row per thing that happened, written in the transaction that made it happen
+(`endpoint_id` null), or by the worker for one endpoint's time-driven kinds. `seq` orders a
+member's messages as their transactions committed (the member's row lock serialises them)."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("endpoint_id", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("member_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("retry_from", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("endpoint_id", "message_id"),
+    CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+)
+"""One message to one endpoint: pending (retried with backoff until `retry_from` plus the retry
+period), delivered, or dead (a dead letter, until redelivered)."""
+
+Index(
+    "ix_webhook_deliveries_lane",
+    webhook_deliveries.c.endpoint_id,
+    webhook_deliveries.c.member_id,
+    webhook_deliveries.c.seq,
+    postgresql_where=text("status = 'pending'"),
+)
+Index(
+    "ix_webhook_deliveries_pending",
+    webhook_deliveries.c.seq,
+    postgresql_where=text("status = 'pending'"),
+)
+Index("ix_webhook_deliveries_listing", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.seq)

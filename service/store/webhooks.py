@@ -1,0 +1,394 @@
+"""Webhook endpoints, the outbox and deliveries: the SQL.
+
+Deliveries are taken with `FOR UPDATE SKIP LOCKED`, a member's in order: a pass locks the
+first pending delivery of each (endpoint, member) lane it takes and then that lane's next ones;
+another replica's pass sees the lane's first delivery still pending (and locked), so it takes
+nothing of that lane until the first pass commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from service.store.database import Connection
+
+__all__ = [
+    "DueDelivery",
+    "dead_letter_disabled",
+    "delete_endpoint",
+    "delivery_stats",
+    "delivery_status",
+    "endpoint",
+    "endpoints",
+    "expiring_lots",
+    "insert_endpoint",
+    "insert_time_messages",
+    "list_deliveries",
+    "mark_endpoints",
+    "record_attempts",
+    "redeliver",
+    "rotate_secret",
+    "set_status",
+    "streak_candidates",
+    "take_due",
+    "update_endpoint",
+]
+
+_ENDPOINT_COLUMNS = (
+    "endpoint_id, url, description, kinds, expiring_days, at_risk_hours, status, "
+    "disabled_reason, secret, previous_secret, previous_secret_until, failing_since, "
+    "created_at, updated_at"
+)
+
+
+async def insert_endpoint(conn: Connection, row: dict[str, Any]) -> None:
+    """Store a new endpoint."""
+    await conn.raw.execute(
+        "INSERT INTO webhook_endpoints (endpoint_id, url, description, kinds, expiring_days, "
+        "at_risk_hours, status, secret, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $8)",
+        row["endpoint_id"],
+        row["url"],
+        row["description"],
+        row["kinds"],
+        row["expiring_days"],
+        row["at_risk_hours"],
+        row["secret"],
+        row["created_at"],
+    )
+
+
+async def endpoints(conn: Connection) -> list[Any]:
+    """Every endpoint, oldest first."""
+    return list(
+        await conn.raw.fetch(
+            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, endpoint_id"
+        )
+    )
+
+
+async def endpoint(conn: Connection, endpoint_id: str, *, lock: bool = False) -> Any:
+    """One endpoint, or None."""
+    suffix = " FOR UPDATE" if lock else ""
+    return await conn.raw.fetchrow(
+        f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE endpoint_id = $1{suffix}",
+        endpoint_id,
+    )
+
+
+async def update_endpoint(
+    conn: Connection, endpoint_id: str, changes: dict[str, Any], now: datetime
+) -> Any:
+    """Change some of an endpoint's fields (names from this module's columns); the new row."""
+    allowed = {"url", "description", "kinds", "expiring_days", "at_risk_hours"}
+    assert set(changes) <= allowed, changes
+    names = sorted(changes)
+    assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, 3))
+    sets = f"{assignments}, updated_at = $2" if assignments else "updated_at = $2"
+    return await conn.raw.fetchrow(
+        f"UPDATE webhook_endpoints SET {sets} WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
+        endpoint_id,
+        now,
+        *(changes[name] for name in names),
+    )
+
+
+async def set_status(conn: Connection, endpoint_id: str, status: str, now: datetime) -> Any:
+    """Pause, or (re)activate an endpoint: activating clears why it was disabled and its
+    failure clock. The new row, or None."""
+    return await conn.raw.fetchrow(
+        "UPDATE webhook_endpoints SET status = $2, updated_at = $3, "
+        "disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE disabled_reason END, "
+        "failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END "
+        f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
+        endpoint_id,
+        status,
+        now,
+    )
+
+
+async def rotate_secret(
+    conn: Connection, endpoint_id: str, secret: str, previous_until: datetime, now: datetime
+) -> Any:
+    """Sign with `secret` from now on, and with the old one too until `previous_until`."""
+    return await conn.raw.fetchrow(
+        "UPDATE webhook_endpoints SET previous_secret = secret, secret = $2, "
+        "previous_secret_until = $3, updated_at = $4 "
+        f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
+        endpoint_id,
+        secret,
+        previous_until,
+        now,
+    )
+
+
+async def delete_endpoint(conn: Connection, endpoint_id: str) -> bool:
+    """Delete an endpoint with its deliveries and its own (time-driven) messages."""
+    gone = await conn.raw.execute(
+        "DELETE FROM webhook_endpoints WHERE endpoint_id = $1", endpoint_id
+    )
+    await conn.raw.execute("DELETE FROM webhook_deliveries WHERE endpoint_id = $1", endpoint_id)
+    await conn.raw.execute("DELETE FROM webhook_messages WHERE endpoint_id = $1", endpoint_id)
+    return str(gone) != "DELETE 0"
+
+
+async def list_deliveries(
+    conn: Connection, endpoint_id: str, status: str | None, before_seq: int | None, limit: int
+) -> list[Any]:
+    """An endpoint's deliveries, newest first, optionally of one status and older than a seq."""
+    return list(
+        await conn.raw.fetch(
+            "SELECT d.message_id, d.member_id, d.seq, d.status, d.attempts, d.created_at, "
+            "d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, "
+            "d.delivered_at, m.kind FROM webhook_deliveries d "
+            "JOIN webhook_messages m ON m.message_id = d.message_id "
+            "WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) "
+            "AND ($3::bigint IS NULL OR d.seq < $3) ORDER BY d.seq DESC LIMIT $4",
+            endpoint_id,
+            status,
+            before_seq,
+            limit,
+        )
+    )
+
+
+async def redeliver(
+    conn: Connection, endpoint_id: str, message_id: str | None, now: datetime
+) -> int:
+    """Put dead letters (one, or all of the endpoint's) back in line, to be tried at once and
+    for another retry period. How many."""
+    tag = await conn.raw.execute(
+        "UPDATE webhook_deliveries SET status = 'pending', retry_from = $3, next_attempt_at = $3 "
+        "WHERE endpoint_id = $1 AND status = 'dead' AND ($2::text IS NULL OR message_id = $2)",
+        endpoint_id,
+        message_id,
+        now,
+    )
+    return int(str(tag).split()[-1])
+
+
+async def delivery_status(conn: Connection, endpoint_id: str, message_id: str) -> str | None:
+    """The status of one delivery, or None."""
+    status = await conn.raw.fetchval(
+        "SELECT status FROM webhook_deliveries WHERE endpoint_id = $1 AND message_id = $2",
+        endpoint_id,
+        message_id,
+    )
+    return None if status is None else str(status)
+
+
+class DueDelivery:
+    """A delivery taken by a pass, with its message and where it goes."""
+
+    __slots__ = (
+        "attempts",
+        "created_at",
+        "endpoint_id",
+        "kind",
+        "member_id",
+        "message_id",
+        "next_attempt_at",
+        "payload",
+        "retry_from",
+        "seq",
+    )
+
+    def __init__(self, row: Any) -> None:
+        self.endpoint_id: str = row["endpoint_id"]
+        self.message_id: str = row["message_id"]
+        self.member_id: str = row["member_id"]
+        self.seq: int = row["seq"]
+        self.attempts: int = row["attempts"]
+        self.retry_from: datetime = row["retry_from"]
+        self.next_attempt_at: datetime = row["next_attempt_at"]
+        self.kind: str = row["kind"]
+        self.payload: Any = row["payload"]
+        self.created_at: datetime = row["created_at"]
+
+
+_HEADS = """
+SELECT d.endpoint_id, d.member_id, d.seq FROM webhook_deliveries d
+JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id AND e.status = 'active'
+WHERE d.status = 'pending' AND d.next_attempt_at <= $1
+  AND NOT EXISTS (
+    SELECT 1 FROM webhook_deliveries p
+     WHERE p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
+       AND p.status = 'pending' AND p.seq < d.seq)
+ORDER BY d.seq LIMIT $2
+FOR UPDATE OF d SKIP LOCKED
+"""
+
+_LANES = """
+SELECT d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts, d.retry_from,
+       d.next_attempt_at, m.kind, m.payload, m.created_at
+  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(endpoint_id, member_id, seq)
+  JOIN webhook_deliveries d ON d.endpoint_id = h.endpoint_id AND d.member_id = h.member_id
+   AND d.status = 'pending' AND d.seq >= h.seq
+  JOIN webhook_messages m ON m.message_id = d.message_id
+ ORDER BY d.seq LIMIT $4
+ FOR UPDATE OF d
+"""
+
+
+async def take_due(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
+    """Lock the first due delivery of up to `limit` lanes no other pass holds, then the
+    lanes' next pending ones (in `seq` order, up to `limit` in all); in a transaction. A lane
+    is to be sent up to its first delivery that is not due yet."""
+    heads = await conn.raw.fetch(_HEADS, now, limit)
+    if not heads:
+        return []
+    rows = await conn.raw.fetch(
+        _LANES,
+        [h["endpoint_id"] for h in heads],
+        [h["member_id"] for h in heads],
+        [h["seq"] for h in heads],
+        max(limit, len(heads)),
+    )
+    return [DueDelivery(r) for r in rows]
+
+
+async def record_attempts(conn: Connection, attempts: Sequence[dict[str, Any]]) -> None:
+    """Write what the pass's attempts came to, in one statement."""
+    if not attempts:
+        return
+    columns = (
+        ("endpoint_id", "text"),
+        ("message_id", "text"),
+        ("status", "text"),
+        ("attempts", "int"),
+        ("next_attempt_at", "timestamptz"),
+        ("last_attempt_at", "timestamptz"),
+        ("last_status_code", "int"),
+        ("last_error", "text"),
+        ("delivered_at", "timestamptz"),
+    )
+    arrays = ", ".join(f"${n}::{t}[]" for n, (_, t) in enumerate(columns, 1))
+    names = ", ".join(c for c, _ in columns)
+    await conn.raw.execute(
+        "UPDATE webhook_deliveries AS d SET status = x.status, attempts = x.attempts, "
+        "next_attempt_at = x.next_attempt_at, last_attempt_at = x.last_attempt_at, "
+        "last_status_code = x.last_status_code, last_error = x.last_error, "
+        f"delivered_at = x.delivered_at FROM unnest({arrays}) AS x({names}) "
+        "WHERE d.endpoint_id = x.endpoint_id AND d.message_id = x.message_id",
+        *([a[c] for a in attempts] for c, _ in columns),
+    )
+
+
+async def mark_endpoints(
+    conn: Connection, succeeded: list[str], failed: list[str], now: datetime
+) -> None:
+    """An endpoint that answered once is healthy; one that only failed starts (or keeps) its
+    failure clock."""
+    if succeeded:
+        await conn.raw.execute(
+            "UPDATE webhook_endpoints SET failing_since = NULL "
+            "WHERE endpoint_id = ANY($1::text[]) AND failing_since IS NOT NULL",
+            succeeded,
+        )
+    if failed:
+        await conn.raw.execute(
+            "UPDATE webhook_endpoints SET failing_since = $2 "
+            "WHERE endpoint_id = ANY($1::text[]) AND failing_since IS NULL",
+            failed,
+            now,
+        )
+
+
+async def dead_letter_disabled(
+    conn: Connection, failing_before: datetime, now: datetime, reasons: dict[str, str]
+) -> list[str]:
+    """Disable the active endpoints failing since before `failing_before` (the reason says
+    since when and the last error) and dead-letter their pending deliveries; their ids."""
+    rows = await conn.raw.fetch(
+        "UPDATE webhook_endpoints SET status = 'disabled', updated_at = $2, "
+        "disabled_reason = 'failing since ' || to_char(failing_since AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ' (longer than the retry period); last: ' "
+        "|| coalesce(($3::jsonb) ->> endpoint_id, 'no answer') "
+        "WHERE status = 'active' AND failing_since <= $1 RETURNING endpoint_id",
+        failing_before,
+        now,
+        reasons,
+    )
+    disabled = [r["endpoint_id"] for r in rows]
+    if disabled:
+        await conn.raw.execute(
+            "UPDATE webhook_deliveries SET status = 'dead' "
+            "WHERE endpoint_id = ANY($1::text[]) AND status = 'pending'",
+            disabled,
+        )
+    return disabled
+
+
+async def insert_time_messages(conn: Connection, messages: Sequence[Any]) -> int:
+    """Store an endpoint's time-driven messages with their deliveries; a message already
+    stored (same id: the same moment told before) is not stored or sent again. How many new."""
+    if not messages:
+        return 0
+    count = await conn.raw.fetchval(
+        """
+        WITH m AS (
+          INSERT INTO webhook_messages AS t (message_id, member_id, kind, endpoint_id, payload,
+                                             created_at)
+          SELECT x.message_id, x.member_id, x.kind, x.endpoint_id, x.payload, x.created_at
+            FROM json_to_recordset($1::json) AS x(message_id text, member_id text, kind text,
+                 endpoint_id text, payload jsonb, created_at timestamptz)
+          ON CONFLICT DO NOTHING
+          RETURNING t.message_id, t.member_id, t.endpoint_id, t.seq, t.created_at),
+        d AS (
+          INSERT INTO webhook_deliveries (endpoint_id, message_id, member_id, seq, created_at,
+                                          retry_from, next_attempt_at)
+          SELECT m.endpoint_id, m.message_id, m.member_id, m.seq, m.created_at, m.created_at,
+                 m.created_at FROM m
+          RETURNING 1)
+        SELECT count(*) FROM d
+        """,
+        list(messages),
+    )
+    return int(count)
+
+
+async def expiring_lots(conn: Connection, now: datetime, until: datetime) -> list[Any]:
+    """Points that expire after `now` and by `until`, per member and moment of expiry."""
+    return list(
+        await conn.raw.fetch(
+            "SELECT member_id, expires_at, sum(remaining)::bigint AS points FROM lots "
+            "WHERE remaining > 0 AND state <> 'expired' AND expires_at > $1 AND expires_at <= $2 "
+            "GROUP BY member_id, expires_at ORDER BY member_id, expires_at",
+            now,
+            until,
+        )
+    )
+
+
+async def streak_candidates(conn: Connection, since: Any) -> list[Any]:
+    """Streaks whose latest unit is `since` or later: (member, streak, run start, latest unit,
+    units in the run, the member's time zone)."""
+    return list(
+        await conn.raw.fetch(
+            "SELECT s.member_id, s.streak_id, s.run_start, max(u.unit) AS last_unit, "
+            "count(*) FILTER (WHERE u.unit >= s.run_start) AS length, m.timezone "
+            "FROM member_streaks s "
+            "JOIN streak_units u ON u.member_id = s.member_id AND u.streak_id = s.streak_id "
+            "JOIN members m ON m.member_id = s.member_id "
+            "WHERE s.run_start IS NOT NULL "
+            "GROUP BY s.member_id, s.streak_id, s.run_start, m.timezone "
+            "HAVING max(u.unit) >= $1",
+            since,
+        )
+    )
+
+
+async def delivery_stats(conn: Connection, now: datetime) -> Any:
+    """Pending deliveries (of endpoints that are not paused), dead letters, and how long the
+    oldest pending one has waited (seconds)."""
+    return await conn.raw.fetchrow(
+        "SELECT count(*) FILTER (WHERE d.status = 'pending') AS queued, "
+        "count(*) FILTER (WHERE d.status = 'dead') AS dead, "
+        "coalesce(extract(epoch FROM $1 - min(d.created_at) FILTER "
+        "(WHERE d.status = 'pending')), 0)::float8 AS lag "
+        "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id "
+        "AND e.status <> 'paused' WHERE d.status IN ('pending', 'dead')",
+        now,
+    )

@@ -1,0 +1,458 @@
+"""Webhooks, against a real HTTP receiver on loopback: signed messages the receiver verifies,
+every message once the receiver recovers (500, timeouts, down), each member's in order; nothing
+for a rolled-back change; dead letters after the retry period and their redelivery; the
+time-driven kinds once each at the right moment in the member's time zone (the clock is moved,
+never slept on)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+import pytest
+from helpers import bearer, purchase
+from webhook_receiver import Receiver
+
+from service.usecases.webhook_delivery import find_time_driven, new_client, run_delivery_pass
+
+ENDPOINTS = "/v1/admin/webhooks/endpoints"
+EVENT_KINDS = [
+    "points.earned",
+    "points.reversed",
+    "tier.changed",
+    "badge.awarded",
+    "challenge.completed",
+    "challenge.progressed",
+    "streak.milestone",
+    "reward.redeemed",
+]
+
+
+@pytest.fixture
+async def receiver():
+    r = Receiver()
+    await r.start()
+    yield r
+    await r.stop()
+
+
+async def _subscribe(client, key, receiver, kinds=None, **extra) -> dict:
+    body = {"url": receiver.url, "kinds": kinds or ["points.earned"], **extra}
+    response = await client.post(ENDPOINTS, json=body, headers=bearer(key))
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["secret"].startswith("whsec_")
+    receiver.secrets.append(created["secret"])
+    return created
+
+
+async def _drain(services, passes: int = 50) -> None:
+    """Delivery passes until one takes nothing (the clock stands still)."""
+    async with new_client(services) as http:
+        for _ in range(passes):
+            if (await run_delivery_pass(services, http)).taken == 0:
+                return
+    raise AssertionError("deliveries never ran out")
+
+
+async def _post(client, key, event) -> dict:
+    response = await client.post("/v1/events", json=event, headers=bearer(key))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _deliveries(client, key, endpoint_id, **params) -> list[dict]:
+    response = await client.get(
+        f"{ENDPOINTS}/{endpoint_id}/deliveries", params=params, headers=bearer(key)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["deliveries"]
+
+
+async def test_a_purchase_is_delivered_signed_and_the_receiver_verifies_it(
+    client, make_key, services, receiver, clock
+):
+    key = await make_key("admin")
+    endpoint = await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
+    await _post(client, key, purchase("p1", "alice", "42.00"))
+    await _drain(services)
+    assert receiver.bad_signatures == 0
+    (message,) = receiver.accepted
+    assert message["type"] == "points.earned"
+    assert message["data"]["member_id"] == "alice"
+    assert message["data"]["event_id"] == "p1"
+    assert message["data"]["points"] == 420 and message["data"]["pending"] == 420
+    assert message["id"].startswith("msg_")
+    assert message["headers"]["webhook-timestamp"] == str(int(clock.now().timestamp()))
+    assert message["headers"]["webhook-signature"].startswith("v1,")
+    (delivery,) = await _deliveries(client, key, endpoint["endpoint_id"])
+    assert delivery["status"] == "delivered" and delivery["attempts"] == 1
+    assert delivery["last_status_code"] == 204 and delivery["kind"] == "points.earned"
+    assert delivery["message_id"] == message["id"]
+    # a second pass sends nothing again
+    await _drain(services)
+    assert len(receiver.accepted) == 1
+
+
+async def test_no_subscriber_no_message_and_kinds_not_asked_for_are_not_sent(
+    client, make_key, services, receiver, db
+):
+    key = await make_key("admin")
+    await _post(client, key, purchase("p0", "alice", "10.00"))  # nobody subscribed yet
+    await _subscribe(client, key, receiver, kinds=["tier.changed"])
+    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await _drain(services)
+    assert receiver.accepted == []
+    async with db.connection() as conn:
+        assert await conn.raw.fetchval("SELECT count(*) FROM webhook_messages") == 0
+
+
+async def _stream(
+    client, key, members: int, per_member: int, prefix: str = "e"
+) -> dict[str, list[str]]:
+    """Purchases interleaved across members; each member's event ids in posting order."""
+    order: dict[str, list[str]] = {}
+    for i in range(per_member):
+        for m in range(members):
+            member, event_id = f"m{m}", f"{prefix}{m}-{i}"
+            await _post(client, key, purchase(event_id, member, f"{10 + i}.00"))
+            order.setdefault(member, []).append(event_id)
+    return order
+
+
+def _received_in_order(receiver: Receiver, order: dict[str, list[str]]) -> None:
+    got = {
+        member: [m["data"]["event_id"] for m in messages]
+        for member, messages in receiver.by_member("points.earned").items()
+    }
+    assert got == order
+
+
+async def test_a_receiver_that_fails_times_out_or_is_down_gets_everything_in_order(
+    client, make_key, services, receiver, clock
+):
+    services.settings = msgspec.structs.replace(services.settings, webhook_timeout_seconds=0.3)
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver)
+    order = await _stream(client, key, members=3, per_member=2)
+    receiver.mode = "fail"
+    async with new_client(services) as http:
+        first = await run_delivery_pass(services, http)
+        assert first.failed == 3 and first.delivered == 0  # one head per member, each stops
+        later = await _stream(client, key, members=3, per_member=1, prefix="x")
+        for member, ids in later.items():  # more changes while the receiver fails
+            order[member] += ids
+        receiver.mode = "slow"
+        receiver.slow_seconds = 2
+        clock.advance(timedelta(minutes=2))
+        assert (await run_delivery_pass(services, http)).failed == 3
+        await receiver.stop()
+        clock.advance(timedelta(minutes=5))
+        assert (await run_delivery_pass(services, http)).failed == 3
+        await receiver.start()  # the same port
+        receiver.mode = "ok"
+        clock.advance(timedelta(seconds=5))  # not every backoff is over yet
+        await run_delivery_pass(services, http)
+        clock.advance(timedelta(hours=2))
+        while (await run_delivery_pass(services, http)).taken:
+            pass
+    assert receiver.bad_signatures == 0
+    assert len(set(receiver.accepted_ids())) == 9
+    _received_in_order(receiver, order)
+
+
+async def test_two_replicas_passing_at_once_keep_each_members_order(
+    client, make_key, services, receiver, settings, clock
+):
+    from service.services import Services
+    from service.store.database import Database
+
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver)
+    order = await _stream(client, key, members=4, per_member=6)
+    other_db = Database(settings.database_url or "", min_size=0, max_size=4)
+    await other_db.open()
+    try:
+        other = Services(**{**services.__dict__, "db": other_db})
+        small = msgspec.structs.replace(services.settings, webhook_batch=3)
+        services.settings = other.settings = small
+        async with new_client(services) as a, new_client(other) as b:
+            for _ in range(30):
+                done = await asyncio.gather(
+                    run_delivery_pass(services, a), run_delivery_pass(other, b)
+                )
+                if not any(r.taken for r in done):
+                    break
+    finally:
+        await other_db.close()
+    _received_in_order(receiver, order)
+    assert len(receiver.accepted) == 24  # nothing twice
+
+
+async def test_a_message_is_never_sent_for_a_rolled_back_change(
+    client, make_key, services, receiver, db
+):
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver)
+    # the save of this event fails after the outbox CTE has its rows: the transaction rolls back
+    async with db.transaction() as conn:
+        await conn.raw.execute(
+            """
+            CREATE FUNCTION doom() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.event_id = 'doomed' THEN RAISE EXCEPTION 'doomed'; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER doom BEFORE INSERT ON ledger_entries
+              FOR EACH ROW EXECUTE FUNCTION doom();
+            """
+        )
+    response = await client.post(
+        "/v1/events", json=purchase("doomed", "alice", "99.00"), headers=bearer(key)
+    )
+    assert response.status_code >= 500
+    await _post(client, key, purchase("fine", "alice", "5.00"))
+    await _drain(services)
+    assert [m["data"]["event_id"] for m in receiver.accepted] == ["fine"]
+    async with db.connection() as conn:
+        kept = await conn.raw.fetch("SELECT payload FROM webhook_messages")
+    assert [r["payload"]["event_id"] for r in kept] == ["fine"]
+    async with db.transaction() as conn:
+        await conn.raw.execute("DROP TRIGGER doom ON ledger_entries; DROP FUNCTION doom()")
+
+
+async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_be_redelivered(
+    client, make_key, services, receiver, clock
+):
+    services.settings = msgspec.structs.replace(services.settings, webhook_retry_seconds=3600)
+    key = await make_key("admin")
+    endpoint = await _subscribe(client, key, receiver)
+    endpoint_id = endpoint["endpoint_id"]
+    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await _post(client, key, purchase("p2", "bob", "10.00"))
+    receiver.mode = "fail"
+    async with new_client(services) as http:
+        started = clock.now()
+        for _ in range(40):  # attempts with backoff (and its jitter) past the hour
+            result = await run_delivery_pass(services, http)
+            if result.dead:
+                break
+            clock.advance(timedelta(minutes=6))
+    assert clock.now() - started >= timedelta(hours=1)  # not before the retry period
+    dead = await _deliveries(client, key, endpoint_id, status="dead")
+    assert len(dead) == 2
+    assert all(d["last_status_code"] == 500 and d["attempts"] > 3 for d in dead)
+    assert all(d["last_error"] == "HTTP 500" for d in dead)
+    shown = (await client.get(f"{ENDPOINTS}/{endpoint_id}", headers=bearer(key))).json()
+    assert shown["status"] == "disabled"
+    assert "failing since" in shown["disabled_reason"] and "HTTP 500" in shown["disabled_reason"]
+    # while disabled, new changes make no deliveries for it
+    await _post(client, key, purchase("p3", "alice", "10.00"))
+    assert len(await _deliveries(client, key, endpoint_id)) == 2
+    # the receiver is fixed; the admin resumes the endpoint and redelivers
+    receiver.mode = "ok"
+    resumed = await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
+    assert resumed.json()["status"] == "active" and resumed.json()["disabled_reason"] is None
+    one = dead[0]["message_id"]
+    again = await client.post(
+        f"{ENDPOINTS}/{endpoint_id}/deliveries/{one}/redeliver", headers=bearer(key)
+    )
+    assert again.status_code == 200 and again.json() == {"redelivered": 1}
+    rest = await client.post(
+        f"{ENDPOINTS}/{endpoint_id}/dead-letters/redeliver", headers=bearer(key)
+    )
+    assert rest.json() == {"redelivered": 1}
+    await _drain(services)
+    assert sorted(m["data"]["event_id"] for m in receiver.accepted) == ["p1", "p2"]
+    statuses = {d["status"] for d in await _deliveries(client, key, endpoint_id)}
+    assert statuses == {"delivered"}
+    refused = await client.post(
+        f"{ENDPOINTS}/{endpoint_id}/deliveries/{one}/redeliver", headers=bearer(key)
+    )
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["field"] == "message_id"
+
+
+async def test_a_redirect_is_not_followed_but_failed(client, make_key, services, receiver):
+    key = await make_key("admin")
+    endpoint = await _subscribe(client, key, receiver)
+    await _post(client, key, purchase("p1", "alice", "10.00"))
+    receiver.mode = "redirect"
+    async with new_client(services) as http:
+        result = await run_delivery_pass(services, http)
+    assert result.failed == 1 and receiver.requests == 1
+    (delivery,) = await _deliveries(client, key, endpoint["endpoint_id"])
+    assert delivery["status"] == "pending" and delivery["last_status_code"] == 302
+    assert "redirects not followed" in delivery["last_error"]
+
+
+async def test_streak_at_risk_is_sent_once_hours_before_the_members_day_ends(
+    client, make_key, services, receiver, clock
+):
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver, kinds=["streak.at_risk"], at_risk_hours=4)
+    response = await client.put(
+        "/v1/members/sam", json={"timezone": "America/New_York"}, headers=bearer(key)
+    )
+    assert response.status_code in (200, 201), response.text
+    # check-ins on 2 and 3 March, New York time (noon there is 17:00 UTC)
+    for day in (2, 3):
+        at = datetime(2026, 3, day, 17, 0, tzinfo=UTC)
+        clock.set(at)
+        await _post(
+            client,
+            key,
+            {"id": f"c{day}", "type": "checkin", "member_id": "sam", "occurred_at": at.isoformat()},
+        )
+    # 4 March 21:00 UTC: the UTC day ends in 3 hours, but in New York it is 16:00 (8 hours left)
+    clock.set(datetime(2026, 3, 4, 21, 0, tzinfo=UTC))
+    assert await find_time_driven(services) == 0
+    # 4 March 20:30 New York (01:30 UTC on the 5th): the day ends in 3.5 hours
+    clock.set(datetime(2026, 3, 5, 1, 30, tzinfo=UTC))
+    assert await find_time_driven(services) == 1
+    clock.advance(timedelta(minutes=30))
+    assert await find_time_driven(services) == 0  # once
+    await _drain(services)
+    (message,) = receiver.accepted
+    assert message["type"] == "streak.at_risk"
+    data = message["data"]
+    assert (data["member_id"], data["streak_id"], data["length"]) == ("sam", "daily-checkin", 2)
+    assert data["ends_at"] == "2026-03-05T05:00:00Z" and data["timezone"] == "America/New_York"
+    # the next evening the streak is broken (4 March was missed): nothing at risk to tell
+    clock.set(datetime(2026, 3, 6, 1, 30, tzinfo=UTC))
+    assert await find_time_driven(services) == 0
+
+
+async def test_points_expiring_is_sent_once_days_before(
+    client, make_key, services, receiver, clock
+):
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver, kinds=["points.expiring"], expiring_days=7)
+    await _post(client, key, purchase("p1", "alice", "50.00"))  # 500 points, expire in 365 days
+    expires = datetime(2027, 3, 2, 8, 0, tzinfo=UTC)
+    clock.set(expires - timedelta(days=8))
+    assert await find_time_driven(services) == 0
+    clock.set(expires - timedelta(days=6, hours=23))
+    assert await find_time_driven(services) == 1
+    clock.advance(timedelta(days=1))
+    assert await find_time_driven(services) == 0
+    await _drain(services)
+    (message,) = receiver.accepted
+    assert message["type"] == "points.expiring"
+    assert message["data"] == {
+        "member_id": "alice",
+        "points": 500,
+        "expires_at": "2027-03-02T08:00:00Z",
+    }
+
+
+async def test_the_game_kinds_come_with_their_change(client, make_key, services, receiver):
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
+    await _post(client, key, purchase("big", "alice", "600.00"))  # tier and badge territory
+    refund = {
+        "id": "r1",
+        "type": "refund",
+        "member_id": "alice",
+        "occurred_at": "2026-03-02T08:30:00Z",
+        "attributes": {"order_id": "order-big", "amount": "100.00"},
+    }
+    await _post(client, key, refund)
+    await _drain(services)
+    kinds = [m["type"] for m in receiver.accepted]
+    assert "points.earned" in kinds and "points.reversed" in kinds
+    reversed_ = next(m for m in receiver.accepted if m["type"] == "points.reversed")
+    assert reversed_["data"]["event_id"] == "r1" and reversed_["data"]["points"] > 0
+    assert kinds.index("points.earned") < kinds.index("points.reversed")
+
+
+async def test_bad_requests_name_the_field(client, make_key):
+    key = await make_key("admin")
+    cases = [
+        ({"url": "http://10.1.2.3/x", "kinds": ["points.earned"]}, 422, "url"),
+        ({"url": "ftp://example.com/x", "kinds": ["points.earned"]}, 422, "url"),
+        ({"url": "http://127.0.0.1:9/x", "kinds": ["points.earnt"]}, 400, "kinds[0]"),
+        ({"url": "http://127.0.0.1:9/x", "kinds": []}, 400, "kinds"),
+        ({"kinds": ["points.earned"]}, 400, "url"),
+        (
+            {"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "expiring_days": 0},
+            400,
+            "expiring_days",
+        ),
+        (
+            {"url": "http://127.0.0.1:9/x", "kinds": ["tier.changed"], "colour": "red"},
+            400,
+            "colour",
+        ),
+    ]
+    for body, status, field in cases:
+        response = await client.post(ENDPOINTS, json=body, headers=bearer(key))
+        assert response.status_code == status, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.text
+    missing = await client.get(f"{ENDPOINTS}/we_0000000000000000", headers=bearer(key))
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["field"] == "endpoint_id"
+    bad_id = await client.get(f"{ENDPOINTS}/nope", headers=bearer(key))
+    assert bad_id.status_code == 400
+    bad_status = await client.get(
+        f"{ENDPOINTS}/we_0000000000000000/deliveries?status=lost", headers=bearer(key)
+    )
+    assert bad_status.status_code == 400
+
+
+async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
+    client, make_key, services, receiver, clock
+):
+    key = await make_key("admin")
+    created = await _subscribe(client, key, receiver, description="CRM")
+    endpoint_id = created["endpoint_id"]
+    listed = (await client.get(ENDPOINTS, headers=bearer(key))).json()["endpoints"]
+    assert [e["endpoint_id"] for e in listed] == [endpoint_id]
+    assert "secret" not in listed[0]
+    changed = await client.patch(
+        f"{ENDPOINTS}/{endpoint_id}",
+        json={"kinds": ["points.earned", "tier.changed"], "description": "CRM (prod)"},
+        headers=bearer(key),
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["kinds"] == ["points.earned", "tier.changed"]
+    assert changed.json()["url"] == receiver.url
+    # paused: messages are kept, not sent; resumed: sent
+    await client.post(f"{ENDPOINTS}/{endpoint_id}/pause", headers=bearer(key))
+    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await _drain(services)
+    assert receiver.accepted == []
+    await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
+    await _drain(services)
+    assert len(receiver.accepted) == 1
+    # rotation: both secrets sign during the overlap, only the new one after it
+    rotated = await client.post(
+        f"{ENDPOINTS}/{endpoint_id}/secret", json={"overlap_seconds": 3600}, headers=bearer(key)
+    )
+    assert rotated.status_code == 200, rotated.text
+    old, new = created["secret"], rotated.json()["secret"]
+    receiver.secrets = [old]
+    await _post(client, key, purchase("p2", "alice", "10.00"))
+    await _drain(services)
+    signature = receiver.accepted[-1]["headers"]["webhook-signature"]
+    assert len(signature.split()) == 2
+    receiver.secrets = [new]
+    clock.advance(timedelta(hours=2))
+    await _post(client, key, purchase("p3", "alice", "10.00"))
+    await _drain(services)
+    assert len(receiver.accepted[-1]["headers"]["webhook-signature"].split()) == 1
+    assert receiver.bad_signatures == 0 and len(receiver.accepted) == 3
+    # metrics: the queue as stored
+    await client.post(f"{ENDPOINTS}/{endpoint_id}/pause", headers=bearer(key))
+    await _post(client, key, purchase("p4", "alice", "10.00"))
+    await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
+    clock.advance(timedelta(seconds=30))
+    text = (await client.get("/metrics")).text
+    assert "loyalty_webhook_queued 1.0" in text
+    assert "loyalty_webhook_lag_seconds 30.0" in text
+    deleted = await client.delete(f"{ENDPOINTS}/{endpoint_id}", headers=bearer(key))
+    assert deleted.status_code == 204
+    gone = await client.get(f"{ENDPOINTS}/{endpoint_id}", headers=bearer(key))
+    assert gone.status_code == 404
