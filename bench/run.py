@@ -619,6 +619,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--smoke", action="store_true", help="a ~10 s run with tiny numbers")
     parser.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="then the webhook figures (bench.webhooks_bench: deliveries/s, ingest with them on)",
+    )
+    parser.add_argument(
         "--soak", type=float, default=0, metavar="SECONDS", help="memory soak at 70%% of max ingest"
     )
     parser.add_argument(
@@ -675,5 +680,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.verify:
             bench.verify()
         bench.report(started)
+    if args.webhooks:
+        from bench import webhooks_bench
+
+        print("webhook figures (a service of their own, set up the same way):", flush=True)
+        webhooks_bench.main(
+            [
+                f"--members={min(args.members, 20_000)}",
+                f"--workers={args.workers}",
+                f"--duration={args.duration}",
+                f"--warmup={args.warmup}",
+                f"--concurrency={args.concurrency}",
+            ]
+        )
     print(f"whole run: {time.perf_counter() - wall:.0f} s")
     return 0
