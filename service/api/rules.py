@@ -20,6 +20,7 @@ __all__ = ["ROUTES"]
 
 @get(
     "/v1/admin/rules",
+    operation_id="getRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="The active ruleset: version, program, files and rules",
@@ -31,6 +32,7 @@ async def get_rules(request: Request[Any, Any, Any]) -> ActiveRulesetView:
 
 @post(
     "/v1/admin/rules",
+    operation_id="publishRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Publish a ruleset: checked, stored and activated on every replica",
@@ -65,6 +67,7 @@ async def publish_rules(
 
 @post(
     "/v1/admin/rules/dry-run",
+    operation_id="dryRunRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Evaluate one event under the active ruleset or a draft, without writing anything",
