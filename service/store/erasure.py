@@ -54,6 +54,17 @@ _SUFFIXED = (
 """Columns holding ids that end with the member's redemption-id suffix."""
 
 
+_ID_CHAR = r"[A-Za-z0-9._:@+\-]"
+_INNER_CHAR = r"[A-Za-z0-9_@+\-]"
+
+
+def _word(member_id: str) -> str:
+    """A regular expression (PostgreSQL's) matching the id where it stands alone in a text."""
+    escaped = "".join(c if c.isalnum() else "\\" + c for c in member_id)
+    # a trailing . or : is punctuation unless an id character follows ("by ann: 250 points")
+    return f"(?<!{_ID_CHAR}){escaped}(?!{_INNER_CHAR}|[.:]{_INNER_CHAR})"
+
+
 async def lock_member(conn: Connection, member_id: str) -> Any:
     """The member's row, locked (None when there is no such member or it was erased)."""
     return await conn.raw.fetchrow(
@@ -72,6 +83,8 @@ async def pseudonymise(
     """Replace `old` by `new` everywhere (see the module's docstring), empty the profile,
     remove the leaderboard rows. `*_suffix` is how a redemption id ends for each."""
     raw = conn.raw
+    # lets the ledger's append-only trigger accept this transaction's id rewrites (only them)
+    await raw.execute("SELECT set_config('loyalty.erasure', 'on', true)")
     scores = await raw.fetch(
         "DELETE FROM board_scores WHERE member_id = $1 "
         "RETURNING board_id, period_key, segment, score",
@@ -112,47 +125,76 @@ async def pseudonymise(
         old_suffix + '"',
         new_suffix + '"',
     )
-    # the referrer's rows name the referee: `referral:<id>` lots and orders, refund reasons
-    referrers = [
-        r["referrer_id"]
-        for r in await raw.fetch("SELECT referrer_id FROM referrals WHERE member_id = $1", new)
+    # entries booked by the member's own token name it as their actor
+    await raw.execute(
+        "UPDATE ledger_entries SET actor = $3 WHERE member_id = $1 AND actor = $2",
+        new,
+        f"member:{old}",
+        f"member:{new}",
+    )
+    # the other side of the member's referrals names them: a referrer's `referral:<id>` lots
+    # and orders and the reasons and answers that say who was referred (or who referred)
+    related = [
+        r["other"]
+        for r in await raw.fetch(
+            "SELECT referrer_id AS other FROM referrals WHERE member_id = $1 "
+            "UNION SELECT member_id FROM referrals WHERE referrer_id = $1",
+            new,
+        )
     ]
-    if referrers:
+    if related:
         old_ref, new_ref = f"referral:{old}", f"referral:{new}"
         for table in ("lots", "ledger_entries"):
             await raw.execute(
                 f"UPDATE {table} SET lot_id = $3 || substr(lot_id, length($2) + 1) "
                 "WHERE member_id = ANY($1::text[]) "
                 "AND (lot_id = $2 OR left(lot_id, length($2) + 1) = $2 || '@')",
-                referrers,
+                related,
                 old_ref,
                 new_ref,
             )
             await raw.execute(
                 f"UPDATE {table} SET order_id = $3 || substr(order_id, length($2) + 1) "
                 "WHERE member_id = ANY($1::text[]) AND left(order_id, length($2) + 1) = $2 || ':'",
-                referrers,
+                related,
                 old_ref,
                 new_ref,
             )
+        word = _word(old)
         await raw.execute(
-            "UPDATE ledger_entries SET reason = replace(reason, $2, $3) "
-            "WHERE member_id = ANY($1::text[]) AND strpos(reason, $2) > 0",
-            referrers,
-            f"refund on {old}'s order",
-            f"refund on {new}'s order",
+            "UPDATE ledger_entries SET reason = regexp_replace(reason, $2, $3, 'g') "
+            "WHERE member_id = ANY($1::text[]) AND reason ~ $2",
+            related,
+            word,
+            new,
         )
-    # the stored answers name the member (and their redemption ids)
+        await raw.execute(
+            "UPDATE events SET result = regexp_replace(result::text, $2, $3, 'g')::jsonb "
+            "WHERE member_id = ANY($1::text[]) AND result::text ~ $2",
+            related,
+            word,
+            new,
+        )
+    # the stored answers name the member (and their redemption ids), as do the reasons
     for table in ("events", "adjustments"):
         await raw.execute(
-            f"UPDATE {table} SET result = replace(replace(result::text, $2, $3), $4, $5)::jsonb "
+            f"UPDATE {table} SET result = "
+            "regexp_replace(replace(result::text, $4, $5), $2, $3, 'g')::jsonb "
             "WHERE member_id = $1",
             new,
-            f'"{old}"',
-            f'"{new}"',
+            _word(old),
+            new,
             old_suffix + '"',
             new_suffix + '"',
         )
+    await raw.execute(
+        "UPDATE ledger_entries SET reason = regexp_replace(reason, $2, $3, 'g') "
+        "WHERE member_id = $1 AND reason ~ $2",
+        new,
+        _word(old),
+        new,
+    )
+    await raw.execute("SELECT set_config('loyalty.erasure', 'off', true)")
 
 
 async def is_member(conn: Connection, member_id: str) -> bool:

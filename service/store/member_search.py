@@ -67,7 +67,7 @@ def _sql(f: SearchFilter) -> tuple[str, list[Any]]:
         )
     if f.attribute is not None:
         name, value = f.attribute
-        where.append(f"m.attributes @> {arg(msgspec.json.encode({name: value}).decode())}::jsonb")
+        where.append(f"m.attributes @> {arg({name: value})}::jsonb")
     if f.tier is not None:
         where.append(f"t.tier = {arg(f.tier)}")
     if f.active_since is not None:

@@ -4,7 +4,8 @@ Search indexes: member ids in byte order (`COLLATE "C"`: an id prefix is one ind
 the cursor order is the index order), display names lower-cased for prefix search, attributes
 for containment (`@>`), tiers, and the last time a member was active per event type. API keys
 gain who created them and when they were last used; `audit_log` keeps every admin action;
-`erasures` the pseudonyms of erased members (never the id they replaced).
+`erasures` the pseudonyms of erased members (never the id they replaced). The ledger stays
+append-only, except that an erasure may replace the ids in it that name the member.
 
 Revision ID: 0011
 Revises: 0009 (to be re-pointed to 0010 when the webhooks branch is merged)
@@ -23,8 +24,37 @@ branch_labels = None
 depends_on = None
 
 
+_APPEND_ONLY = """
+CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP;
+END $$
+"""
+
+_APPEND_ONLY_BUT_ERASURE = """
+CREATE OR REPLACE FUNCTION ledger_entries_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- An erasure (and only it, in its own transaction) may replace the ids that name the
+    -- member; what moved, how much, when and why stays as booked.
+    IF TG_OP = 'UPDATE' AND current_setting('loyalty.erasure', true) = 'on'
+       AND (NEW.entry_no, NEW.kind, NEW.balance, NEW.points, NEW.at, NEW.recorded_at,
+            NEW.event_id, NEW.rule_id, NEW.ruleset_version)
+           IS NOT DISTINCT FROM
+           (OLD.entry_no, OLD.kind, OLD.balance, OLD.points, OLD.at, OLD.recorded_at,
+            OLD.event_id, OLD.rule_id, OLD.ruleset_version)
+    THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'ledger_entries is append-only: % refused', TG_OP;
+END $$
+"""
+
+
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    op.execute(_APPEND_ONLY_BUT_ERASURE)
     op.add_column("members", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     op.execute('CREATE INDEX ix_members_search_id ON members ((member_id COLLATE "C"))')
     op.execute(
@@ -70,6 +100,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    op.execute(_APPEND_ONLY)
     op.drop_table("erasures")
     op.drop_table("audit_log")
     op.drop_column("api_keys", "last_used_at")
