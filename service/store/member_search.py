@@ -1,7 +1,8 @@
 """SQL for member search: filters on an id prefix, a display-name prefix, one attribute, the
 tier and the last time the member was active, a page at a time in member-id byte order.
 
-Each filter adds a fixed fragment (never input) to the statement, so a search with two filters
+Each search is planned for its own values (`plan_cache_mode = force_custom_plan`), and each
+filter adds a fixed fragment (never input) to the statement, so a search with two filters
 is one prepared statement with only those two conditions: every condition that is present can
 use its index (`ix_members_search_*`, `ix_member_tiers_tier`), and none is a catch-all
 `$n IS NULL OR ...` that would keep the planner from them. Erased members are never found.
@@ -101,4 +102,8 @@ async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[
         f"WHERE {where} "
         f'ORDER BY (m.member_id COLLATE "C") LIMIT ${len(args)}'
     )
-    return list(await conn.raw.fetch(sql, *args))
+    async with conn.raw.transaction(readonly=True):
+        # Plan each search for its own values: a generic plan cannot know that a name prefix
+        # matches nothing, and walks the whole id index filtering (0.9 s at 1,000,000 members).
+        await conn.raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return list(await conn.raw.fetch(sql, *args))
