@@ -10,6 +10,7 @@ fixed, never input.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -54,15 +55,106 @@ _SUFFIXED = (
 """Columns holding ids that end with the member's redemption-id suffix."""
 
 
-_ID_CHAR = r"[A-Za-z0-9._:@+\-]"
-_INNER_CHAR = r"[A-Za-z0-9_@+\-]"
+def _templates(old: str) -> list[re.Pattern[str]]:
+    """Where the service's own texts put a member id (service.decide.referral, event.py,
+    engine.gamify): only there is it replaced, never where the same characters mean
+    something else ("0 points")."""
+    o = re.escape(old)
+    return [
+        re.compile(rf"(?<=points here, )(\d+ to ){o}(?=$| \()"),
+        re.compile(rf"(?<=referred by ){o}(?=$|: )"),
+        re.compile(rf"(?<=refund on ){o}(?='s order )"),
+        re.compile(rf"^{o}(?=, whom you referred)"),
+    ]
 
 
-def _word(member_id: str) -> str:
-    """A regular expression (PostgreSQL's) matching the id where it stands alone in a text."""
-    escaped = "".join(c if c.isalnum() else "\\" + c for c in member_id)
-    # a trailing . or : is punctuation unless an id character follows ("by ann: 250 points")
-    return f"(?<!{_ID_CHAR}){escaped}(?!{_INNER_CHAR}|[.:]{_INNER_CHAR})"
+class _Renamer:
+    """Rewrites the texts and JSON answers that name `old`."""
+
+    def __init__(self, old: str, new: str, old_suffix: str, new_suffix: str) -> None:
+        self.old, self.new = old, new
+        self.old_suffix, self.new_suffix = old_suffix, new_suffix
+        self.patterns = _templates(old)
+
+    def text(self, value: str) -> str:
+        """A reason (or an answer's `referral`) with the id replaced where a template put it."""
+        for pattern in self.patterns:
+            value = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + self.new, value)
+        return value
+
+    def id(self, value: str) -> str:
+        """An id this service made that names the member: a redemption (or released lot) id
+        ending with the member's suffix, a referral lot or order `referral:<id>...`."""
+        if value.endswith(self.old_suffix):
+            return value[: -len(self.old_suffix)] + self.new_suffix
+        head = f"referral:{self.old}"
+        if value.startswith(head) and (value == head or value[len(head)] in ":@"):
+            return f"referral:{self.new}{value[len(head) :]}"
+        return value
+
+    def json(self, value: Any, key: str = "") -> Any:
+        """An answer with the member's id replaced: in the fields that name a member, in ids,
+        in reasons; nowhere else (an event id or a rule id may be the same characters)."""
+        if isinstance(value, str):
+            if key in _MEMBER_FIELDS:
+                return self.new if value == self.old else value
+            if key.endswith("_id"):
+                return self.id(value)
+            if key in _TEXT_FIELDS:
+                return self.text(value)
+            return value
+        if isinstance(value, list):
+            return [self.json(v, key) for v in value]
+        if isinstance(value, dict):
+            return {k: self.json(v, k) for k, v in value.items()}
+        return value
+
+
+_MEMBER_FIELDS = frozenset({"member_id", "referrer_id"})
+_TEXT_FIELDS = frozenset({"reason", "referral"})
+
+
+async def _rewrite_texts(
+    conn: Connection,
+    members: list[str],
+    old: str,
+    new: str,
+    old_suffix: str,
+    new_suffix: str,
+    *,
+    everything: bool,
+) -> None:
+    """Rewrite the members' event and adjustment answers and ledger reasons that name `old`
+    (`everything`: all of them, the erased member's own; else those whose text holds it)."""
+    raw = conn.raw
+    rename = _Renamer(old, new, old_suffix, new_suffix)
+    hint = "" if everything else old
+    for table, key in (("events", "event_id"), ("adjustments", "adjustment_id")):
+        rows = await raw.fetch(
+            f"SELECT member_id, {key} AS id, result FROM {table} "
+            "WHERE member_id = ANY($1::text[]) AND strpos(result::text, $2) > 0",
+            members,
+            hint,
+        )
+        changed = [(r["member_id"], r["id"], rename.json(r["result"])) for r in rows]
+        changed = [c for c, r in zip(changed, rows, strict=True) if c[2] != r["result"]]
+        if changed:
+            await raw.executemany(
+                f"UPDATE {table} SET result = $3 WHERE member_id = $1 AND {key} = $2", changed
+            )
+    rows = await raw.fetch(
+        "SELECT member_id, entry_no, reason FROM ledger_entries "
+        "WHERE member_id = ANY($1::text[]) AND strpos(reason, $2) > 0",
+        members,
+        old,
+    )
+    reasons = [(r["member_id"], r["entry_no"], rename.text(r["reason"])) for r in rows]
+    reasons = [x for x, r in zip(reasons, rows, strict=True) if x[2] != r["reason"]]
+    if reasons:
+        await raw.executemany(
+            "UPDATE ledger_entries SET reason = $3 WHERE member_id = $1 AND entry_no = $2",
+            reasons,
+        )
 
 
 async def lock_member(conn: Connection, member_id: str) -> Any:
@@ -160,40 +252,10 @@ async def pseudonymise(
                 old_ref,
                 new_ref,
             )
-        word = _word(old)
-        await raw.execute(
-            "UPDATE ledger_entries SET reason = regexp_replace(reason, $2, $3, 'g') "
-            "WHERE member_id = ANY($1::text[]) AND reason ~ $2",
-            related,
-            word,
-            new,
-        )
-        await raw.execute(
-            "UPDATE events SET result = regexp_replace(result::text, $2, $3, 'g')::jsonb "
-            "WHERE member_id = ANY($1::text[]) AND result::text ~ $2",
-            related,
-            word,
-            new,
-        )
-    # the stored answers name the member (and their redemption ids), as do the reasons
-    for table in ("events", "adjustments"):
-        await raw.execute(
-            f"UPDATE {table} SET result = "
-            "regexp_replace(replace(result::text, $4, $5), $2, $3, 'g')::jsonb "
-            "WHERE member_id = $1",
-            new,
-            _word(old),
-            new,
-            old_suffix + '"',
-            new_suffix + '"',
-        )
-    await raw.execute(
-        "UPDATE ledger_entries SET reason = regexp_replace(reason, $2, $3, 'g') "
-        "WHERE member_id = $1 AND reason ~ $2",
-        new,
-        _word(old),
-        new,
-    )
+    # the stored answers and the reasons name the member: theirs, and their referrals' others
+    await _rewrite_texts(conn, [new], old, new, old_suffix, new_suffix, everything=True)
+    if related:
+        await _rewrite_texts(conn, related, old, new, old_suffix, new_suffix, everything=False)
     await raw.execute("SELECT set_config('loyalty.erasure', 'off', true)")
 
 
