@@ -5,6 +5,7 @@ both after every test)."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 from helpers import bearer, ledger_problems, member_token, purchase, refund, replay_problems
 
@@ -143,6 +144,26 @@ async def test_erasure_forgets_the_person_and_keeps_the_ledger(client, admin, ma
     assert ann and all("zoe.q" not in e["reason"] for e in ann)
     assert any(pseudonym in e["reason"] for e in ann)
     assert (await client.delete("/v1/members/zoe.q", headers=admin)).status_code == 404
+    # the pseudonym takes no personal data again
+    again = await client.put(f"/v1/members/{pseudonym}", json=profile, headers=admin)
+    assert again.status_code == 409 and again.json()["code"] == "member_erased"
+
+
+async def test_the_erasure_door_in_the_ledger_trigger_opens_for_ids_only(client, admin, db):
+    grant = {"member_id": "ann", "points": 10, "reason": "goodwill"}
+    assert (await client.post("/v1/admin/adjustments", json=grant, headers=admin)).is_success
+    async with db.connection() as conn:
+        for change in ("points = points + 1", "kind = 'earn'", "at = at - interval '1 day'"):
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                async with conn.raw.transaction():
+                    await conn.raw.execute("SELECT set_config('loyalty.erasure', 'on', true)")
+                    await conn.raw.execute(f"UPDATE ledger_entries SET {change}")
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            async with conn.raw.transaction():
+                await conn.raw.execute("SELECT set_config('loyalty.erasure', 'on', true)")
+                await conn.raw.execute("DELETE FROM ledger_entries")
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):  # and not without it
+            await conn.raw.execute("UPDATE ledger_entries SET member_id = 'someone'")
 
 
 # ids that also occur inside other words and numbers ("0 points", "a friend") must be replaced

@@ -19,7 +19,7 @@ from service.core.boards import BucketChange, bucket_of, group_of, histogram_sha
 from service.store.boards import apply_bucket_changes
 from service.store.database import Connection
 
-__all__ = ["erased_members", "is_member", "lock_member", "pseudonymise", "record"]
+__all__ = ["erased_members", "is_erased", "is_member", "lock_member", "pseudonymise", "record"]
 
 MEMBER_TABLES = (
     "events",
@@ -263,6 +263,14 @@ async def is_member(conn: Connection, member_id: str) -> bool:
     """Whether the member exists and was not erased."""
     row = await conn.raw.fetchrow(
         "SELECT 1 FROM members WHERE member_id = $1 AND erased_at IS NULL", member_id
+    )
+    return row is not None
+
+
+async def is_erased(conn: Connection, member_id: str) -> bool:
+    """Whether `member_id` is an erased member's pseudonym."""
+    row = await conn.raw.fetchrow(
+        "SELECT 1 FROM members WHERE member_id = $1 AND erased_at IS NOT NULL", member_id
     )
     return row is not None
 
