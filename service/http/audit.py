@@ -1,6 +1,7 @@
 """The audit log's hook: every non-GET request an admin key makes to a route that needs `admin`
 or `keys:manage` is recorded with its answer's status (who, what, when), once the guard has
-admitted it (refused credentials never reach a route, so they are not actions)."""
+admitted it (refused credentials never reach a route, so they are not actions). A route that
+changes nothing although it is a POST (the dry run) says `audited: False` in its opt."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def mark_audited(
     """Note the request for the audit log when it is an admin action."""
     method = str(connection.scope.get("method", "GET"))
     if scope not in AUDITED_SCOPES or method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if handler.opt.get("audited") is False:  # a POST that changes nothing (a dry run)
         return
     action = getattr(handler, "operation_id", None)
     connection.scope["state"][_STATE] = _Pending(
