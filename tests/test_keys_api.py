@@ -111,3 +111,34 @@ async def test_every_admin_action_is_in_the_audit_log(client, make_key):
         "/v1/admin/audit", params={"limit": 10, "cursor": page["next_cursor"]}, headers=admin
     )
     assert len(rest.json()["entries"]) == 3
+
+
+async def test_keys_made_from_the_shell_are_in_the_audit_log_too(client, make_key, database_url):
+    import asyncio
+    import os
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        "keys",
+        "create",
+        "--name",
+        "from-shell",
+        "--scope",
+        "members:read",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    assert out.decode().startswith("lk_")
+    admin = bearer(await make_key("admin"))
+    log = (await client.get("/v1/admin/audit", headers=admin)).json()["entries"]
+    assert [(e["action"], e["method"], e["detail"]["name"]) for e in log] == [
+        ("createKey", "CLI", "from-shell")
+    ]
+    assert log[0]["actor"].startswith("cli")
