@@ -6,7 +6,8 @@
 The Python client (`clients/python/loyalty_client/_generated.py`) is written by this script:
 a TypedDict per schema and one method per operation, named by its operation id in snake case.
 The TypeScript types (`clients/typescript/src/schema.d.ts`) come from openapi-typescript, the
-version pinned in `clients/typescript/package-lock.json` (installed with `npm ci`).
+version pinned in `clients/typescript/package-lock.json` (installed with `npm ci`); this script
+writes `src/operations.ts`, every operation by its id over openapi-fetch's typed calls.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ DOCUMENT = ROOT / "openapi" / "openapi.json"
 PYTHON_OUT = ROOT / "clients" / "python" / "loyalty_client" / "_generated.py"
 TYPESCRIPT_DIR = ROOT / "clients" / "typescript"
 TYPESCRIPT_OUT = TYPESCRIPT_DIR / "src" / "schema.d.ts"
+TYPESCRIPT_OPERATIONS = TYPESCRIPT_DIR / "src" / "operations.ts"
 
-__all__ = ["ensure_node_modules", "python_client", "typescript_schema"]
+__all__ = ["ensure_node_modules", "python_client", "typescript_operations", "typescript_schema"]
 
 
 def _snake(name: str) -> str:
@@ -208,6 +210,33 @@ def _formatted(source: str) -> str:
     return done.stdout
 
 
+def typescript_operations(document: dict[str, Any]) -> str:
+    """`src/operations.ts`: every operation by its id, over openapi-fetch's typed calls."""
+    lines = [
+        "// Generated from openapi/openapi.json by `python -m clients.generate`: do not edit.",
+        'import { wrapAsPathBasedClient } from "openapi-fetch";',
+        'import type { Client } from "openapi-fetch";',
+        "",
+        'import type { paths } from "./schema.js";',
+        "",
+        "/** Every operation of the API by its operation id, each typed as openapi-fetch types",
+        " * its path: `ops.getMe()`, `ops.redeem({ params: { path, header }, body })`. */",
+        "export function operationsOf(client: Client<paths>) {",
+        "  const at = wrapAsPathBasedClient(client);",
+        "  return {",
+    ]
+    rows = sorted(
+        (op["operationId"], method, path, (op.get("summary") or "").replace("*/", "* /"))
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+    )
+    for op_id, method, path, summary in rows:
+        lines.append(f"    /** `{method.upper()} {path}`: {summary} */")
+        lines.append(f"    {op_id}: at[{json.dumps(path)}].{method.upper()},")
+    lines += ["  };", "}", "", "export type Operations = ReturnType<typeof operationsOf>;", ""]
+    return "\n".join(lines)
+
+
 def ensure_node_modules() -> None:
     """Install the TypeScript client's pinned packages (`npm ci`) unless they are there and
     match the lock file."""
@@ -246,7 +275,11 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when either is stale")
     args = parser.parse_args()
     document = json.loads(DOCUMENT.read_text())
-    wanted = {PYTHON_OUT: python_client(document), TYPESCRIPT_OUT: typescript_schema()}
+    wanted = {
+        PYTHON_OUT: python_client(document),
+        TYPESCRIPT_OUT: typescript_schema(),
+        TYPESCRIPT_OPERATIONS: typescript_operations(document),
+    }
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     if args.check:
         for path in stale:

@@ -19,9 +19,11 @@ from helpers import purchase, refund
 from clients.generate import (
     PYTHON_OUT,
     TYPESCRIPT_DIR,
+    TYPESCRIPT_OPERATIONS,
     TYPESCRIPT_OUT,
     ensure_node_modules,
     python_client,
+    typescript_operations,
     typescript_schema,
 )
 
@@ -41,6 +43,9 @@ def test_python_client_is_generated_from_the_committed_document():
 def test_typescript_types_are_generated_from_the_committed_document():
     assert TYPESCRIPT_OUT.read_text() == typescript_schema(), (
         "clients/typescript is stale: run `python -m clients.generate` and commit it"
+    )
+    assert TYPESCRIPT_OPERATIONS.read_text() == typescript_operations(DOCUMENT), (
+        "clients/typescript/src/operations.ts is stale: run `python -m clients.generate`"
     )
 
 

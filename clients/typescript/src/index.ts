@@ -3,15 +3,18 @@
  *
  * The types come from openapi/openapi.json (`src/schema.d.ts`, made by openapi-typescript;
  * regenerate with `python -m clients.generate` at the repository root). Calls go through
- * openapi-fetch: `loyalty.GET("/v1/me")` is typed by path, parameters, body and answer; each
- * operation's types are also named by its operation id: `operations["getMe"]`.
+ * openapi-fetch: `loyalty.GET("/v1/me")` is typed by path, parameters, body and answer, and
+ * `createLoyalty(...)` gives every operation by its id: `loyalty.getMe()`, `loyalty.redeem(...)`.
  */
 import createClient from "openapi-fetch";
 import type { Client } from "openapi-fetch";
 
+import { operationsOf } from "./operations.js";
+import type { Operations } from "./operations.js";
 import type { components, operations, paths } from "./schema.js";
 
-export type { components, operations, paths };
+export { operationsOf };
+export type { components, operations, Operations, paths };
 export type Schemas = components["schemas"];
 export type Problem = components["schemas"]["Problem"];
 
@@ -34,6 +37,11 @@ export function createLoyaltyClient(options: LoyaltyOptions): LoyaltyClient {
     headers,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+}
+
+/** Every operation by its operation id (`getMe`, `listRewards`, `redeem`, `postEvent`...). */
+export function createLoyalty(options: LoyaltyOptions): Operations {
+  return operationsOf(createLoyaltyClient(options));
 }
 
 /** A refused call: the HTTP status and the problem document (RFC 9457) that says why. */

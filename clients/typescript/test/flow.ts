@@ -6,7 +6,7 @@
  *
  *   LOYALTY_URL=http://127.0.0.1:8000 LOYALTY_KEY=lk_... node dist/test/flow.js
  */
-import { createLoyaltyClient, LoyaltyError, unwrap } from "../src/index.js";
+import { createLoyalty, createLoyaltyClient, LoyaltyError, unwrap } from "../src/index.js";
 
 function expect(ok: boolean, what: string): void {
   if (!ok) throw new Error(`not as expected: ${what}`);
@@ -17,17 +17,17 @@ async function main(): Promise<void> {
   const key = process.env.LOYALTY_KEY ?? "";
   const member = process.env.LOYALTY_MEMBER ?? "ts-ann";
   const now = process.env.LOYALTY_NOW ?? new Date().toISOString();
-  const server = createLoyaltyClient({ baseUrl, token: key });
+  const server = createLoyalty({ baseUrl, token: key });
 
   // a server grants welcome points and mints the member's token
   await unwrap(
-    server.POST("/v1/admin/adjustments", {
+    server.postAdjustment({
       body: { member_id: member, points: 1000, reason: "welcome to the app" },
     }),
   );
   // ... and books the member's purchase in the shop (points on this week's board)
   await unwrap(
-    server.POST("/v1/events", {
+    server.postEvent({
       body: {
         id: `${member}-p0`,
         type: "purchase",
@@ -38,30 +38,33 @@ async function main(): Promise<void> {
     }),
   );
   const issued = await unwrap(
-    server.POST("/v1/members/{member_id}/tokens", { params: { path: { member_id: member } } }),
+    server.mintMemberToken({ params: { path: { member_id: member } } }),
   );
 
   // the member's app
-  const app = createLoyaltyClient({ baseUrl, token: issued.token });
-  const me = await unwrap(app.GET("/v1/me"));
+  const app = createLoyalty({ baseUrl, token: issued.token });
+  const me = await unwrap(app.getMe());
   expect(me.member_id === member && me.balances.available === 1000, "balance after the grant");
-  const catalog = await unwrap(app.GET("/v1/rewards"));
+  const catalog = await unwrap(app.listRewards());
   const reward = catalog.rewards.find((r) => r.id === "free-shipping");
   expect(reward !== undefined, "free-shipping in the catalog");
   const redeemed = await unwrap(
-    app.POST("/v1/members/{member_id}/redemptions", {
+    app.redeem({
       params: { path: { member_id: member }, header: { "Idempotency-Key": `${member}-r1` } },
       body: { reward_id: "free-shipping", hold: false },
     }),
   );
   expect(redeemed.status === "committed" && redeemed.points === reward!.cost, "redeemed");
   const standing = await unwrap(
-    app.GET("/v1/me/leaderboards/{board}", { params: { path: { board: "weekly-points" } } }),
+    app.getMyStanding({ params: { path: { board: "weekly-points" } } }),
   );
-  const boards = await unwrap(app.GET("/v1/leaderboards"));
+  const boards = await unwrap(app.listBoards());
   try {
     await unwrap(
-      app.GET("/v1/members/{member_id}", { params: { path: { member_id: "someone-else" } } }),
+      // the same call by path, through openapi-fetch's client itself
+      createLoyaltyClient({ baseUrl, token: issued.token }).GET("/v1/members/{member_id}", {
+        params: { path: { member_id: "someone-else" } },
+      }),
     );
     expect(false, "another member's profile is refused");
   } catch (error) {
@@ -78,12 +81,12 @@ async function main(): Promise<void> {
     occurred_at: now,
     attributes: { order_id: order, amount: "80.00", currency: "EUR" },
   };
-  const first = await unwrap(server.POST("/v1/events", { body: purchase }));
-  const again = await unwrap(server.POST("/v1/events", { body: purchase }));
+  const first = await unwrap(server.postEvent({ body: purchase }));
+  const again = await unwrap(server.postEvent({ body: purchase }));
   expect(first.earned > 0 && !first.replay, "the purchase earned points");
   expect(again.replay && again.earned === first.earned, "the retry is a replay");
   const refunded = await unwrap(
-    server.POST("/v1/events", {
+    server.postEvent({
       body: {
         id: `${member}-f1`,
         type: "refund",
@@ -95,7 +98,7 @@ async function main(): Promise<void> {
   );
   expect(refunded.reversed === first.earned / 4, "a quarter refunded, a quarter reversed");
   try {
-    await unwrap(server.POST("/v1/events", { body: { ...purchase, id: "" } }));
+    await unwrap(server.postEvent({ body: { ...purchase, id: "" } }));
     expect(false, "an empty event id is refused");
   } catch (error) {
     expect(error instanceof LoyaltyError && error.status === 400, "400 for a bad event");
