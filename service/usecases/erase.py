@@ -52,10 +52,12 @@ async def erase_member(services: Services, member_id: str, actor: str) -> Erased
     request = EraseRequest(
         member_id=member_id, actor=actor, adjustment_id=f"{ERASURE_PREFIX}{uuid.uuid4().hex}"
     )
-    forfeited: list[int] = []
+    forfeited: list[int] = []  # what the decision booked, for `then` (same transaction)
 
     def operate(step: Step, _: SetState) -> AdjustmentResult:
-        return decide_erasure(step, ruleset, request)
+        result = decide_erasure(step, ruleset, request)
+        forfeited[:] = [result.points]
+        return result
 
     async def then(conn: Connection) -> None:
         if await erasure_store.lock_member(conn, member_id) is None:
@@ -69,15 +71,10 @@ async def erase_member(services: Services, member_id: str, actor: str) -> Erased
         if not await erasure_store.is_member(conn, member_id):
             raise NotFound(f"no member '{member_id}'", field="member_id")
 
-    def operate_and_note(step: Step, state: SetState) -> AdjustmentResult:
-        result = operate(step, state)
-        forfeited[:] = [result.points]
-        return result
-
     result, found = await run_member_op(
         services,
         member_id,
-        operate_and_note,
+        operate,
         ruleset=ruleset,
         now=now,
         reads={"holds": True},
