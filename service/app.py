@@ -21,16 +21,19 @@ from service.api import (
     gamification,
     health,
     leaderboards,
+    member_admin,
     members,
     redemptions,
 )
 from service.api import backtests as backtest_routes
+from service.api import keys as key_routes
 from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
 from service.api import webhooks as webhook_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
 from service.http.access import access_guard
+from service.http.audit import audit_before_send
 from service.http.json_body import JsonBodyRequest
 from service.http.logs import configure_logging
 from service.http.metrics import Metrics
@@ -164,6 +167,7 @@ def create_app(
             await db.close()
 
     api_routes = [
+        *member_admin.ROUTES,
         *members.ROUTES,
         *events.ROUTES,
         *rule_routes.ROUTES,
@@ -174,6 +178,7 @@ def create_app(
         *leaderboards.ROUTES,
         *gamification.ROUTES,
         *webhook_routes.ROUTES,
+        *key_routes.ROUTES,
     ]
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])
@@ -184,6 +189,7 @@ def create_app(
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,
+        before_send=[audit_before_send],
         debug=False,
         logging_config=None,
     )

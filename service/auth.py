@@ -39,9 +39,15 @@ SCOPES: Final = (
     "members:write",
     "members:token",
     "redemptions:write",
+    "keys:manage",
     "admin",
 )
-"""Every scope a key can hold; `admin` implies all the others."""
+"""Every scope a key can hold; `admin` implies all the others. `keys:manage` creates, lists
+and revokes keys holding no scope its holder lacks."""
+
+
+LAST_USED_PRECISION: Final = timedelta(minutes=1)
+"""A key's `last_used_at` is written at most this often (not on every request)."""
 
 
 class ApiKeyPrincipal(msgspec.Struct, frozen=True):
@@ -53,8 +59,12 @@ class ApiKeyPrincipal(msgspec.Struct, frozen=True):
 
     def require(self, scope: str) -> None:
         """Raise Forbidden unless this key holds `scope` (or `admin`)."""
-        if scope not in self.scopes and "admin" not in self.scopes:
+        if not self.holds(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", code="missing_scope")
+
+    def holds(self, scope: str) -> bool:
+        """Whether this key holds `scope` (`admin` holds every scope)."""
+        return scope in self.scopes or "admin" in self.scopes
 
 
 class MemberPrincipal(msgspec.Struct, frozen=True):
@@ -116,8 +126,11 @@ class ApiKeys:
             raise Unauthenticated("malformed API key")
         async with self._db.connection() as conn:
             row = await key_store.fetch_key(conn, parts[1])
-        if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
-            raise Unauthenticated("unknown or revoked API key")
+            if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
+                raise Unauthenticated("unknown or revoked API key")
+            used = row["last_used_at"]
+            if used is None or used < datetime.now(UTC) - LAST_USED_PRECISION:
+                await key_store.mark_used(conn, row["key_id"])
         principal = ApiKeyPrincipal(
             key_id=row["key_id"], name=row["name"], scopes=frozenset(row["scopes"])
         )

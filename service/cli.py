@@ -96,8 +96,19 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor() -> str:
+    """Who ran a command, as the audit log names them (`cli:<user>`)."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
     from service.auth import SCOPES, generate_key
+    from service.store import audit as audit_store
     from service.store import keys as key_store
     from service.store.database import Database
     from service.store.migrate import migrate
@@ -124,6 +135,16 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
                         secret_hash=issued.secret_hash,
                         scopes=issued.scopes,
                     )
+                    await audit_store.append(
+                        conn,
+                        actor=_cli_actor(),
+                        key_id=None,
+                        action="createKey",
+                        method="CLI",
+                        path="loyalty keys create",
+                        status=201,
+                        detail={"key_id": issued.key_id, "name": issued.name},
+                    )
                     print(issued.token)
                     print(
                         f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
@@ -133,11 +154,22 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
                 elif args.keys_command == "list":
                     for row in await key_store.list_keys(conn):
                         state = "revoked" if row["revoked_at"] else "active"
-                        print(f"{row['name']}\t{','.join(row['scopes'])}\t{state}")
+                        used = row["last_used_at"].isoformat() if row["last_used_at"] else "never"
+                        print(f"{row['name']}\t{','.join(row['scopes'])}\t{state}\tused {used}")
                 elif args.keys_command == "revoke":
                     if not await key_store.revoke_key(conn, args.name):
                         print(f"error: no active key named '{args.name}'", file=sys.stderr)
                         return 1
+                    await audit_store.append(
+                        conn,
+                        actor=_cli_actor(),
+                        key_id=None,
+                        action="revokeKey",
+                        method="CLI",
+                        path="loyalty keys revoke",
+                        status=200,
+                        detail={"name": args.name},
+                    )
                     print(f"revoked key '{args.name}'")
             return 0
         finally:

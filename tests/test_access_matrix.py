@@ -136,6 +136,21 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/v1/me/badges"): me(),
     ("GET", "/v1/members/{member_id:str}/referral"): member_or_key("members:read"),
     ("GET", "/v1/me/referral"): me(),
+    ("GET", "/v1/members"): key("members:read"),
+    ("GET", "/v1/members/{member_id:str}/events/{event_id:str}"): member_or_key("members:read"),
+    ("GET", "/v1/members/{member_id:str}/catalog"): member_or_key("members:read"),
+    ("GET", "/v1/me/catalog"): me(),
+    ("DELETE", "/v1/members/{member_id:str}"): key("admin"),
+    ("GET", "/v1/redemptions/{redemption_id:str}"): {
+        **key("members:read"),
+        "member:self": ALLOWED,
+        "member:other": 403,
+    },
+    ("GET", "/v1/leaderboards"): key_or_any_member("members:read"),
+    ("POST", "/v1/admin/keys"): key("keys:manage"),
+    ("GET", "/v1/admin/keys"): key("keys:manage"),
+    ("DELETE", "/v1/admin/keys/{key_id:str}"): key("keys:manage"),
+    ("GET", "/v1/admin/audit"): key("admin"),
     **{
         ("GET", f"/schema{tail}"): public()
         for tail in (
@@ -157,7 +172,9 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
 PARAMS = {
     "{member_id:str}": MEMBER,
     "{board:str}": "weekly-points",
-    "{redemption_id:str}": f"rd_00000000.{MEMBER}",
+    "{redemption_id:str}": "rd_0000000000000000.YWxpY2U",  # a well-formed id naming alice
+    "{event_id:str}": "no-such-event",
+    "{key_id:str}": "000000000000",
     "{path:str}": "openapi.json",
     "{version:str}": "0123456789abcdef",  # no such version: 404 for an admin
     "{a:str}": "0123456789abcdef",

@@ -113,6 +113,20 @@ def _valid_calls(
         ("POST", "/v1/redemptions/{redemption_id}/cancel"): Call({"redemption_id": hold}),
         ("POST", "/v1/redemptions/{redemption_id}/commit"): Call({"redemption_id": other_hold}),
         ("GET", "/v1/rewards"): Call(),
+        ("GET", "/v1/members"): Call(
+            query={"id_prefix": "fu", "attribute": "region", "value": "north", "limit": 10}
+        ),
+        ("GET", "/v1/members/{member_id}/events/{event_id}"): Call({**me, "event_id": "seed"}),
+        ("GET", "/v1/members/{member_id}/catalog"): Call(me),
+        ("GET", "/v1/me/catalog"): Call(as_member=True),
+        ("GET", "/v1/redemptions/{redemption_id}"): Call({"redemption_id": hold}),
+        ("GET", "/v1/leaderboards"): Call(),
+        ("POST", "/v1/admin/keys"): Call(body={"name": f"fuzz-{n}", "scopes": ["members:read"]}),
+        ("GET", "/v1/admin/keys"): Call(),
+        ("DELETE", "/v1/admin/keys/{key_id}"): Call({"key_id": "000000000000"}),
+        ("GET", "/v1/admin/audit"): Call(query=pages),
+        # last: the batch above made "other" (again) this round
+        ("DELETE", "/v1/members/{member_id}"): Call({"member_id": "other"}),
         **_webhook_calls(endpoint),
     }
 

@@ -32,7 +32,8 @@ _BACKGROUND = frozenset({"rate-limit-sync", "ruleset-follower", "worker", "webho
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every statement sent on a pooled connection, except the API key lookup (the tests
+    """Every statement sent on a pooled connection, except the API key lookup and its
+    last-used mark (at most once a minute per key; the tests
     turn the key cache off; in service a key is read once per 10 s), the setting a new
     connection gets once (`store/database.py`) and the app's background tasks."""
     sent: list[str] = []
@@ -45,7 +46,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
                 background = task is not None and task.get_name() in _BACKGROUND
                 if (
                     not background
-                    and "FROM api_keys" not in query
+                    and "api_keys" not in query
                     and not query.startswith("SET plan_cache_mode")
                 ):
                     sent.append(" ".join(query.split())[:80])
@@ -155,7 +156,9 @@ async def test_concurrent_single_posts_coalesce_into_one_set(live_app, make_key,
             for i in range(1, 50)
         ]
         waiting = asyncio.gather(*others)
-        await asyncio.sleep(0.3)  # every post reached the service and waits for its set
+        # every post reached the service and waits for its set (0.3 s was not always enough
+        # with the 2 cores at a load of 8: a late post made a third set)
+        await asyncio.sleep(1.0)
     answers = [await first, *(await waiting)]
     assert [a.status_code for a in answers] == [201] * 50
     in_sets = [s for s in statements if not s.startswith("INSERT INTO rate_limit_counts")]

@@ -25,6 +25,7 @@ OptionalIdempotencyKey = Annotated[
 
 @post(
     "/v1/admin/adjustments",
+    operation_id="postAdjustment",
     opt=api_key("admin"),
     tags=["admin"],
     summary="Add or remove a member's points, with the reason why",

@@ -19,6 +19,7 @@ __all__ = ["ROUTES"]
 
 @post(
     "/v1/admin/rules/backtests",
+    operation_id="startBacktest",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Start a backtest: the draft replayed over a stored period beside the booked rules",
@@ -49,6 +50,7 @@ async def start_backtest(
 
 @get(
     "/v1/admin/rules/backtests/{backtest_id:str}",
+    operation_id="getBacktest",
     opt=api_key("admin"),
     tags=["rules"],
     summary="A backtest: its progress, and its report once done",

@@ -52,6 +52,7 @@ class BatchResult(msgspec.Struct, kw_only=True):
 
 @post(
     "/v1/events",
+    operation_id="postEvent",
     opt=api_key("events:write"),
     tags=["events"],
     summary="Post one event (purchase, refund, review, referral, signup, checkin, custom)",
@@ -75,6 +76,7 @@ async def post_event(
 
 @post(
     "/v1/events/batch",
+    operation_id="postEventBatch",
     opt=api_key("events:write"),
     tags=["events"],
     summary="Post up to 1,000 events; a result per event",

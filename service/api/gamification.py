@@ -17,6 +17,7 @@ __all__ = ["ROUTES"]
 
 @get(
     "/v1/members/{member_id:str}/challenges",
+    operation_id="getMemberChallenges",
     opt=member_or_key("members:read"),
     tags=["members"],
     summary="A member's active challenges (progress, time left) and completed ones",
@@ -27,7 +28,11 @@ async def get_challenges(request: Request[Any, Any, Any], member_id: MemberId) -
 
 
 @get(
-    "/v1/me/challenges", opt=member_token(), tags=["me"], summary="The calling member's challenges"
+    "/v1/me/challenges",
+    operation_id="getMyChallenges",
+    opt=member_token(),
+    tags=["me"],
+    summary="The calling member's challenges",
 )
 async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
     """Member token only."""
@@ -36,6 +41,7 @@ async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
 
 @get(
     "/v1/members/{member_id:str}/badges",
+    operation_id="getMemberBadges",
     opt=member_or_key("members:read"),
     tags=["members"],
     summary="A member's badges, with dates and progress to the next level",
@@ -45,7 +51,13 @@ async def get_badges(request: Request[Any, Any, Any], member_id: MemberId) -> Ba
     return await badges_view(services_of(request), member_id)
 
 
-@get("/v1/me/badges", opt=member_token(), tags=["me"], summary="The calling member's badges")
+@get(
+    "/v1/me/badges",
+    operation_id="getMyBadges",
+    opt=member_token(),
+    tags=["me"],
+    summary="The calling member's badges",
+)
 async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
     """Member token only."""
     return await badges_view(services_of(request), member_of(request))
@@ -53,6 +65,7 @@ async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
 
 @get(
     "/v1/members/{member_id:str}/referral",
+    operation_id="getMemberReferral",
     opt=member_or_key("members:read"),
     tags=["members"],
     summary="A member's referral code (made on first ask) and their referrals",
@@ -62,7 +75,13 @@ async def get_referral(request: Request[Any, Any, Any], member_id: MemberId) -> 
     return await referral_view(services_of(request), member_id)
 
 
-@get("/v1/me/referral", opt=member_token(), tags=["me"], summary="The calling member's referral")
+@get(
+    "/v1/me/referral",
+    operation_id="getMyReferral",
+    opt=member_token(),
+    tags=["me"],
+    summary="The calling member's referral",
+)
 async def get_my_referral(request: Request[Any, Any, Any]) -> ReferralView:
     """Member token only."""
     return await referral_view(services_of(request), member_of(request))

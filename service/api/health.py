@@ -29,7 +29,13 @@ class Health(msgspec.Struct, omit_defaults=True):
     """Why the service is not ready, when it is not."""
 
 
-@get("/health/live", tags=["operations"], summary="The process is up", sync_to_thread=False)
+@get(
+    "/health/live",
+    operation_id="getLive",
+    tags=["operations"],
+    summary="The process is up",
+    sync_to_thread=False,
+)
 def live() -> Health:
     """Answers 200 while the process runs."""
     return Health(status="ok")
@@ -37,6 +43,7 @@ def live() -> Health:
 
 @get(
     "/health/ready",
+    operation_id="getReady",
     tags=["operations"],
     summary="The service can serve: the database answers and a ruleset is active",
     responses={},
@@ -57,6 +64,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
 
 @get(
     "/metrics",
+    operation_id="getMetrics",
     tags=["operations"],
     summary="Prometheus metrics",
     media_type=PROMETHEUS_TEXT,

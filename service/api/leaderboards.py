@@ -13,6 +13,8 @@ from service.auth import MemberPrincipal
 from service.http.access import key_or_any_member, member_or_key, member_token, principal_of
 from service.usecases import boards
 from service.usecases.boards import BoardPage, Standing
+from service.usecases.catalog import Boards
+from service.usecases.catalog import boards as boards_of
 
 __all__ = ["ROUTES"]
 
@@ -45,7 +47,21 @@ def _viewer(request: Request[Any, Any, Any]) -> str | None:
 
 
 @get(
+    "/v1/leaderboards",
+    operation_id="listBoards",
+    opt=key_or_any_member("members:read"),
+    tags=["leaderboards"],
+    summary="The program's leaderboards and their current periods",
+    sync_to_thread=False,
+)
+def list_boards(request: Request[Any, Any, Any]) -> Boards:
+    """Scope `members:read`, or any member's token."""
+    return boards_of(services_of(request))
+
+
+@get(
     "/v1/leaderboards/{board:str}",
+    operation_id="getBoard",
     opt=key_or_any_member("members:read"),
     tags=["leaderboards"],
     summary="The top of a leaderboard",
@@ -71,6 +87,7 @@ async def get_board(
 
 @get(
     "/v1/leaderboards/{board:str}/members/{member_id:str}",
+    operation_id="getMemberStanding",
     opt=member_or_key("members:read"),
     tags=["leaderboards"],
     summary="A member's rank, score, neighbours and gap to the next rank",
@@ -96,6 +113,7 @@ async def get_member_standing(
 
 @get(
     "/v1/me/leaderboards/{board:str}",
+    operation_id="getMyStanding",
     opt=member_token(),
     tags=["me"],
     summary="The calling member's rank on a leaderboard",
@@ -113,4 +131,4 @@ async def get_my_standing(
     )
 
 
-ROUTES = [get_board, get_member_standing, get_my_standing]
+ROUTES = [list_boards, get_board, get_member_standing, get_my_standing]

@@ -27,6 +27,7 @@ MemberId = Annotated[
 
 @get(
     "/v1/members/{member_id:str}",
+    operation_id="getMember",
     opt=member_or_key("members:read"),
     tags=["members"],
     summary="A member's profile and summaries",
@@ -39,6 +40,7 @@ async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> Me
 
 @put(
     "/v1/members/{member_id:str}",
+    operation_id="putMember",
     opt=api_key("members:write"),
     tags=["members"],
     summary="Create or update a member's profile",
@@ -52,6 +54,7 @@ async def put_member(
 
 @post(
     "/v1/members/{member_id:str}/tokens",
+    operation_id="mintMemberToken",
     opt=api_key("members:token"),
     tags=["members"],
     summary="Mint a short-lived member token for the member's app",
@@ -62,7 +65,13 @@ async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> To
     return await members.issue_token(services_of(request), member_id)
 
 
-@get("/v1/me", opt=member_token(), tags=["me"], summary="The calling member's profile")
+@get(
+    "/v1/me",
+    operation_id="getMe",
+    opt=member_token(),
+    tags=["me"],
+    summary="The calling member's profile",
+)
 async def get_me(request: Request[Any, Any, Any]) -> MemberView:
     """Member token only: the member the token names."""
     return await member_view(services_of(request), member_of(request))
@@ -76,6 +85,7 @@ LimitParam = Annotated[int, Parameter(ge=1, le=200, description="entries per pag
 
 @get(
     "/v1/members/{member_id:str}/ledger",
+    operation_id="getMemberLedger",
     opt=member_or_key("members:read"),
     tags=["members"],
     summary="A member's ledger, newest first, each entry with its explanation",
@@ -90,7 +100,13 @@ async def get_ledger(
     return await ledger_page(services_of(request), member_id, limit, cursor)
 
 
-@get("/v1/me/ledger", opt=member_token(), tags=["me"], summary="The calling member's ledger")
+@get(
+    "/v1/me/ledger",
+    operation_id="getMyLedger",
+    opt=member_token(),
+    tags=["me"],
+    summary="The calling member's ledger",
+)
 async def get_my_ledger(
     request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
 ) -> LedgerPage:

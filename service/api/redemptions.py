@@ -9,10 +9,18 @@ from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service.api.context import actor_of, created_or_replayed, member_of, services_of
 from service.api.members import MemberId
-from service.http.access import any_credential, api_key, member_or_key, member_token
-from service.usecases import holds, redeem, rewards
+from service.auth import MemberPrincipal
+from service.http.access import (
+    any_credential,
+    api_key,
+    key_or_any_member,
+    member_or_key,
+    member_token,
+    principal_of,
+)
+from service.usecases import holds, reads, redeem, rewards
 from service.usecases.redeem import RedeemIn
-from service.usecases.redemption_view import RedemptionPage, RedemptionResult
+from service.usecases.redemption_view import Redemption, RedemptionPage, RedemptionResult
 from service.usecases.rewards import Catalog
 
 __all__ = ["ROUTES", "IdempotencyKey"]
@@ -38,6 +46,7 @@ LimitParam = Annotated[int, Parameter(ge=1, le=100, description="redemptions per
 
 @get(
     "/v1/rewards",
+    operation_id="listRewards",
     opt=any_credential(),
     tags=["rewards"],
     summary="The reward catalog: cost, stock left, per-member limit",
@@ -49,6 +58,7 @@ async def get_rewards(request: Request[Any, Any, Any]) -> Catalog:
 
 @post(
     "/v1/members/{member_id:str}/redemptions",
+    operation_id="redeem",
     opt=member_or_key("redemptions:write"),
     tags=["redemptions"],
     summary="Redeem points on a reward or at checkout, at once or as a hold",
@@ -74,6 +84,7 @@ async def post_redemption(
 
 @post(
     "/v1/redemptions/{redemption_id:str}/commit",
+    operation_id="commitRedemption",
     opt=api_key("redemptions:write"),
     tags=["redemptions"],
     summary="Commit a hold: spend the points it reserved",
@@ -89,6 +100,7 @@ async def commit_redemption(
 
 @post(
     "/v1/redemptions/{redemption_id:str}/cancel",
+    operation_id="cancelRedemption",
     opt=api_key("redemptions:write"),
     tags=["redemptions"],
     summary="Cancel a hold: its points, stock and coupon code go back",
@@ -104,6 +116,7 @@ async def cancel_redemption(
 
 @get(
     "/v1/members/{member_id:str}/redemptions",
+    operation_id="listMemberRedemptions",
     opt=member_or_key("members:read"),
     tags=["redemptions"],
     summary="A member's redemptions, newest first",
@@ -120,6 +133,7 @@ async def get_redemptions(
 
 @get(
     "/v1/me/redemptions",
+    operation_id="listMyRedemptions",
     opt=member_token(),
     tags=["me"],
     summary="The calling member's redemptions, newest first",
@@ -131,7 +145,25 @@ async def get_my_redemptions(
     return await rewards.list_redemptions(services_of(request), member_of(request), limit, cursor)
 
 
+@get(
+    "/v1/redemptions/{redemption_id:str}",
+    operation_id="getRedemption",
+    opt=key_or_any_member("members:read"),
+    tags=["redemptions"],
+    summary="One redemption by its id",
+)
+async def get_redemption(
+    request: Request[Any, Any, Any], redemption_id: RedemptionId
+) -> Redemption:
+    """Scope `members:read`, or the token of the member it belongs to (another member's
+    token: 403)."""
+    principal = principal_of(request)
+    member = principal.member_id if isinstance(principal, MemberPrincipal) else None
+    return await reads.redemption_view(services_of(request), redemption_id, member)
+
+
 ROUTES = [
+    get_redemption,
     get_rewards,
     post_redemption,
     commit_redemption,

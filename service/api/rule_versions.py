@@ -52,6 +52,7 @@ _AMBIGUOUS = ResponseSpec(
 
 @get(
     "/v1/admin/rules/versions",
+    operation_id="listRuleVersions",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Every stored ruleset version, newest first, and the history of activations",
@@ -68,6 +69,7 @@ async def list_versions(
 
 @get(
     "/v1/admin/rules/versions/{version:str}",
+    operation_id="getRuleVersion",
     opt=api_key("admin"),
     tags=["rules"],
     summary="One stored ruleset version with the text of its files",
@@ -81,6 +83,7 @@ async def get_version(request: Request[Any, Any, Any], version: VersionParam) ->
 
 @get(
     "/v1/admin/rules/versions/{a:str}/diff/{b:str}",
+    operation_id="diffRuleVersions",
     opt=api_key("admin"),
     tags=["rules"],
     summary="How ruleset version b differs from version a: files, then rules",
@@ -95,6 +98,7 @@ async def diff_versions(request: Request[Any, Any, Any], a: FromParam, b: ToPara
 
 @post(
     "/v1/admin/rules/versions/{version:str}/rollback",
+    operation_id="rollBackRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Roll back: publish a stored version's files again, on every replica",

@@ -20,6 +20,7 @@ __all__ = ["ROUTES"]
 
 @get(
     "/v1/admin/rules",
+    operation_id="getRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="The active ruleset: version, program, files and rules",
@@ -31,6 +32,7 @@ async def get_rules(request: Request[Any, Any, Any]) -> ActiveRulesetView:
 
 @post(
     "/v1/admin/rules",
+    operation_id="publishRules",
     opt=api_key("admin"),
     tags=["rules"],
     summary="Publish a ruleset: checked, stored and activated on every replica",
@@ -65,7 +67,8 @@ async def publish_rules(
 
 @post(
     "/v1/admin/rules/dry-run",
-    opt=api_key("admin"),
+    operation_id="dryRunRules",
+    opt={**api_key("admin"), "audited": False},  # it writes nothing, not even the audit log
     tags=["rules"],
     summary="Evaluate one event under the active ruleset or a draft, without writing anything",
     status_code=200,

@@ -68,6 +68,7 @@ __all__ = [
     "earn",
     "expiry_for",
     "fifo_key",
+    "forfeit",
     "hold",
     "mature",
     "pending_until",
@@ -389,4 +390,17 @@ def adjust(
     short = wanted - sum(draw.points for draw in book.draw_fifo(wanted, "adjust", reason, why))
     if short:
         book.book("adjust", "debt", short, None, reason, why)
+    return book.close()
+
+
+def forfeit(lots: Iterable[Lot], balances: Balances, now: datetime, reason: str) -> Change:
+    """Close every lot with points left, pending or available, by an `expire` entry that says
+    why (a member erased at their request). Held points are not lots' to give: release or
+    commit holds first. Debt stays booked."""
+    book = Book(lots, balances, now)
+    for lot in sorted(book.lots.values(), key=fifo_key):
+        if lot.remaining and lot.state != "expired":
+            balance: BalanceName = "pending" if lot.state == "pending" else "available"
+            book.put(replace(lot, remaining=0, state="expired"))
+            book.book("expire", balance, -lot.remaining, lot.lot_id, reason, why_of(lot))
     return book.close()

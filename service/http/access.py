@@ -14,6 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from service.auth import ApiKeyPrincipal, MemberPrincipal, Principal
 from service.errors import Forbidden, Unauthenticated
+from service.http.audit import mark_audited
 from service.services import Services
 
 __all__ = [
@@ -118,6 +119,7 @@ async def access_guard(
             raise Forbidden("this route needs a member token", code="member_token_required")
         if access.scope is not None:
             principal.require(access.scope)
+        mark_audited(connection, handler, principal, access.scope)
     connection.scope["state"]["principal"] = principal
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from service.replay.operations import AdjustOp, EventOp, Operation, RedeemOp, SettleOp
+from service.decide.erasure import ERASURE_PREFIX
+from service.replay.operations import AdjustOp, EraseOp, EventOp, Operation, RedeemOp, SettleOp
 from service.store.history import StoredOperation
 
 __all__ = ["Components", "operation_of"]
@@ -55,6 +56,16 @@ def operation_of(row: StoredOperation) -> Operation:
             actor=b["actor"],
         )
     assert row.kind == "adjust", row.kind
+    if row.id.startswith(ERASURE_PREFIX):
+        return EraseOp(
+            seq=seq,
+            now=now,
+            version=version,
+            member_id=member_id,
+            adjustment_id=row.id,
+            request_hash=b["request_hash"],
+            actor=b["actor"],
+        )
     return AdjustOp(
         seq=seq,
         now=now,

@@ -17,6 +17,7 @@ import msgspec
 
 from service.decide import EventResult, Prepared, decide, lock_plan, read_plan, referrer_days
 from service.decide.adjustments import AdjustRequest, decide_adjustment
+from service.decide.erasure import EraseRequest, decide_erasure
 from service.decide.plan import LockPlan, member_plan
 from service.decide.redemptions import PoolNotStored, RedeemRequest, open_member, settle
 from service.decide.redemptions import redeem as decide_redemption
@@ -32,6 +33,7 @@ from service.usecases.redemption_view import reward_of
 __all__ = [
     "AdjustOp",
     "Applied",
+    "EraseOp",
     "EventOp",
     "Operation",
     "RedeemOp",
@@ -95,6 +97,19 @@ class AdjustOp(msgspec.Struct, frozen=True, kw_only=True):
     actor: str
 
 
+class EraseOp(msgspec.Struct, frozen=True, kw_only=True):
+    """An erasure: the open points forfeited, the leaderboard rows removed (the adjustment row
+    `erase-<hex>` it booked; the pseudonym is already the member's id everywhere)."""
+
+    seq: int
+    now: datetime
+    version: str | None
+    member_id: str
+    adjustment_id: str
+    request_hash: str
+    actor: str
+
+
 class ReviewOp(msgspec.Struct, frozen=True, kw_only=True):
     """A tier review the worker made between two operations (a lapse no operation answered)."""
 
@@ -104,7 +119,7 @@ class ReviewOp(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
 
 
-Operation = EventOp | RedeemOp | SettleOp | AdjustOp | ReviewOp
+Operation = EventOp | RedeemOp | SettleOp | AdjustOp | EraseOp | ReviewOp
 
 
 class Applied(msgspec.Struct, kw_only=True):
@@ -129,6 +144,8 @@ def apply(store: MemoryStore, ruleset: Ruleset, op: Operation) -> Applied:
         return _settle(store, ruleset, op)
     if isinstance(op, ReviewOp):
         return _review(store, ruleset, op)
+    if isinstance(op, EraseOp):
+        return _erase(store, ruleset, op)
     return _adjust(store, ruleset, op)
 
 
@@ -282,6 +299,22 @@ def _adjust(store: MemoryStore, ruleset: Ruleset, op: AdjustOp) -> Applied:
     if op.key is not None:
         reads["adjustment_keys"] = [(op.member_id, op.key)]
     return _member_op(store, ruleset, op.member_id, op.now, operate, reads=reads)
+
+
+def _erase(store: MemoryStore, ruleset: Ruleset, op: EraseOp) -> Applied:
+    request = EraseRequest(
+        member_id=op.member_id,
+        actor=op.actor,
+        adjustment_id=op.adjustment_id,
+        body_hash=op.request_hash,
+    )
+
+    def operate(step: Step, _: SetState) -> None:
+        decide_erasure(step, ruleset, request)
+
+    applied = _member_op(store, ruleset, op.member_id, op.now, operate, reads={"holds": True})
+    store.member(op.member_id).scores.clear()  # as `store.erasure.pseudonymise` deletes them
+    return applied
 
 
 def _review(store: MemoryStore, ruleset: Ruleset, op: ReviewOp) -> Applied:

@@ -10,7 +10,14 @@ from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import api_keys
 
-__all__ = ["fetch_key", "insert_key", "list_keys", "revoke_key"]
+__all__ = [
+    "fetch_key",
+    "insert_key",
+    "list_keys",
+    "mark_used",
+    "revoke_key",
+    "revoke_key_id",
+]
 
 _INSERT = compile_query(
     insert(api_keys).values(
@@ -18,12 +25,17 @@ _INSERT = compile_query(
         name=bindparam("name"),
         secret_hash=bindparam("secret_hash"),
         scopes=bindparam("scopes"),
+        created_by=bindparam("created_by"),
     )
 )
 _FETCH = compile_query(
-    select(api_keys.c.key_id, api_keys.c.name, api_keys.c.secret_hash, api_keys.c.scopes).where(
-        api_keys.c.key_id == bindparam("key_id"), api_keys.c.revoked_at.is_(None)
-    )
+    select(
+        api_keys.c.key_id,
+        api_keys.c.name,
+        api_keys.c.secret_hash,
+        api_keys.c.scopes,
+        api_keys.c.last_used_at,
+    ).where(api_keys.c.key_id == bindparam("key_id"), api_keys.c.revoked_at.is_(None))
 )
 _LIST = compile_query(
     select(
@@ -32,21 +44,44 @@ _LIST = compile_query(
         api_keys.c.scopes,
         api_keys.c.created_at,
         api_keys.c.revoked_at,
-    ).order_by(api_keys.c.created_at)
+        api_keys.c.created_by,
+        api_keys.c.last_used_at,
+    ).order_by(api_keys.c.created_at, api_keys.c.key_id)
 )
 _REVOKE = compile_query(
     update(api_keys)
     .where(api_keys.c.name == bindparam("name"), api_keys.c.revoked_at.is_(None))
     .values(revoked_at=func.now())
 )
+_REVOKE_ID = compile_query(
+    update(api_keys)
+    .where(api_keys.c.key_id == bindparam("key_id"), api_keys.c.revoked_at.is_(None))
+    .values(revoked_at=func.now())
+)
+_USED = compile_query(
+    update(api_keys).where(api_keys.c.key_id == bindparam("key_id")).values(last_used_at=func.now())
+)
 
 
 async def insert_key(
-    conn: Connection, *, key_id: str, name: str, secret_hash: str, scopes: list[str]
+    conn: Connection,
+    *,
+    key_id: str,
+    name: str,
+    secret_hash: str,
+    scopes: list[str],
+    created_by: str | None = None,
 ) -> None:
-    """Store a new key (its secret only as a hash)."""
+    """Store a new key (its secret only as a hash); `created_by` names the key that made it."""
     await conn.execute(
-        _INSERT, {"key_id": key_id, "name": name, "secret_hash": secret_hash, "scopes": scopes}
+        _INSERT,
+        {
+            "key_id": key_id,
+            "name": name,
+            "secret_hash": secret_hash,
+            "scopes": scopes,
+            "created_by": created_by,
+        },
     )
 
 
@@ -63,3 +98,13 @@ async def list_keys(conn: Connection) -> list[Any]:
 async def revoke_key(conn: Connection, name: str) -> bool:
     """Revoke the active key with this name; False if there was none."""
     return (await conn.execute(_REVOKE, {"name": name})).endswith(" 1")
+
+
+async def revoke_key_id(conn: Connection, key_id: str) -> bool:
+    """Revoke the active key with this id; False if there was none."""
+    return (await conn.execute(_REVOKE_ID, {"key_id": key_id})).endswith(" 1")
+
+
+async def mark_used(conn: Connection, key_id: str) -> None:
+    """Record that the key was just used."""
+    await conn.execute(_USED, {"key_id": key_id})

@@ -34,11 +34,13 @@ __all__ = [
     "active_ruleset",
     "adjustments",
     "api_keys",
+    "audit_log",
     "balances",
     "board_buckets",
     "board_scores",
     "challenge_progress",
     "coupon_codes",
+    "erasures",
     "events",
     "ledger_entries",
     "lots",
@@ -86,7 +88,38 @@ api_keys = Table(
     Column("scopes", ARRAY(Text), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("created_by", Text),
+    Column("last_used_at", DateTime(timezone=True)),
 )
+"""`created_by` names the key that created it over HTTP (null from the CLI); `last_used_at` is
+written at most once a minute per key."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("key_id", Text),
+    Column("action", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+"""Every admin action answered below 400: who (the key's name and id), what (the operation id,
+method, path, status and a few words of detail), when."""
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("pseudonym", Text, primary_key=True),
+    Column("erased_at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("points_forfeited", BigInteger, nullable=False),
+)
+"""Members erased at their request, by the pseudonym their history now carries (the id it
+replaced is kept nowhere)."""
 
 members = Table(
     "members",
@@ -101,8 +134,24 @@ members = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("events_seen", Integer, nullable=False, server_default="0"),
+    Column("erased_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("member_id"),
     CheckConstraint("length(member_id) BETWEEN 1 AND 128", name="member_id_length"),
+)
+
+# Member search (service.store.member_search): ids in byte order, so that an id prefix is one
+# index range and the cursor order is the index order; names lower-cased for prefix search.
+Index("ix_members_search_id", text('(member_id COLLATE "C")'))
+Index(
+    "ix_members_search_name",
+    text("(lower(display_name)) text_pattern_ops"),
+    text('(member_id COLLATE "C")'),
+)
+Index(
+    "ix_members_search_attributes",
+    members.c.attributes,
+    postgresql_using="gin",
+    postgresql_ops={"attributes": "jsonb_path_ops"},
 )
 
 service_secrets = Table(
@@ -274,6 +323,8 @@ member_counters = Table(
 )
 """Events seen per member and type (rules read them as member.purchases, member.reviews)."""
 
+Index("ix_member_counters_last_at", member_counters.c.last_at)
+
 member_badges = Table(
     "member_badges",
     metadata,
@@ -436,6 +487,7 @@ member_tiers = Table(
 """A member's tier, since when, and when it lapses unless requalified (the worker's due date)."""
 
 Index("ix_member_tiers_held_until", member_tiers.c.held_until)
+Index("ix_member_tiers_tier", member_tiers.c.tier, member_tiers.c.member_id)
 
 tier_history = Table(
     "tier_history",

@@ -9,7 +9,7 @@ release must stay) returns it instead, and the caller raises it after the commit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from service.decide.step import Step
 from service.engine import Ruleset
 from service.services import Services
 from service.store import redemptions as redemption_store
+from service.store.database import Connection
 from service.store.member_sets import load_set, lock_set
 from service.store.set_writes import CodeTaken, save_rows
 
@@ -43,9 +44,11 @@ async def run_member_op(
     skip_locked: bool = False,
     stock: list[str] | None = None,
     reads: dict[str, Any] | None = None,
+    then: Callable[[Connection], Awaitable[None]] | None = None,
 ) -> tuple[T, bool]:
     """Run `operate` on the locked member and save what it decided; (answer, True). With
-    `skip_locked`, a member someone else holds is left alone: (None, False)."""
+    `skip_locked`, a member someone else holds is left alone: (None, False). `then` runs in
+    the same transaction after the save (an erasure's pseudonymisation)."""
     ruleset = ruleset or services.rules.current
     now = now or services.clock.now()
     reads = dict(reads or {})
@@ -67,6 +70,8 @@ async def run_member_op(
                     loaded.members, after, loaded.budgets, step.budgets, step.log, now
                 )
                 await save_rows(conn, rows)
+                if then is not None:
+                    await then(conn)
             return answer, True
         except PoolNotStored as missing:
             async with services.db.transaction() as conn:

@@ -9,8 +9,9 @@ from zoneinfo import available_timezones
 import msgspec
 
 from service.engine.events import InvalidEvent, validate_member_attributes
-from service.errors import InvalidInput, NotFound, Unprocessable
+from service.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from service.services import Services
+from service.store import erasure as erasure_store
 from service.store import members as member_store
 
 __all__ = [
@@ -102,6 +103,12 @@ async def put_profile(services: Services, member_id: str, update: ProfileUpdate)
     except InvalidEvent as exc:
         raise Unprocessable(exc.reason, field=exc.field_path, code="invalid_attribute") from None
     async with services.db.transaction() as conn:
+        if await erasure_store.is_erased(conn, member_id):
+            raise Conflict(
+                f"member '{member_id}' was erased: its history keeps no personal data",
+                field="member_id",
+                code="member_erased",
+            )
         row = await member_store.upsert_profile(
             conn,
             member_id=member_id,

@@ -1,0 +1,1 @@
+"""The typed clients, generated from `openapi/openapi.json` (`python -m clients.generate`)."""

@@ -1,0 +1,189 @@
+"""API keys over HTTP and the audit log: a key holding `keys:manage` (or `admin`) creates keys
+with no scope it lacks itself (the secret is answered once, only its hash is stored), lists
+them (never a secret or hash) and revokes them; every admin action is recorded (who, what,
+when) and readable by admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+
+from service.auth import SCOPES, ApiKeyPrincipal, generate_key
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.services import Services
+from service.store import audit as audit_store
+from service.store import keys as key_store
+
+__all__ = [
+    "AuditEntry",
+    "AuditPage",
+    "CreatedKey",
+    "KeyIn",
+    "KeyList",
+    "KeyView",
+    "audit_page",
+    "create_key",
+    "list_keys",
+    "record",
+    "revoke_key",
+]
+
+KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\- ]{0,63}(?!\n)$"
+
+
+class KeyIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A key to create: a unique name (who or what uses it) and its scopes."""
+
+    name: Annotated[str, msgspec.Meta(pattern=KEY_NAME_PATTERN)]
+    scopes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=len(SCOPES))]
+
+
+class KeyView(msgspec.Struct, kw_only=True):
+    """A key as listed: never its secret."""
+
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    created_by: str | None
+    """The name of the key that created it (None: made with `loyalty keys create`)."""
+    last_used_at: datetime | None
+    """When it was last used, to the minute (None: never)."""
+    revoked_at: datetime | None
+
+
+class CreatedKey(KeyView, kw_only=True):
+    """A new key and its secret, shown this once: store it now, it cannot be read again."""
+
+    token: str
+
+
+class KeyList(msgspec.Struct, kw_only=True):
+    """Every key, oldest first (revoked ones with `revoked_at`)."""
+
+    keys: list[KeyView]
+
+
+def _check_grant(creator: ApiKeyPrincipal, scopes: list[str]) -> None:
+    for index, scope in enumerate(scopes):
+        if scope not in SCOPES:
+            raise InvalidInput(
+                f"unknown scope '{scope}'; choose from {', '.join(SCOPES)}",
+                field=f"scopes[{index}]",
+            )
+    lacking = sorted(s for s in set(scopes) if not creator.holds(s))
+    if lacking:
+        raise Forbidden(
+            f"a key cannot grant scopes its creator lacks: {', '.join(lacking)}",
+            code="scope_not_held",
+        )
+
+
+async def create_key(services: Services, creator: ApiKeyPrincipal, body: KeyIn) -> CreatedKey:
+    """Store a new key with `body.scopes` (each held by `creator`); its token is answered once."""
+    _check_grant(creator, body.scopes)
+    issued = generate_key(body.name, body.scopes)
+    async with services.db.transaction() as conn:
+        if any(row["name"] == body.name for row in await key_store.list_keys(conn)):
+            raise Conflict(f"a key named '{body.name}' exists already", field="name")
+        await key_store.insert_key(
+            conn,
+            key_id=issued.key_id,
+            name=issued.name,
+            secret_hash=issued.secret_hash,
+            scopes=issued.scopes,
+            created_by=creator.name,
+        )
+        rows = await key_store.list_keys(conn)
+    row = next(r for r in rows if r["key_id"] == issued.key_id)
+    return CreatedKey(**_view(row), token=issued.token)
+
+
+def _view(row: Any) -> dict[str, Any]:
+    return msgspec.structs.asdict(msgspec.convert(dict(row), KeyView))
+
+
+async def list_keys(services: Services) -> KeyList:
+    """Every key, oldest first, without secrets."""
+    async with services.db.connection() as conn:
+        rows = await key_store.list_keys(conn)
+    return KeyList(keys=[msgspec.convert(dict(r), KeyView) for r in rows])
+
+
+async def revoke_key(services: Services, revoker: ApiKeyPrincipal, key_id: str) -> KeyView:
+    """Revoke a key holding no scope the revoker lacks; NotFound for no such active key."""
+    async with services.db.transaction() as conn:
+        row = next((r for r in await key_store.list_keys(conn) if r["key_id"] == key_id), None)
+        if row is None or row["revoked_at"] is not None:
+            raise NotFound(f"no active key '{key_id}'", field="key_id")
+        lacking = sorted(s for s in row["scopes"] if not revoker.holds(s))
+        if lacking:
+            raise Forbidden(
+                f"a key cannot revoke a key holding scopes it lacks: {', '.join(lacking)}",
+                code="scope_not_held",
+            )
+        await key_store.revoke_key_id(conn, key_id)
+        rows = await key_store.list_keys(conn)
+    return msgspec.convert(dict(next(r for r in rows if r["key_id"] == key_id)), KeyView)
+
+
+class AuditEntry(msgspec.Struct, kw_only=True):
+    """One admin action: who (the key's name and id), what (the operation, method, path and
+    status, and what it named), when."""
+
+    id: int
+    at: datetime
+    actor: str
+    key_id: str | None
+    action: str
+    method: str
+    path: str
+    status: int
+    detail: dict[str, Any]
+
+
+class AuditPage(msgspec.Struct, kw_only=True):
+    """Actions newest first; pass `next_cursor` as `cursor` for older ones."""
+
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+async def record(
+    services: Services,
+    principal: ApiKeyPrincipal,
+    *,
+    action: str,
+    method: str,
+    path: str,
+    status: int,
+    detail: dict[str, Any],
+) -> None:
+    """Append one admin action to the audit log."""
+    async with services.db.connection() as conn:
+        await audit_store.append(
+            conn,
+            actor=principal.name,
+            key_id=principal.key_id,
+            action=action,
+            method=method,
+            path=path,
+            status=status,
+            detail=detail,
+        )
+
+
+async def audit_page(services: Services, limit: int, cursor: str | None) -> AuditPage:
+    """A page of the audit log, newest first."""
+    before = 2**62
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+            raise InvalidInput("cursor is not one this API gave out", field="cursor")
+        before = int(cursor)
+    async with services.db.connection() as conn:
+        rows = await audit_store.page(conn, before, limit + 1)
+    entries = [msgspec.convert(dict(r), AuditEntry) for r in rows[:limit]]
+    more = len(rows) > limit
+    return AuditPage(entries=entries, next_cursor=str(entries[-1].id) if more else None)
