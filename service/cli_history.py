@@ -22,7 +22,7 @@ def ledger_replay(settings: Settings, args: argparse.Namespace, url: str) -> int
     """Replay every stored operation with the version that booked it; exit 1 on a difference."""
     from service.replay.compare import Difference
     from service.store.database import Database
-    from service.usecases.replay import ReplayDone, replay_check
+    from service.usecases.replay import ErasedDifferent, ReplayDone, replay_check
 
     if not args.check:
         print("error: say --check (the replay compares; it never rewrites)", file=sys.stderr)
@@ -36,7 +36,9 @@ def ledger_replay(settings: Settings, args: argparse.Namespace, url: str) -> int
             async for outcome in replay_check(
                 db, datetime.now(UTC), only=_members(args.members), per_member=args.per_member
             ):
-                if isinstance(outcome, Difference):
+                if isinstance(outcome, ErasedDifferent):
+                    print(outcome.line())
+                elif isinstance(outcome, Difference):
                     bad = True
                     print(outcome.line())
                 elif isinstance(outcome, str):
@@ -46,6 +48,11 @@ def ledger_replay(settings: Settings, args: argparse.Namespace, url: str) -> int
                     print(
                         f"replayed {outcome.operations} operations of {outcome.members} members: "
                         f"{outcome.members_different} with differences"
+                        + (
+                            f" ({outcome.erased_different} erased members differ: notes above)"
+                            if outcome.erased_different
+                            else ""
+                        )
                     )
                     bad = bad or outcome.members_different > 0
         finally:

@@ -204,3 +204,29 @@ async def test_erasing_a_referee_with_an_awkward_id(client, admin, db, zoe):
     assert erased.status_code == 200, erased.text
     assert await ledger_problems(db) == []
     assert await replay_problems(db) == []
+
+
+async def test_an_erased_birthday_bonus_is_a_replay_note_not_a_failure(client, admin, db):
+    """A purchase in the birthday month earned double; erasure removes the birthday, so the
+    history decided again earns single. The replay says so as a note (the stored rows are the
+    record) and does not fail; ledger verify still passes."""
+    from datetime import UTC, datetime
+
+    from service.usecases.replay import ErasedDifferent, ReplayDone, replay_check
+
+    profile = {"display_name": "Bea", "birthday": "1991-03-09", "timezone": "Europe/Berlin"}
+    assert (await client.put("/v1/members/bea", json=profile, headers=admin)).status_code == 200
+    answer = await _post(client, admin, purchase("p-b", "bea", "50.00", order_id="o-b"))
+    assert "birthday-double" in [e["rule_id"] for e in answer["effects"]], answer
+    erased = await client.delete("/v1/members/bea", headers=admin)
+    assert erased.status_code == 200, erased.text
+    pseudonym = erased.json()["pseudonym"]
+    outcomes = [o async for o in replay_check(db, datetime.now(UTC))]
+    notes = [o for o in outcomes if isinstance(o, ErasedDifferent)]
+    assert [n.member_id for n in notes] == [pseudonym]
+    assert "erased at their request" in notes[0].line()
+    done = outcomes[-1]
+    assert isinstance(done, ReplayDone)
+    assert (done.members_different, done.erased_different) == (0, 1)
+    assert await replay_problems(db) == []
+    assert await ledger_problems(db) == []

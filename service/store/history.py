@@ -104,6 +104,15 @@ SELECT coalesce(json_agg(json_build_object('member_id', m.member_id,
 _decode_profiles = msgspec.json.Decoder(list[_Profile]).decode
 
 
+async def erased(conn: Connection, member_ids: Sequence[str]) -> set[str]:
+    """Those of the members (pseudonyms) erased at their request."""
+    rows = await conn.raw.fetch(
+        "SELECT member_id FROM members WHERE member_id = ANY($1::text[]) AND erased_at IS NOT NULL",
+        list(member_ids),
+    )
+    return {r["member_id"] for r in rows}
+
+
 async def profiles(conn: Connection, member_ids: Sequence[str]) -> dict[str, Profile]:
     """The members' profiles as stored now (profiles keep no history)."""
     text = await conn.raw.fetchval(_PROFILES, list(member_ids))

@@ -29,7 +29,7 @@ from service.store import rulesets as ruleset_store
 from service.store.database import Database
 from service.store.history import StoredRows
 
-__all__ = ["Page", "ReplayDone", "Rulesets", "member_pages", "replay_check"]
+__all__ = ["ErasedDifferent", "Page", "ReplayDone", "Rulesets", "member_pages", "replay_check"]
 
 PAGE_MEMBERS = 500
 
@@ -126,6 +126,27 @@ class ReplayDone(msgspec.Struct, kw_only=True):
     members: int
     operations: int
     members_different: int
+    erased_different: int = 0
+    """Erased members whose history, decided again, differs (not counted as different)."""
+
+
+class ErasedDifferent(msgspec.Struct, kw_only=True):
+    """An erased member whose history, decided again, differs from what is stored.
+
+    Erasure removed the profile (birthday, time zone, attributes) that their decisions may have
+    read, so the replay decides them without it: the stored rows are the record, and a
+    difference here is the erased input, not a fault. `ledger verify` still checks them."""
+
+    member_id: str
+    differences: int
+    first: Difference
+
+    def line(self) -> str:
+        return (
+            f"{self.member_id}: erased at their request; decided again without the personal data "
+            f"erased with it, {self.differences} rows differ (a note, not a failure; the first: "
+            f"{self.first.line()})"
+        )
 
 
 async def replay_check(
@@ -135,7 +156,7 @@ async def replay_check(
     only: Sequence[str] | None = None,
     per_member: int = 5,
     on_page: Callable[[int, int], None] | None = None,
-) -> AsyncIterator[Difference | str | ReplayDone]:
+) -> AsyncIterator[Difference | ErasedDifferent | str | ReplayDone]:
     """Yield each problem (a tampered ruleset, as text) and the first `per_member`
     differences of each member, then the totals. `now` is the moment both sides are
     brought to before they are compared (the worker's passes)."""
@@ -147,11 +168,12 @@ async def replay_check(
         yield f"ruleset {version}: its stored files hash to {digest}"
     bad = set(tampered)
     current = rulesets.get(active["version"]) if active and active["version"] not in bad else None
-    members = operations = different = 0
+    members = operations = different = erased_different = 0
     async for page in member_pages(db, only=only, one_page=_budgeted(rulesets, bad)):
         store = page.store
         async with db.connection() as conn:
             rows = await history.stored_rows(conn, page.members)
+            erased = await history.erased(conn, page.members)
         broken = _replay_page(page, rows, rulesets, active["version"] if active else None, bad)
         for member_id, why in sorted(broken.items()):
             yield f"{member_id}: {why}"
@@ -170,17 +192,48 @@ async def replay_check(
                     yield f"{member_id}: stored state is inconsistent: {exc}"
                     continue
                 settle_clock(store, current, member_id, moment)
-        for member_id in page.members:
-            found = list(islice(differences(stored, store, [member_id]), per_member))
-            if found or member_id in broken:
-                different += 1
-            for difference in found:
-                yield difference
+        found, d, e = _compared(stored, store, page.members, erased, broken, per_member)
+        different, erased_different = different + d, erased_different + e
+        for outcome in found:
+            yield outcome
         members += len(page.members)
         operations += len(page.operations)
         if on_page is not None:
             on_page(members, operations)
-    yield ReplayDone(members=members, operations=operations, members_different=different)
+    yield ReplayDone(
+        members=members,
+        operations=operations,
+        members_different=different,
+        erased_different=erased_different,
+    )
+
+
+def _compared(
+    stored: MemoryStore,
+    store: MemoryStore,
+    members: list[str],
+    erased: set[str],
+    broken: dict[str, str],
+    per_member: int,
+) -> tuple[list[Difference | ErasedDifferent], int, int]:
+    """The page's first `per_member` differences of each member (an erased member's as one
+    note), the members that differ, and the erased members that differ."""
+    out: list[Difference | ErasedDifferent] = []
+    different = erased_different = 0
+    for member_id in members:
+        if member_id in erased and member_id not in broken:
+            every = list(differences(stored, store, [member_id]))
+            if every:
+                erased_different += 1
+                out.append(
+                    ErasedDifferent(member_id=member_id, differences=len(every), first=every[0])
+                )
+            continue
+        found = list(islice(differences(stored, store, [member_id]), per_member))
+        if found or member_id in broken:
+            different += 1
+        out.extend(found)
+    return out, different, erased_different
 
 
 def _replay_page(
