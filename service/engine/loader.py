@@ -19,6 +19,7 @@ import msgspec
 from service.core.boards import check_boards
 from service.engine.bounds import program_numbers, rule_numbers
 from service.engine.cel import CelEnv, build_env
+from service.engine.engageload import load_engagement
 from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
 from service.engine.files import (
     ATTRIBUTE_TYPES,
@@ -186,10 +187,13 @@ class _Loader(GameLoader, RuleChecks):
             {n: s.type for n, s in self.member_attributes.items()},
         ):
             self.problems.append(doc.problem(("leaderboards", index, field), message))
+        engagement, problems = load_engagement(doc, parsed.engagement, self.event_types)
+        self.problems.extend(problems)
+        components = tuple(c.id for c in engagement.components)
         attrs = {n: s.type for n, s in self.member_attributes.items()}
         for spec in self.event_types.values():
             event_attrs = {n: a.type for n, a in spec.attributes.items()}
-            self.envs[spec.name] = build_env(spec.name, event_attrs, attrs)
+            self.envs[spec.name] = build_env(spec.name, event_attrs, attrs, components)
         for i, badge in enumerate(parsed.badges):
             self.check_badge_levels(doc, i, badge)
         tiers = self.load_tiers(doc, parsed.tiers)
@@ -203,6 +207,7 @@ class _Loader(GameLoader, RuleChecks):
             member_attributes=self.member_attributes,
             leaderboards=tuple(parsed.leaderboards),
             tiers=tiers,
+            engagement=engagement,
         )
 
     def check_timezone(self, doc: YamlDoc, tz: str) -> str:

@@ -7,6 +7,7 @@ from typing import Literal
 
 import msgspec
 
+from service.core.engagement import EngagementProgram, default_engagement
 from service.core.tiers import TierProgram
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
@@ -74,6 +75,13 @@ class Program(msgspec.Struct, frozen=True):
     member_attributes: dict[str, AttributeSpec]
     tiers: TierProgram | None = None
     leaderboards: tuple[BoardDef, ...] = ()
+    engagement: EngagementProgram = default_engagement(("purchase", "review", "referral"))
+    """The composite engagement score (the loader always sets the program's own)."""
+
+    @property
+    def engagement_components(self) -> tuple[str, ...]:
+        """The ids of the engagement components (`member.engagement.<id>` in rules)."""
+        return tuple(c.id for c in self.engagement.components)
 
 
 class RuleTest(msgspec.Struct, frozen=True):

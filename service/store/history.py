@@ -23,6 +23,8 @@ from service.decide.rows import (
     BoardScoreRow,
     ChallengeSaveRow,
     CounterRow,
+    EngagementMoveRow,
+    EngagementRow,
     EntryRow,
     EventRow,
     MetricRow,
@@ -231,6 +233,8 @@ class StoredRows(msgspec.Struct, kw_only=True):
     metrics: list[MetricRow] = []
     tiers: list[TierRow] = []
     tier_moves: list[TierMoveRow] = []
+    engagement: list[EngagementRow] = []
+    engagement_moves: list[EngagementMoveRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
     redemptions: list[RedemptionRow] = []
@@ -253,6 +257,8 @@ _TABLES = {
     "metrics": "tier_metric_days",
     "tiers": "member_tiers",
     "tier_moves": "tier_history",
+    "engagement": "member_engagement",
+    "engagement_moves": "engagement_history",
     "referrals": "referrals",
     "board_scores": "board_scores",
     "redemptions": "redemptions",

@@ -25,12 +25,14 @@ from service.store.tables import (
     board_scores,
     challenge_progress,
     coupon_codes,
+    engagement_history,
     events,
     ledger_entries,
     lots,
     member_badge_levels,
     member_badges,
     member_counters,
+    member_engagement,
     member_streaks,
     member_tiers,
     members,
@@ -203,6 +205,17 @@ _WRITES: list[tuple[str, str]] = [
         ),
     ),
     ("tier_moves", _insert(tier_history, _columns(tier_history), 0)),
+    (
+        "engagement",
+        _upsert(
+            member_engagement,
+            _columns(member_engagement),
+            ("member_id",),
+            0,
+            **_excluded("level", "since", "seq", "drops_at"),
+        ),
+    ),
+    ("engagement_moves", _insert(engagement_history, _columns(engagement_history), 0)),
     (
         "referrals",
         _upsert(

@@ -447,6 +447,35 @@ tier_history = Table(
 )
 """Every tier move with its reason; append-only."""
 
+member_engagement = Table(
+    "member_engagement",
+    metadata,
+    Column("member_id", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("drops_at", DateTime(timezone=True)),
+)
+"""A member's engagement level as last decided, since when, the number of its latest history
+line, and when it falls a level by time alone (the worker's due date; null: never)."""
+
+Index("ix_member_engagement_drops_at", member_engagement.c.drops_at)
+
+engagement_history = Table(
+    "engagement_history",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("from_level", Text),
+    Column("to_level", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("score", Numeric(6, 2), nullable=False),
+    Column("event_id", Text),
+    PrimaryKeyConstraint("member_id", "seq"),
+)
+"""Every engagement level move, with the score then and the event that made it (null: the
+worker noticed it by time alone); append-only."""
+
 tier_metric_days = Table(
     "tier_metric_days",
     metadata,
