@@ -25,6 +25,7 @@ from service.api import (
     redemptions,
 )
 from service.api import backtests as backtest_routes
+from service.api import experiments as experiment_routes
 from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
 from service.auth import ApiKeys, MemberTokens
@@ -163,6 +164,7 @@ def create_app(
         *adjustments.ROUTES,
         *leaderboards.ROUTES,
         *gamification.ROUTES,
+        *experiment_routes.ROUTES,
     ]
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])

@@ -107,6 +107,8 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/v1/admin/rules/backtests"): key("admin"),
     ("GET", "/v1/admin/rules/backtests/{backtest_id:str}"): key("admin"),
     ("POST", "/v1/admin/adjustments"): key("admin"),
+    ("GET", "/v1/admin/experiments/{experiment_id:str}/report"): key("admin"),
+    ("GET", "/v1/admin/experiments/{experiment_id:str}/members/{member_id:str}"): key("admin"),
     ("GET", "/v1/rewards"): key_or_any_member(None),
     ("POST", "/v1/members/{member_id:str}/redemptions"): member_or_key("redemptions:write"),
     ("GET", "/v1/members/{member_id:str}/redemptions"): member_or_key("members:read"),

@@ -82,14 +82,18 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     assert (await _history(db, "dora"))[2][3] == "d2"
 
 
-async def test_an_event_that_lowers_the_level_raises_engagement_changed(client, make_key, clock, db):
+async def test_an_event_that_lowers_the_level_raises_engagement_changed(
+    client, make_key, clock, db
+):
     key = await make_key("admin")
     await _post(client, key, purchase("r1", "rae", "100.00", "2026-03-02T08:00:00Z"))
     clock.set(datetime(2026, 4, 21, 9, 0, tzinfo=UTC))  # 50 days on: still moderately engaged
     shown = (await client.get("/v1/members/rae", headers=bearer(key))).json()["engagement"]
     assert shown["level"] == "moderately_engaged"
     # the whole order refunded: the spend component drops and with it the level
-    result = await _post(client, key, refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z"))
+    result = await _post(
+        client, key, refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z")
+    )
     assert result["engagement"]["from_level"] == "moderately_engaged"
     assert result["engagement"]["to_level"] == "at_risk"
     fired = [e for e in result["effects"] if e.get("rule_id") == "re-engage-at-risk"]

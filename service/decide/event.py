@@ -35,6 +35,7 @@ from service.decide.answers import (
     move_views,
 )
 from service.decide.engaging import LevelMove, changed_event, settle_engagement
+from service.decide.experimenting import by_arm
 from service.decide.plan import challenge_windows
 from service.decide.referral import link_referral, reverse_referrer, reward_referrer
 from service.decide.rows import BadgeLevelRow, BadgeRow, EventRow, StreakUnitRow
@@ -407,7 +408,7 @@ def react_to_level(
     )
     evaluation = evaluate(ruleset, snapshot, internal, step.now)
     booking = _Booking(internal, None)
-    for effect in evaluation.effects:
+    for effect in by_arm(step, ruleset, internal, evaluation.effects):
         state = _apply(step, ruleset, state, booking, effect)
     state = step.put(_usage(state, evaluation, booking))
     return state, booking.effects, booking.lots
@@ -446,7 +447,7 @@ def decide_event(
     booking = _Booking(event, note)
     if event.type == "refund":
         state = _refund(step, ruleset, state, booking)
-    for effect in evaluation.effects:
+    for effect in by_arm(step, ruleset, event, evaluation.effects):
         state = _apply(step, ruleset, state, booking, effect)
     state = _record_order(state, booking)
     state = _usage(state, evaluation, booking)

@@ -31,6 +31,7 @@ __all__ = [
     "EngagementRow",
     "EntryRow",
     "EventRow",
+    "ExposureRow",
     "Log",
     "MetricRow",
     "OrderRow",
@@ -207,6 +208,20 @@ class EngagementMoveRow(msgspec.Struct, frozen=True, kw_only=True):
     event_id: str | None
 
 
+class ExposureRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A member exposed to an experiment's rule: their arm, and the points the rule gave (or,
+    in the holdout, would have given)."""
+
+    member_id: str
+    experiment_id: str
+    event_id: str
+    rule_id: str
+    arm: str
+    at: datetime
+    points: int
+    given: bool
+
+
 class ReferralRow(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
     referrer_id: str
@@ -295,6 +310,7 @@ class Log:
         "engagement_moves",
         "entries",
         "events",
+        "exposures",
         "generated",
         "metrics",
         "moves",
@@ -312,6 +328,7 @@ class Log:
         self.metrics: list[MetricRow] = []
         self.moves: list[TierMoveRow] = []
         self.engagement_moves: list[EngagementMoveRow] = []
+        self.exposures: list[ExposureRow] = []
         self.adjustments: list[AdjustmentRow] = []
         self.stock: list[StockRow] = []
         self.claims: list[CodeRow] = []
@@ -370,6 +387,7 @@ class Rows(msgspec.Struct, kw_only=True):
     tier_moves: list[TierMoveRow] = []
     engagement: list[EngagementRow] = []
     engagement_moves: list[EngagementMoveRow] = []
+    exposures: list[ExposureRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
     redemptions: list[RedemptionRow] = []
@@ -546,6 +564,7 @@ def _logged_rows(rows: Rows, log: Log) -> None:
     rows.streak_units = list(log.units)
     rows.tier_moves = list(log.moves)
     rows.engagement_moves = list(log.engagement_moves)
+    rows.exposures = list(log.exposures)
     badges: dict[tuple[str, str], BadgeRow] = {}
     for grant in log.badges:  # first grant names the event; the level is the highest
         key = (grant.member_id, grant.badge_id)

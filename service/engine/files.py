@@ -22,6 +22,7 @@ __all__ = [
     "EngagementComponentDef",
     "EngagementDef",
     "EngagementLevelDef",
+    "ExperimentDef",
     "Expiry",
     "MemberCap",
     "MilestoneDef",
@@ -300,6 +301,15 @@ class Schedule(_File, frozen=True):
     end: datetime | None = None
 
 
+class ExperimentDef(_File, frozen=True):
+    """A rule's experiment: `holdout` ("10%") of the members get nothing (their exposure is
+    recorded); `variants` (name -> points) split the others equally, each giving its points."""
+
+    id: str
+    holdout: str | float
+    variants: dict[str, int] | None = None
+
+
 class RuleDef(_File, frozen=True):
     """A rule: on an event type, when a CEL condition holds, do the actions."""
 
@@ -312,6 +322,7 @@ class RuleDef(_File, frozen=True):
     schedule: Schedule | None = None
     stop: bool = False
     caps: Caps | None = None
+    experiment: ExperimentDef | None = None
 
 
 class TestEngagement(_File, frozen=True):

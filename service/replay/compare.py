@@ -79,6 +79,7 @@ def _tables(t: MemberTables | None) -> dict[str, dict[Any, Any]]:
         "tier_history": {m.seq: m for m in t.tier_moves},
         "member_engagement": {"": t.engagement} if t.engagement is not None else {},
         "engagement_history": {m.seq: m for m in t.engagement_moves},
+        "experiment_exposures": t.exposures,
         "referrals": {"": t.referral} if t.referral is not None else {},
         "board_scores": t.scores,
         "redemptions": t.redemptions,

@@ -32,6 +32,7 @@ from service.decide.rows import (
     EngagementRow,
     EntryRow,
     EventRow,
+    ExposureRow,
     OrderRow,
     RedemptionRow,
     ReferralRow,
@@ -77,6 +78,7 @@ class MemberTables:
         "engagement_moves",
         "entries",
         "events",
+        "exposures",
         "lots",
         "metrics",
         "orders",
@@ -110,6 +112,7 @@ class MemberTables:
         self.tier_moves: list[TierMoveRow] = []
         self.engagement: EngagementRow | None = None
         self.engagement_moves: list[EngagementMoveRow] = []
+        self.exposures: dict[tuple[str, str], ExposureRow] = {}
         self.referral: ReferralRow | None = None
         self.scores: dict[tuple[str, str, str], BoardScoreRow] = {}
         self.redemptions: dict[str, RedemptionRow] = {}
@@ -372,6 +375,8 @@ class MemoryStore:
             self.member(g.member_id).engagement = g
         for level in rows.engagement_moves:
             self.member(level.member_id).engagement_moves.append(level)
+        for x in rows.exposures:
+            self.member(x.member_id).exposures[(x.event_id, x.rule_id)] = x
 
     def _save_spending(self, rows: Rows) -> None:
         m = self.member

@@ -27,6 +27,7 @@ from service.decide.rows import (
     EngagementRow,
     EntryRow,
     EventRow,
+    ExposureRow,
     MetricRow,
     OrderRow,
     RedemptionRow,
@@ -235,6 +236,7 @@ class StoredRows(msgspec.Struct, kw_only=True):
     tier_moves: list[TierMoveRow] = []
     engagement: list[EngagementRow] = []
     engagement_moves: list[EngagementMoveRow] = []
+    exposures: list[ExposureRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
     redemptions: list[RedemptionRow] = []
@@ -259,6 +261,7 @@ _TABLES = {
     "tier_moves": "tier_history",
     "engagement": "member_engagement",
     "engagement_moves": "engagement_history",
+    "exposures": "experiment_exposures",
     "referrals": "referrals",
     "board_scores": "board_scores",
     "redemptions": "redemptions",

@@ -27,6 +27,7 @@ from service.store.tables import (
     coupon_codes,
     engagement_history,
     events,
+    experiment_exposures,
     ledger_entries,
     lots,
     member_badge_levels,
@@ -216,6 +217,7 @@ _WRITES: list[tuple[str, str]] = [
         ),
     ),
     ("engagement_moves", _insert(engagement_history, _columns(engagement_history), 0)),
+    ("exposures", _insert(experiment_exposures, _columns(experiment_exposures), 0)),
     (
         "referrals",
         _upsert(

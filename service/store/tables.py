@@ -476,6 +476,39 @@ engagement_history = Table(
 """Every engagement level move, with the score then and the event that made it (null: the
 worker noticed it by time alone); append-only."""
 
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("experiment_id", Text, nullable=False),
+    Column("arm", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("given", Boolean, nullable=False),
+    PrimaryKeyConstraint("member_id", "event_id", "rule_id"),
+)
+"""Every firing of an experiment's rule for a member: the arm, and the points given (withheld in
+the holdout); append-only. A member's first exposure is their entry into the experiment."""
+
+Index(
+    "ix_experiment_exposures_experiment",
+    experiment_exposures.c.experiment_id,
+    experiment_exposures.c.member_id,
+    experiment_exposures.c.at,
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Text, primary_key=True),
+    Column("split", JSONB, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("version", Text, nullable=False),
+)
+"""Each experiment as first published: its split (arm -> basis points), fixed from then on."""
+
 tier_metric_days = Table(
     "tier_metric_days",
     metadata,

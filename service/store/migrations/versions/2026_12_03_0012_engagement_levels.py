@@ -1,6 +1,8 @@
-"""Engagement levels: each member's level as last decided (with the day it falls by time alone,
+"""Engagement levels and experiments: each member's level as last decided (with the day it
 for the worker) and the history of level moves. The score itself needs no table: it is computed
-from the daily metrics the pipeline already keeps (`tier_metric_days`).
+from the daily metrics the pipeline already keeps (`tier_metric_days`). Experiments: every
+exposure of a member to an experiment's rule (arm, points given or withheld), and each
+experiment's split as first published (it may not change after).
 
 Revision ID: 0012
 Revises: 0009
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0012"
 down_revision = "0009"
@@ -42,8 +45,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id", "seq", name=op.f("pk_engagement_history")),
     )
 
+    op.create_table(
+        "experiment_exposures",
+        sa.Column("member_id", sa.Text(), nullable=False),
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.Column("rule_id", sa.Text(), nullable=False),
+        sa.Column("experiment_id", sa.Text(), nullable=False),
+        sa.Column("arm", sa.Text(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("given", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "member_id", "event_id", "rule_id", name=op.f("pk_experiment_exposures")
+        ),
+    )
+    op.create_index(
+        "ix_experiment_exposures_experiment",
+        "experiment_exposures",
+        ["experiment_id", "member_id", "at"],
+    )
+    op.create_table(
+        "experiments",
+        sa.Column("experiment_id", sa.Text(), nullable=False),
+        sa.Column("split", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiments")),
+    )
+
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    op.drop_table("experiments")
+    op.drop_table("experiment_exposures")
     op.drop_table("engagement_history")
     op.drop_table("member_engagement")
