@@ -24,7 +24,7 @@ ON CONFLICT (experiment_id) DO NOTHING
 _MEMBERS = """
 WITH firsts AS (
   SELECT DISTINCT ON (x.member_id) x.member_id, x.arm, x.at,
-         (x.at AT TIME ZONE $2)::date AS day
+         (x.at AT TIME ZONE $2::text)::date AS day
     FROM experiment_exposures x
    WHERE x.experiment_id = $1
    ORDER BY x.member_id, x.at, x.event_id
@@ -37,10 +37,10 @@ SELECT f.member_id, f.arm, f.at,
          AS retained,
        (SELECT coalesce(sum(x.points), 0) FROM experiment_exposures x
          WHERE x.member_id = f.member_id AND x.experiment_id = $1 AND x.given
-           AND x.at < f.at + make_interval(days => $3))::float8 AS cost
+           AND x.at < f.at + make_interval(days => $3::int))::float8 AS cost
   FROM firsts f
   LEFT JOIN tier_metric_days d
-    ON d.member_id = f.member_id AND d.day >= f.day AND d.day < f.day + $3
+    ON d.member_id = f.member_id AND d.day >= f.day AND d.day < f.day + $3::int
    AND (d.metric LIKE 'count:%' OR d.metric = 'spend')
  GROUP BY f.member_id, f.arm, f.at, f.day
 """
