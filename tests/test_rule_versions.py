@@ -146,7 +146,7 @@ async def test_one_version_is_shown_by_its_full_id_or_a_short_prefix(client, mak
         body = response.json()
         assert body["version"] == DEMO_VERSION
         assert body["files"] == demo_files()
-        assert (body["active"], body["published_by"], body["rules"]) == (False, "serve", 8)
+        assert (body["active"], body["published_by"], body["rules"]) == (False, "serve", 9)
         assert body["created_at"] and body["last_activated_at"]
     shown = (await client.get(f"{VERSIONS}/{twenty[:10]}", headers=bearer(admin))).json()
     assert shown["active"] is True and shown["files"] == twenty_per_euro()
@@ -253,7 +253,7 @@ async def test_rolling_back_activates_the_old_version_everywhere_it_counts(clien
     response = await client.post(f"{VERSIONS}/{DEMO_VERSION[:10]}/rollback", headers=bearer(admin))
     assert response.status_code == 201, response.text
     rolled = response.json()
-    assert (rolled["version"], rolled["changed"], rolled["rules"]) == (DEMO_VERSION, True, 8)
+    assert (rolled["version"], rolled["changed"], rolled["rules"]) == (DEMO_VERSION, True, 9)
     assert client.app.state.services.rules.current.version == DEMO_VERSION
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == DEMO_VERSION and shown["activated_at"] == rolled["activated_at"]
@@ -352,7 +352,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[1].startswith(f"* {twenty[:16]}  ") and lines[1].endswith("  api:manager")
-    assert "      6      8      1  " in lines[1]
+    assert "      7      9      1  " in lines[1]
     assert lines[2].startswith(f"  {DEMO_VERSION[:16]}  ") and lines[2].endswith("  serve")
     at = lines.index("activations, latest first:")
     assert lines[at + 1].endswith(f"  {twenty[:16]}  api:manager")

@@ -83,6 +83,7 @@ async def test_get_shows_the_active_demo_ruleset(client, make_key):
     assert body["files"] == [
         "challenges.yaml",
         "earn.yaml",
+        "engagement.yaml",
         "program.yaml",
         "referrals.yaml",
         "reviews.yaml",
@@ -454,7 +455,7 @@ def test_cli_check_and_test_pass_on_the_demo_rules(capsys):
     assert capsys.readouterr().out.startswith("ok: 9 rules in 7 files")
     assert main(["rules", "test", str(RULES_DIR)]) == 0
     out = capsys.readouterr().out
-    assert "20 passed, 0 failed" in out and "FAIL" not in out
+    assert "22 passed, 0 failed" in out and "FAIL" not in out
 
 
 def test_cli_check_and_test_fail_on_a_broken_copy(tmp_path, capsys):
