@@ -17,7 +17,8 @@ counts exactly as if it had arrived on time.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -36,6 +37,7 @@ __all__ = [
     "default_engagement",
     "drops_on",
     "engagement_at",
+    "settled",
 ]
 
 DayMetrics = Mapping[tuple[str, date], Decimal]
@@ -160,37 +162,60 @@ class Engagement(msgspec.Struct, frozen=True, kw_only=True):
         return next((c for c in self.components if c.id == component_id), None)
 
 
-def _decay(age: int, half_life: float) -> float:
-    return float(0.5 ** (max(age, 0) / half_life))
+Series = dict[str, list[tuple[int, float]]]
+"""Per metric, (day ordinal, amount) of the days with an amount: the days read once."""
 
 
-def _component(c: EngagementComponent, days: DayMetrics, on: date) -> tuple[float, float]:
-    """(value, share) of one component as of `on`."""
-    first = on - timedelta(days=c.window_days - 1)
-    per_day: dict[date, float] = {}
+def _series(program: EngagementProgram, days: DayMetrics) -> Series:
+    wanted = set(program.metrics)
+    series: Series = {}
     for (metric, day), amount in days.items():
-        if metric in c.metrics and first <= day <= on and amount:
-            per_day[day] = per_day.get(day, 0.0) + float(amount)
+        if metric in wanted and amount:
+            series.setdefault(metric, []).append((day.toordinal(), float(amount)))
+    return series
+
+
+def _component(c: EngagementComponent, series: Series, on: int) -> tuple[float, float]:
+    """(value, share) of one component as of the day ordinal `on`."""
+    first = on - c.window_days + 1
     if c.kind == "recency":
+        per_day: dict[int, float] = {}
+        for metric in c.metrics:
+            for day, amount in series.get(metric, ()):
+                if first <= day <= on:
+                    per_day[day] = per_day.get(day, 0.0) + amount
         active = [day for day, amount in per_day.items() if amount > 0]
         if not active:
             return -1.0, 0.0
-        age = (on - max(active)).days
-        return float(age), _decay(age, c.half_life_days)
-    total = sum(
-        amount * _decay((on - day).days, c.half_life_days) for day, amount in per_day.items()
-    )
+        age = on - max(active)
+        return float(age), float(0.5 ** (age / c.half_life_days))
+    total = 0.0
+    half_life = c.half_life_days
+    for metric in c.metrics:
+        for day, amount in series.get(metric, ()):
+            if first <= day <= on:
+                total += amount * 0.5 ** ((on - day) / half_life)
     total = max(total, 0.0)
     return round(total, 4), min(1.0, total / c.target) if c.target > 0 else 0.0
+
+
+def _score(program: EngagementProgram, series: Series, on: int) -> float:
+    weights = sum(c.weight for c in program.components) or 1.0
+    return round(
+        sum(100.0 * c.weight * _component(c, series, on)[1] / weights for c in program.components),
+        2,
+    )
 
 
 def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
     """The score, level and components as of the local day `on`, from the member's days
     (days after `on` are not counted: a late event's rules see the member as of its day)."""
+    series = _series(program, days)
     weights = sum(c.weight for c in program.components) or 1.0
+    day = on.toordinal()
     parts: list[ComponentScore] = []
     for c in program.components:
-        value, share = _component(c, days, on)
+        value, share = _component(c, series, day)
         points = 100.0 * c.weight * share / weights
         parts.append(ComponentScore(id=c.id, value=value, share=round(share, 4), points=points))
     score = round(sum(p.points for p in parts), 2)
@@ -244,19 +269,86 @@ def best_raise(program: EngagementProgram, days: DayMetrics, on: date) -> Raise 
     return best
 
 
-def drops_on(program: EngagementProgram, days: DayMetrics, on: date) -> date | None:
-    """The first day after `on` on which, with no new activity, the level is lower than on
-    `on`; None if it never falls (it is the lowest, or the score does not decay below it)."""
-    rank = program.rank(engagement_at(program, days, on).level)
+def _decaying(program: EngagementProgram, series: Series, start: int) -> Callable[[int], float]:
+    """The score `k` days after `start` with no new activity, each component precomputed once
+    (a decayed sum only shrinks by its half-life and by days leaving its window)."""
+    weights = sum(c.weight for c in program.components) or 1.0
+    parts: list[Callable[[int], float]] = []
+    for c in program.components:
+        first = start - c.window_days + 1
+        rows = sorted(
+            (day, amount)
+            for metric in c.metrics
+            for day, amount in series.get(metric, ())
+            if first <= day <= start
+        )
+        if c.kind == "recency":
+            per_day: dict[int, float] = {}
+            for day, amount in rows:
+                per_day[day] = per_day.get(day, 0.0) + amount
+            active = [day for day, amount in per_day.items() if amount > 0]
+            latest = max(active) if active else None
+
+            def recency(k: int, c: EngagementComponent = c, latest: int | None = latest) -> float:
+                if latest is None or start + k - latest >= c.window_days:
+                    return 0.0
+                return float(0.5 ** ((start + k - latest) / c.half_life_days))
+
+            parts.append(recency)
+            continue
+        days_in = [day for day, _ in rows]
+        suffix = [0.0] * (len(rows) + 1)
+        for i in range(len(rows) - 1, -1, -1):
+            day, amount = rows[i]
+            suffix[i] = suffix[i + 1] + amount * 0.5 ** ((start - day) / c.half_life_days)
+
+        def summed(
+            k: int,
+            c: EngagementComponent = c,
+            days_in: list[int] = days_in,
+            suffix: list[float] = suffix,
+        ) -> float:
+            i = bisect_left(days_in, start + k - c.window_days + 1)
+            total = max(0.0, suffix[i] * 0.5 ** (k / c.half_life_days))
+            return min(1.0, total / c.target) if c.target > 0 else 0.0
+
+        parts.append(summed)
+    weighted = [
+        (100.0 * c.weight / weights, part)
+        for c, part in zip(program.components, parts, strict=True)
+    ]
+    return lambda k: round(sum(w * part(k) for w, part in weighted), 2)
+
+
+def settled(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, str, date | None]:
+    """(score, level) as of `on`, and the first day after it on which, with no new activity,
+    the level is lower (None if it never falls): the days read once."""
+    start = on.toordinal()
+    score = _decaying(program, _series(program, days), start)
+    now_score = score(0)
+    level = program.level_of(now_score)
+    rank = program.rank(level)
     if rank <= 0:
-        return None
+        return now_score, level, None
+
+    def below(k: int) -> bool:
+        return program.rank(program.level_of(score(k))) < rank
+
     lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
-    if program.rank(engagement_at(program, days, on + timedelta(days=hi)).level) >= rank:
-        return None
+    if not below(hi):
+        return now_score, level, None
     while lo < hi:  # the score only falls as days pass without activity: bisect
         mid = (lo + hi) // 2
-        if program.rank(engagement_at(program, days, on + timedelta(days=mid)).level) < rank:
+        if below(mid):
             hi = mid
         else:
             lo = mid + 1
-    return on + timedelta(days=lo)
+    return now_score, level, on + timedelta(days=lo)
+
+
+def drops_on(program: EngagementProgram, days: DayMetrics, on: date) -> date | None:
+    """The first day after `on` on which, with no new activity, the level is lower than on
+    `on`; None if it never falls (it is the lowest, or the score does not decay below it)."""
+    return settled(program, days, on)[2]

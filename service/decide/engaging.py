@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec.structs import replace
 
-from service.core.engagement import drops_on, engagement_at
+from service.core.engagement import settled
 from service.decide.rows import EngagementMoveRow
 from service.decide.state import EngagementLevelState, MemberState
 from service.decide.step import Step
@@ -41,11 +41,10 @@ def settle_engagement(
     program = ruleset.program.engagement
     tz = ruleset.program.timezone
     today = local_day(step.now, tz)
-    e = engagement_at(program, state.engagement_days, today)
-    drops = drops_on(program, state.engagement_days, today)
+    score, level, drops = settled(program, state.engagement_days, today)
     drops_at = datetime.combine(drops, time(), ZoneInfo(tz)) if drops is not None else None
     current = state.engagement
-    if current.level == e.level:
+    if current.level == level:
         if current.drops_at == drops_at:
             return state, None
         return step.put(replace(state, engagement=replace(current, drops_at=drops_at))), None
@@ -55,15 +54,15 @@ def settle_engagement(
             member_id=state.member_id,
             seq=seq,
             from_level=current.level,
-            to_level=e.level,
+            to_level=level,
             at=step.now,
-            score=Decimal(str(e.score)),
+            score=Decimal(str(score)),
             event_id=event_id,
         )
     )
-    moved = EngagementLevelState(level=e.level, since=step.now, seq=seq, drops_at=drops_at)
+    moved = EngagementLevelState(level=level, since=step.now, seq=seq, drops_at=drops_at)
     state = step.put(replace(state, engagement=moved))
-    move = LevelMove(from_level=current.level, to_level=e.level, at=step.now, score=e.score)
+    move = LevelMove(from_level=current.level, to_level=level, at=step.now, score=score)
     return state, move
 
 

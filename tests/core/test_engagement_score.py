@@ -157,3 +157,30 @@ def test_the_score_never_rises_without_activity(ago: int):
     days = _days(("count:purchase", ago, "2"), ("spend", ago, "80"), ("count:review", 3, "1"))
     scores = [engagement_at(PROGRAM, days, D + timedelta(days=n)).score for n in range(90)]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_the_settled_level_and_its_fall_agree_with_the_score_day_by_day():
+    """`settled` (what each event and the worker store) computes the fall from precomputed
+    decayed sums; on random members it agrees with `engagement_at` read day by day."""
+    import random
+
+    from service.core.engagement import settled
+
+    rng = random.Random(16)
+    for _ in range(60):
+        rows = []
+        for _ in range(rng.randint(0, 12)):
+            ago = rng.randint(0, 200)
+            rows.append(("count:purchase", ago, "1"))
+            rows.append(("spend", ago, str(rng.randint(5, 150))))
+            if rng.random() < 0.3:
+                rows.append(("count:review", ago, "1"))
+        days = _days(*rows)
+        score, level, falls = settled(PROGRAM, days, D)
+        today = engagement_at(PROGRAM, days, D)
+        assert (score, level) == (today.score, today.level)
+        levels = [engagement_at(PROGRAM, days, D + timedelta(days=n)).level for n in range(400)]
+        lower = next(
+            (n for n, lv in enumerate(levels) if PROGRAM.rank(lv) < PROGRAM.rank(level)), None
+        )
+        assert falls == (None if lower is None else D + timedelta(days=lower)), rows
