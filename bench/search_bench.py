@@ -48,7 +48,7 @@ def _ms(samples: list[float]) -> str:
 
 
 async def _load(url: str, count: int, rng: random.Random) -> None:
-    members, tiers, counters = [], [], []
+    members, tiers, counters, levels = [], [], [], []
     regions = ["north", "south", "east", "west"]
     for i in range(count):
         member_id = f"m{i:07d}"
@@ -71,9 +71,20 @@ async def _load(url: str, count: int, rng: random.Random) -> None:
         if rng.random() < 0.8:
             last = NOW - timedelta(days=rng.random() * 300)
             counters.append((member_id, "purchase", rng.randint(1, 40), last))
+            days = (NOW - last).days  # the level as the pipeline records it, roughly
+            level = (
+                "highly_engaged"
+                if days < 20 and rng.random() < 0.5
+                else "moderately_engaged"
+                if days < 60
+                else "at_risk"
+                if days < 160
+                else "disengaged"
+            )
+            levels.append((member_id, level, last, 1, last + timedelta(days=30)))
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute("TRUNCATE members, member_tiers, member_counters")
+        await conn.execute("TRUNCATE members, member_tiers, member_counters, member_engagement")
         started = time.perf_counter()
         await conn.execute(
             "CREATE TEMP TABLE m_load (member_id text, display_name text, attributes text, "
@@ -92,9 +103,16 @@ async def _load(url: str, count: int, rng: random.Random) -> None:
             records=counters,
             columns=["member_id", "event_type", "count", "last_at"],
         )
+        await conn.copy_records_to_table(
+            "member_engagement",
+            records=levels,
+            columns=["member_id", "level", "since", "seq", "drops_at"],
+        )
         print(f"loaded {count:,} members in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE members, member_tiers, member_counters")
+        await conn.execute(
+            "VACUUM ANALYZE members, member_tiers, member_counters, member_engagement"
+        )
         print(f"vacuum analyze: {time.perf_counter() - started:.1f} s")
     finally:
         await conn.close()

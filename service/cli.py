@@ -365,6 +365,7 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from service.auth import SCOPES
+    from service.cli_experiments import add_experiment_commands
     from service.cli_history import add_backtest_command
     from service.cli_versions import add_version_commands
     from service.cli_webhooks import add_webhook_commands
@@ -457,6 +458,8 @@ def _parser() -> argparse.ArgumentParser:
         "--per-member", type=int, default=5, help="differences shown per member (default 5)"
     )
     ledger.set_defaults(run=_ledger)
+
+    add_experiment_commands(commands)
 
     worker = commands.add_parser(
         "worker",

@@ -17,6 +17,7 @@ import asyncpg
 from service.engine import Ruleset, load_ruleset, load_ruleset_from_files
 from service.store import rulesets as ruleset_store
 from service.store.database import Database, DatabaseUnavailable
+from service.usecases.experiment_splits import start_experiments
 
 __all__ = ["ActiveRuleset", "NoActiveRuleset"]
 
@@ -69,6 +70,7 @@ class ActiveRuleset:
                         published_by="serve",
                         rule_count=len(ruleset.rules),
                     )
+                    await start_experiments(conn, ruleset)
                     await ruleset_store.activate(conn, ruleset.version, activated_by="serve")
                     logger.info("published %s from %s", ruleset.short_version, rules_dir)
             await self.refresh()

@@ -19,6 +19,7 @@ from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
+from service.usecases.engagement import review_engagement_due
 from service.usecases.member_ops import run_member_op
 from service.usecases.redeem import release_expired_holds
 from service.usecases.tiers import review_tiers_due
@@ -49,6 +50,7 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
     now = services.clock.now()
     matured = await mature_due(services, now)
     await review_tiers_due(services, now)  # tier lapses (downgrades after grace)
+    await review_engagement_due(services, now)  # engagement levels fallen by time alone
     released = await release_expired_holds(services, now)
     return matured, released
 

@@ -121,6 +121,8 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
         "/v1/admin/webhooks/endpoints/{endpoint_id:str}/deliveries/{message_id:str}/redeliver",
     ): key("admin"),
     ("POST", "/v1/admin/webhooks/endpoints/{endpoint_id:str}/dead-letters/redeliver"): key("admin"),
+    ("GET", "/v1/admin/experiments/{experiment_id:str}/report"): key("admin"),
+    ("GET", "/v1/admin/experiments/{experiment_id:str}/members/{member_id:str}"): key("admin"),
     ("GET", "/v1/rewards"): key_or_any_member(None),
     ("POST", "/v1/members/{member_id:str}/redemptions"): member_or_key("redemptions:write"),
     ("GET", "/v1/members/{member_id:str}/redemptions"): member_or_key("members:read"),

@@ -48,27 +48,39 @@ async def test_search_by_id_prefix_name_attribute_and_tier(client, server):
     assert bea["events"] == 1 and bea["last_active_at"] is not None
 
 
-async def test_search_by_engagement_and_last_activity(client, server, clock):
+async def test_search_by_engagement_and_last_activity(client, server, clock, services):
+    """The engagement filter finds the level each member's own read shows, once the worker
+    has recorded what time alone did (its pass runs every few seconds in a service)."""
+    from service.usecases.engagement import review_engagement_due
+
     for name in ("m-1", "m-2", "m-3"):
         await _member(client, server, name)
     for i in range(5):
-        body = purchase(f"e-{i}", "m-1", "10.00")
+        body = purchase(f"e-{i}", "m-1", "90.00")
         assert (await client.post("/v1/events", json=body, headers=server)).status_code == 201
     old = purchase("e-old", "m-2", "10.00")
     assert (await client.post("/v1/events", json=old, headers=server)).status_code == 201
     clock.advance(timedelta(days=60))
-    recent = purchase("e-new", "m-1", "10.00", occurred_at=clock.now().isoformat())
+    recent = purchase("e-new", "m-1", "90.00", occurred_at=clock.now().isoformat())
     assert (await client.post("/v1/events", json=recent, headers=server)).status_code == 201
+    await review_engagement_due(services, clock.now())
 
     async def ids(**params) -> list[str]:
         response = await client.get("/v1/members", params=params, headers=server)
         assert response.status_code == 200, response.text
         return [m["member_id"] for m in response.json()["members"]]
 
-    assert await ids(engagement="highly_engaged") == ["m-1"]
-    assert await ids(engagement="at_risk") == ["m-2"]
-    assert await ids(engagement="moderately_engaged") == ["m-3"]  # never active: new
-    assert await ids(engagement="disengaged") == []
+    shown = {}
+    for name in ("m-1", "m-2", "m-3"):
+        member = (await client.get(f"/v1/members/{name}", headers=server)).json()
+        shown[name] = member["engagement"]["level"]
+    assert shown == {"m-1": "highly_engaged", "m-2": "at_risk", "m-3": "disengaged"}
+    for level in ("highly_engaged", "moderately_engaged", "at_risk", "disengaged"):
+        assert await ids(engagement=level) == [m for m, lv in shown.items() if lv == level]
+    found = (await client.get("/v1/members", params={"id_prefix": "m-"}, headers=server)).json()
+    assert {m["member_id"]: m["engagement"] for m in found["members"]} == shown
+    refused = await client.get("/v1/members", params={"engagement": "bored"}, headers=server)
+    assert refused.status_code == 400 and "engagement" in refused.text
     since = (clock.now() - timedelta(days=1)).isoformat()
     assert await ids(active_after=since) == ["m-1"]
     assert await ids(active_before=since) == ["m-2", "m-3"]

@@ -77,6 +77,13 @@ def _valid_calls(
         ("POST", "/v1/admin/rules/versions/{version}/rollback"): Call(short),
         ("POST", "/v1/admin/rules/backtests"): Call(body={"files": files, "members": 1}),
         ("GET", "/v1/admin/rules/backtests/{backtest_id}"): Call({"backtest_id": "bt-none"}),
+        # the demo declares no experiment: these answer 404 naming it (a valid call all the same)
+        ("GET", "/v1/admin/experiments/{experiment_id}/report"): Call(
+            {"experiment_id": "welcome-2026"}, {"window_days": 60}
+        ),
+        ("GET", "/v1/admin/experiments/{experiment_id}/members/{member_id}"): Call(
+            {"experiment_id": "welcome-2026", **me}
+        ),
         ("POST", "/v1/events"): Call(body=event),
         ("POST", "/v1/events/batch"): Call(
             body={"events": [purchase(f"b{n}", MEMBER, "3"), purchase(f"c{n}", "other", "4")]}

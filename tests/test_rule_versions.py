@@ -57,7 +57,7 @@ async def test_versions_are_listed_newest_first_with_the_active_one_and_the_hist
     assert new["short_version"] == twenty[:16]
     assert (new["active"], demo["active"]) == (True, False)
     assert (new["published_by"], demo["published_by"]) == ("api:manager", "serve")
-    assert new["rules"] == demo["rules"] == 8
+    assert new["rules"] == demo["rules"] == 9
     assert new["files"] == sorted(demo_files()) == demo["files"]
     assert new["created_at"] > demo["created_at"]
     assert (new["activations"], demo["activations"]) == (1, 1)
@@ -90,9 +90,9 @@ async def test_a_version_stored_before_counts_were_kept_is_counted_once(client, 
     async with db.transaction() as conn:
         await conn.raw.execute("UPDATE rulesets SET rule_count = NULL")
     [demo] = (await listed(client, admin))["versions"]
-    assert demo["rules"] == 8
+    assert demo["rules"] == 9
     async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT rule_count FROM rulesets") == 8
+        assert await conn.raw.fetchval("SELECT rule_count FROM rulesets") == 9
 
 
 async def test_the_migration_starts_the_history_with_the_version_active_then(
@@ -146,7 +146,7 @@ async def test_one_version_is_shown_by_its_full_id_or_a_short_prefix(client, mak
         body = response.json()
         assert body["version"] == DEMO_VERSION
         assert body["files"] == demo_files()
-        assert (body["active"], body["published_by"], body["rules"]) == (False, "serve", 8)
+        assert (body["active"], body["published_by"], body["rules"]) == (False, "serve", 9)
         assert body["created_at"] and body["last_activated_at"]
     shown = (await client.get(f"{VERSIONS}/{twenty[:10]}", headers=bearer(admin))).json()
     assert shown["active"] is True and shown["files"] == twenty_per_euro()
@@ -253,7 +253,7 @@ async def test_rolling_back_activates_the_old_version_everywhere_it_counts(clien
     response = await client.post(f"{VERSIONS}/{DEMO_VERSION[:10]}/rollback", headers=bearer(admin))
     assert response.status_code == 201, response.text
     rolled = response.json()
-    assert (rolled["version"], rolled["changed"], rolled["rules"]) == (DEMO_VERSION, True, 8)
+    assert (rolled["version"], rolled["changed"], rolled["rules"]) == (DEMO_VERSION, True, 9)
     assert client.app.state.services.rules.current.version == DEMO_VERSION
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == DEMO_VERSION and shown["activated_at"] == rolled["activated_at"]
@@ -352,7 +352,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[1].startswith(f"* {twenty[:16]}  ") and lines[1].endswith("  api:manager")
-    assert "      6      8      1  " in lines[1]
+    assert "      7      9      1  " in lines[1]
     assert lines[2].startswith(f"  {DEMO_VERSION[:16]}  ") and lines[2].endswith("  serve")
     at = lines.index("activations, latest first:")
     assert lines[at + 1].endswith(f"  {twenty[:16]}  api:manager")
@@ -365,7 +365,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     assert out == demo_files()["earn.yaml"]
     code, out, err = await _loyalty(database_url, tmp_path, "rules", "show", twenty)
     assert code == 0, err
-    assert f"version {twenty} (active): 8 rules in 6 files" in out
+    assert f"version {twenty} (active): 9 rules in 7 files" in out
     assert "==> earn.yaml <==" in out and "floor(event.amount * 20.0" in out
 
     code, out, err = await _loyalty(
@@ -381,7 +381,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
 
     code, out, err = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION[:8])
     assert code == 0, err
-    assert out.startswith(f"rolled back to {DEMO_VERSION[:16]}: 8 rules in 6 files")
+    assert out.startswith(f"rolled back to {DEMO_VERSION[:16]}: 9 rules in 7 files")
     assert out.strip().splitlines()[-1] == DEMO_VERSION
     rules = client.app.state.services.rules
     started = time.monotonic()

@@ -83,6 +83,7 @@ async def test_get_shows_the_active_demo_ruleset(client, make_key):
     assert body["files"] == [
         "challenges.yaml",
         "earn.yaml",
+        "engagement.yaml",
         "program.yaml",
         "referrals.yaml",
         "reviews.yaml",
@@ -106,7 +107,7 @@ async def test_publishing_a_changed_ruleset_activates_it_at_once(client, make_ke
     published = response.json()
     assert published["changed"] is True
     assert published["version"] != DEMO_VERSION
-    assert published["rules"] == 8
+    assert published["rules"] == 9
 
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == published["version"]
@@ -451,10 +452,10 @@ async def test_rule_routes_need_the_admin_scope(client, make_key, method, path, 
 
 def test_cli_check_and_test_pass_on_the_demo_rules(capsys):
     assert main(["rules", "check", str(RULES_DIR)]) == 0
-    assert capsys.readouterr().out.startswith("ok: 8 rules in 6 files")
+    assert capsys.readouterr().out.startswith("ok: 9 rules in 7 files")
     assert main(["rules", "test", str(RULES_DIR)]) == 0
     out = capsys.readouterr().out
-    assert "20 passed, 0 failed" in out and "FAIL" not in out
+    assert "22 passed, 0 failed" in out and "FAIL" not in out
 
 
 def test_cli_check_and_test_fail_on_a_broken_copy(tmp_path, capsys):
@@ -484,7 +485,7 @@ def test_cli_test_fails_when_a_rule_file_test_fails(tmp_path, capsys):
 def test_cli_rules_dir_defaults_to_the_setting(monkeypatch, capsys):
     monkeypatch.setenv("LOYALTY_RULES_DIR", str(RULES_DIR))
     assert main(["rules", "check"]) == 0
-    assert "ok: 8 rules" in capsys.readouterr().out
+    assert "ok: 9 rules" in capsys.readouterr().out
 
 
 async def _loyalty(database_url: str, *args: str) -> tuple[int, str, str]:

@@ -14,7 +14,7 @@ from service.api.members import MemberId
 from service.http.access import api_key, member_or_key, member_token
 from service.usecases.catalog import GameCatalog, game_catalog
 from service.usecases.erase import Erased, erase_member
-from service.usecases.member_search import Engagement, MemberPage, MemberQuery, search_members
+from service.usecases.member_search import MemberPage, MemberQuery, search_members
 from service.usecases.reads import StoredEvent, event_view
 
 __all__ = ["ROUTES"]
@@ -57,7 +57,12 @@ async def get_members(
         str | None, Parameter(min_length=1, max_length=64, description="A tier id.")
     ] = None,
     engagement: Annotated[
-        Engagement | None, Parameter(description="An engagement level (as rules read it).")
+        str | None,
+        Parameter(
+            description="An engagement level of the program (`member.engagement.level`), "
+            "as last recorded by an event or the worker",
+            max_length=64,
+        ),
     ] = None,
     active_after: Annotated[
         datetime | None, Parameter(description="Had an event at or after this moment.")

@@ -1,26 +1,354 @@
-"""The engagement bucket of a member: recency and frequency of their activity.
+"""The composite engagement score of a member: recency, frequency and depth, decayed with time.
 
-highly_engaged: active in the last 14 days and at least 5 events so far;
-moderately_engaged: active in the last 45 days, or new (no events yet);
-at_risk: last active 45-120 days ago; disengaged: longer ago.
+The program declares components (`program.yaml`, `engagement:`), each read from the member's
+daily activity (the per-day metrics the pipeline keeps: `count:<type>` per event type,
+`spend`, `points_earned`) over a window of days ending on the day it is computed for:
+
+- `recency`: 1.0 on a day with one of its events, halving every `half_life_days` since the
+  latest such day (0 with none in the window);
+- `count` / `amount`: the day's events (or purchase amount) weighed by 0.5 ** (age / half-life),
+  summed over the window, as a share of `target` (capped at 1.0).
+
+The score is the weighted mean of the components' shares, 0 to 100 (two decimals); the level is
+the highest whose threshold it reaches. Everything is a function of the days and of the day it
+is computed for: reading it never waits for a worker, and a late event (stored on its own day)
+counts exactly as if it had arrived on time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from bisect import bisect_left
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
 
-__all__ = ["engagement_bucket"]
+import msgspec
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "ComponentScore",
+    "Engagement",
+    "EngagementComponent",
+    "EngagementLevel",
+    "EngagementProgram",
+    "Raise",
+    "best_raise",
+    "default_engagement",
+    "drops_on",
+    "engagement_at",
+    "settled",
+]
+
+DayMetrics = Mapping[tuple[str, date], Decimal]
+"""(metric, local day) -> the member's amount of that metric on that day."""
+
+ComponentKind = Literal["recency", "count", "amount"]
 
 
-def engagement_bucket(last_active: datetime | None, events: int, now: datetime) -> str:
-    """Bucket a member by days since their last event and how many events they have had."""
-    if last_active is None:
-        return "moderately_engaged"
-    days = (now - last_active).days
-    if days <= 14 and events >= 5:
-        return "highly_engaged"
-    if days <= 45:
-        return "moderately_engaged"
-    if days <= 120:
-        return "at_risk"
-    return "disengaged"
+class EngagementComponent(msgspec.Struct, frozen=True, kw_only=True):
+    """One part of the score: what it reads (`metrics`, summed per day), how it decays."""
+
+    id: str
+    kind: ComponentKind
+    metrics: tuple[str, ...]
+    weight: float
+    half_life_days: float
+    window_days: int
+    target: float = 1.0
+    """The decayed sum that earns the whole component (`count` and `amount`)."""
+    unit: float = 1.0
+    """`amount` of spend: what one more purchase adds ("what would raise it most")."""
+
+
+class EngagementLevel(msgspec.Struct, frozen=True):
+    """A level, reached when the score is at least `threshold`."""
+
+    id: str
+    name: str
+    threshold: float
+
+
+DEFAULT_LEVELS = (
+    EngagementLevel("disengaged", "Disengaged", 0.0),
+    EngagementLevel("at_risk", "At risk", 15.0),
+    EngagementLevel("moderately_engaged", "Moderately engaged", 40.0),
+    EngagementLevel("highly_engaged", "Highly engaged", 70.0),
+)
+"""The seed's four levels, lowest first."""
+
+
+class EngagementProgram(msgspec.Struct, frozen=True, kw_only=True):
+    """The components and the levels (lowest first, the first at threshold 0)."""
+
+    components: tuple[EngagementComponent, ...]
+    levels: tuple[EngagementLevel, ...] = DEFAULT_LEVELS
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every daily metric a component reads, sorted."""
+        return tuple(sorted({m for c in self.components for m in c.metrics}))
+
+    @property
+    def window_days(self) -> int:
+        """The longest window: days older than this never count."""
+        return max((c.window_days for c in self.components), default=1)
+
+    def since(self, day: date) -> date:
+        """The first day a score computed for `day` reads."""
+        return day - timedelta(days=self.window_days - 1)
+
+    def level_of(self, score: float) -> str:
+        """The highest level whose threshold `score` reaches."""
+        reached = self.levels[0].id
+        for level in self.levels:
+            if score >= level.threshold:
+                reached = level.id
+        return reached
+
+    def rank(self, level: str | None) -> int:
+        """The position of a level, lowest 0 (-1 for none or unknown)."""
+        return next((i for i, lv in enumerate(self.levels) if lv.id == level), -1)
+
+
+def default_engagement(event_types: tuple[str, ...]) -> EngagementProgram:
+    """The program's engagement when `program.yaml` declares none: recency (60%, halving every
+    80 days) and frequency (40%, ten events decayed by a 30-day half-life earn it all) of any
+    activity (the event types given), the seed's four levels: a member is at risk about 45
+    days after their latest event, disengaged after about 160."""
+    counts = tuple(f"count:{t}" for t in event_types)
+    return EngagementProgram(
+        components=(
+            EngagementComponent(
+                id="recency",
+                kind="recency",
+                metrics=counts,
+                weight=60.0,
+                half_life_days=80.0,
+                window_days=365,
+            ),
+            EngagementComponent(
+                id="frequency",
+                kind="count",
+                metrics=counts,
+                weight=40.0,
+                half_life_days=30.0,
+                window_days=180,
+                target=10.0,
+            ),
+        ),
+    )
+
+
+class ComponentScore(msgspec.Struct, frozen=True, kw_only=True):
+    """A component as of one day: its raw value (days since, or the decayed sum), its share
+    of the whole (0..1) and the score points it contributes."""
+
+    id: str
+    value: float
+    share: float
+    points: float
+
+
+class Engagement(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's engagement as of one day."""
+
+    score: float
+    level: str
+    components: tuple[ComponentScore, ...]
+
+    def component(self, component_id: str) -> ComponentScore | None:
+        """The component with this id, if any."""
+        return next((c for c in self.components if c.id == component_id), None)
+
+
+Series = dict[str, list[tuple[int, float]]]
+"""Per metric, (day ordinal, amount) of the days with an amount: the days read once."""
+
+
+def _series(program: EngagementProgram, days: DayMetrics) -> Series:
+    wanted = set(program.metrics)
+    series: Series = {}
+    for (metric, day), amount in days.items():
+        if metric in wanted and amount:
+            series.setdefault(metric, []).append((day.toordinal(), float(amount)))
+    return series
+
+
+def _component(c: EngagementComponent, series: Series, on: int) -> tuple[float, float]:
+    """(value, share) of one component as of the day ordinal `on`."""
+    first = on - c.window_days + 1
+    if c.kind == "recency":
+        per_day: dict[int, float] = {}
+        for metric in c.metrics:
+            for day, amount in series.get(metric, ()):
+                if first <= day <= on:
+                    per_day[day] = per_day.get(day, 0.0) + amount
+        active = [day for day, amount in per_day.items() if amount > 0]
+        if not active:
+            return -1.0, 0.0
+        age = on - max(active)
+        return float(age), float(0.5 ** (age / c.half_life_days))
+    total = 0.0
+    half_life = c.half_life_days
+    for metric in c.metrics:
+        for day, amount in series.get(metric, ()):
+            if first <= day <= on:
+                total += amount * 0.5 ** ((on - day) / half_life)
+    total = max(total, 0.0)
+    return round(total, 4), min(1.0, total / c.target) if c.target > 0 else 0.0
+
+
+def _score(program: EngagementProgram, series: Series, on: int) -> float:
+    weights = sum(c.weight for c in program.components) or 1.0
+    return round(
+        sum(100.0 * c.weight * _component(c, series, on)[1] / weights for c in program.components),
+        2,
+    )
+
+
+def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
+    """The score, level and components as of the local day `on`, from the member's days
+    (days after `on` are not counted: a late event's rules see the member as of its day)."""
+    series = _series(program, days)
+    weights = sum(c.weight for c in program.components) or 1.0
+    day = on.toordinal()
+    parts: list[ComponentScore] = []
+    for c in program.components:
+        value, share = _component(c, series, day)
+        points = 100.0 * c.weight * share / weights
+        parts.append(ComponentScore(id=c.id, value=value, share=round(share, 4), points=points))
+    score = round(sum(p.points for p in parts), 2)
+    parts = [msgspec.structs.replace(p, points=round(p.points, 2)) for p in parts]
+    return Engagement(score=score, level=program.level_of(score), components=tuple(parts))
+
+
+class Raise(msgspec.Struct, frozen=True, kw_only=True):
+    """What would raise the score most today: one more event of a type, the component it
+    raises most, and the score points it would add in all."""
+
+    event_type: str
+    component: str
+    points: float
+
+
+def _actions(program: EngagementProgram) -> dict[str, dict[str, Decimal]]:
+    """Per event type a component counts: what one more of it adds to the day's metrics (a
+    purchase adds its `unit` of spend too)."""
+    spend = next(
+        (c.unit for c in program.components if c.kind == "amount" and "spend" in c.metrics), None
+    )
+    actions: dict[str, dict[str, Decimal]] = {}
+    for c in program.components:
+        for metric in c.metrics:
+            if metric.startswith("count:"):
+                adds = {metric: Decimal(1)}
+                if metric == "count:purchase" and spend is not None:
+                    adds["spend"] = Decimal(str(spend))
+                actions[metric.removeprefix("count:")] = adds
+    return dict(sorted(actions.items()))
+
+
+def best_raise(program: EngagementProgram, days: DayMetrics, on: date) -> Raise | None:
+    """The event type whose one more event today would raise the score most, with the score
+    points it would add; None when no event would."""
+    base = engagement_at(program, days, on)
+    best: Raise | None = None
+    for event_type, adds in _actions(program).items():
+        more = dict(days)
+        for metric, amount in adds.items():
+            more[(metric, on)] = more.get((metric, on), Decimal(0)) + amount
+        after = engagement_at(program, more, on)
+        gain = round(after.score - base.score, 2)
+        if gain > 0 and (best is None or gain > best.points):
+            moved = max(
+                zip(after.components, base.components, strict=True),
+                key=lambda pair: pair[0].points - pair[1].points,
+            )
+            best = Raise(event_type=event_type, component=moved[0].id, points=gain)
+    return best
+
+
+def _decaying(program: EngagementProgram, series: Series, start: int) -> Callable[[int], float]:
+    """The score `k` days after `start` with no new activity, each component precomputed once
+    (a decayed sum only shrinks by its half-life and by days leaving its window)."""
+    weights = sum(c.weight for c in program.components) or 1.0
+    parts: list[Callable[[int], float]] = []
+    for c in program.components:
+        first = start - c.window_days + 1
+        rows = sorted(
+            (day, amount)
+            for metric in c.metrics
+            for day, amount in series.get(metric, ())
+            if first <= day <= start
+        )
+        if c.kind == "recency":
+            per_day: dict[int, float] = {}
+            for day, amount in rows:
+                per_day[day] = per_day.get(day, 0.0) + amount
+            active = [day for day, amount in per_day.items() if amount > 0]
+            latest = max(active) if active else None
+
+            def recency(k: int, c: EngagementComponent = c, latest: int | None = latest) -> float:
+                if latest is None or start + k - latest >= c.window_days:
+                    return 0.0
+                return float(0.5 ** ((start + k - latest) / c.half_life_days))
+
+            parts.append(recency)
+            continue
+        days_in = [day for day, _ in rows]
+        suffix = [0.0] * (len(rows) + 1)
+        for i in range(len(rows) - 1, -1, -1):
+            day, amount = rows[i]
+            suffix[i] = suffix[i + 1] + amount * 0.5 ** ((start - day) / c.half_life_days)
+
+        def summed(
+            k: int,
+            c: EngagementComponent = c,
+            days_in: list[int] = days_in,
+            suffix: list[float] = suffix,
+        ) -> float:
+            i = bisect_left(days_in, start + k - c.window_days + 1)
+            total = max(0.0, suffix[i] * 0.5 ** (k / c.half_life_days))
+            return min(1.0, total / c.target) if c.target > 0 else 0.0
+
+        parts.append(summed)
+    weighted = [
+        (100.0 * c.weight / weights, part)
+        for c, part in zip(program.components, parts, strict=True)
+    ]
+    return lambda k: round(sum(w * part(k) for w, part in weighted), 2)
+
+
+def settled(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, str, date | None]:
+    """(score, level) as of `on`, and the first day after it on which, with no new activity,
+    the level is lower (None if it never falls): the days read once."""
+    start = on.toordinal()
+    score = _decaying(program, _series(program, days), start)
+    now_score = score(0)
+    level = program.level_of(now_score)
+    rank = program.rank(level)
+    if rank <= 0:
+        return now_score, level, None
+
+    def below(k: int) -> bool:
+        return program.rank(program.level_of(score(k))) < rank
+
+    lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
+    if not below(hi):
+        return now_score, level, None
+    while lo < hi:  # the score only falls as days pass without activity: bisect
+        mid = (lo + hi) // 2
+        if below(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return now_score, level, on + timedelta(days=lo)
+
+
+def drops_on(program: EngagementProgram, days: DayMetrics, on: date) -> date | None:
+    """The first day after `on` on which, with no new activity, the level is lower than on
+    `on`; None if it never falls (it is the lowest, or the score does not decay below it)."""
+    return settled(program, days, on)[2]

@@ -18,6 +18,7 @@ from service.engine.effects import StepNumber
 __all__ = [
     "BalancesView",
     "ChallengeStep",
+    "EngagementMoveView",
     "EventResult",
     "LotView",
     "RuleFailure",
@@ -79,6 +80,14 @@ class TierMoveView(msgspec.Struct, kw_only=True):
     reason: str
 
 
+class EngagementMoveView(msgspec.Struct, kw_only=True):
+    """A move between engagement levels an event caused, with the score then (as of now)."""
+
+    from_level: str | None
+    to_level: str
+    score: float
+
+
 class EventResult(msgspec.Struct, kw_only=True):
     """What an event did: points earned and reversed, lots, badges, progress, new balances."""
 
@@ -107,6 +116,9 @@ class EventResult(msgspec.Struct, kw_only=True):
     failed_rules: list[RuleFailure] = []
     """Rules that failed at run time for this event (an expression error, a result past a
     bound), with the reason; the other rules ran."""
+    engagement: EngagementMoveView | None = None
+    """The engagement level move this event caused, if any (rules on `engagement_changed`
+    ran for it: their effects are among `effects`)."""
 
 
 def balances_view(balances: Balances) -> BalancesView:

@@ -27,12 +27,15 @@ from service.core.ledger import (
 )
 from service.decide.answers import (
     ChallengeStep,
+    EngagementMoveView,
     EventResult,
     RuleFailure,
     balances_view,
     lot_view,
     move_views,
 )
+from service.decide.engaging import LevelMove, changed_event, settle_engagement
+from service.decide.experimenting import by_arm
 from service.decide.plan import challenge_windows
 from service.decide.referral import link_referral, reverse_referrer, reward_referrer
 from service.decide.rows import BadgeLevelRow, BadgeRow, EventRow, StreakUnitRow
@@ -58,7 +61,7 @@ from service.engine import (
 from service.engine.snapshot import usage_key
 from service.errors import Conflict, Unprocessable
 
-__all__ = ["Prepared", "decide_event"]
+__all__ = ["Prepared", "decide_event", "react_to_level"]
 
 _MINOR = Decimal(10_000)  # amounts compared in 1/10,000 of the currency unit
 _STORED = Decimal("0.0001")  # orders keep amounts with 4 decimals (numeric(18, 4))
@@ -341,7 +344,7 @@ def _settle(
             spend=-Decimal(event.attributes["amount"]),
             event_type=None,
         )
-    state = add_metrics(step, state, amounts, tiers)
+    state = add_metrics(step, state, amounts, tiers, ruleset.program.engagement.metrics)
     if tiers is None or tier_before is None:
         return state, []
     return settle_tier(
@@ -385,6 +388,32 @@ def _stored(
     )
 
 
+def react_to_level(
+    step: Step, ruleset: Ruleset, state: MemberState, cause: str, move: LevelMove
+) -> tuple[MemberState, list[Effect], list[Lot]]:
+    """Run the rules on `engagement_changed` for a level move and book their effects (the
+    event and the worker's pass alike); the effects and lots booked."""
+    internal = changed_event(state.member_id, cause, move)
+    if internal is None or not any(r.on == internal.type for r in ruleset.rules):
+        return state, [], []
+    tiers = ruleset.program.tiers
+    tier = review_now(tiers, state, step.now) if tiers is not None else None
+    snapshot = snapshot_of(
+        ruleset,
+        state,
+        tier,
+        challenge_windows(ruleset, internal.occurred_at),
+        step.budgets,
+        internal.occurred_at,
+    )
+    evaluation = evaluate(ruleset, snapshot, internal, step.now)
+    booking = _Booking(internal, None)
+    for effect in by_arm(step, ruleset, internal, evaluation.effects):
+        state = _apply(step, ruleset, state, booking, effect)
+    state = step.put(_usage(state, evaluation, booking))
+    return state, booking.effects, booking.lots
+
+
 def decide_event(
     step: Step, ruleset: Ruleset, code_owners: Mapping[str, str], prepared: Prepared
 ) -> EventResult:
@@ -418,12 +447,17 @@ def decide_event(
     booking = _Booking(event, note)
     if event.type == "refund":
         state = _refund(step, ruleset, state, booking)
-    for effect in evaluation.effects:
+    for effect in by_arm(step, ruleset, event, evaluation.effects):
         state = _apply(step, ruleset, state, booking, effect)
     state = _record_order(state, booking)
     state = _usage(state, evaluation, booking)
     state = step.put(scored(ruleset, state, event, booking.earned))
     state, moves = _settle(step, ruleset, state, booking, tier_before)
+    state, level = settle_engagement(step, ruleset, state, event.id)
+    if level is not None:
+        state, effects, lots = react_to_level(step, ruleset, state, event.id, level)
+        booking.effects += effects
+        booking.lots += lots
     if event.type == "refund":
         state, taken = reverse_referrer(step, ruleset, state, event)
         if taken:
@@ -452,6 +486,13 @@ def decide_event(
             for s in evaluation.skipped
             if s.reason == "error"
         ],
+        engagement=(
+            EngagementMoveView(
+                from_level=level.from_level, to_level=level.to_level, score=level.score
+            )
+            if level is not None
+            else None
+        ),
     )
     _stored(step, ruleset, state, prepared, result)
     return result

@@ -26,8 +26,10 @@ __all__ = [
     "budgeted_rules",
     "cap_period_keys",
     "challenge_windows",
+    "engagement_read",
     "lock_plan",
     "member_plan",
+    "reacts_to_levels",
     "read_plan",
     "referral_code",
 ]
@@ -104,7 +106,7 @@ def lock_plan(ruleset: Ruleset, events: Sequence[Event], extra: Iterable[str] = 
         members=sorted(members),
         referees=sorted(referees),
         codes=sorted(codes),
-        budgets=budgeted_rules(ruleset, {e.type for e in events}),
+        budgets=budgeted_rules(ruleset, _types(ruleset, events)),
     )
 
 
@@ -142,6 +144,34 @@ class ReadPlan(msgspec.Struct, frozen=True, kw_only=True):
     pool: str | None = None
     """A reward whose coupon pool (`pool_codes`) gives one free code, locked for this set."""
     pool_codes: list[str] = []
+    engagement_since: date | None = None
+    """Read the engagement score's daily metrics (`engagement_metrics`) from this day on."""
+    engagement_metrics: list[str] = []
+
+
+def _types(ruleset: Ruleset, events: Sequence[Event]) -> set[str]:
+    """The event types a set may evaluate: its events', and `engagement_changed` if rules
+    react to it."""
+    types = {e.type for e in events}
+    if reacts_to_levels(ruleset):
+        types.add("engagement_changed")
+    return types
+
+
+def reacts_to_levels(ruleset: Ruleset) -> bool:
+    """Whether a rule reacts to `engagement_changed` (a level move then reads its caps)."""
+    return any(rule.on == "engagement_changed" for rule in ruleset.rules)
+
+
+def engagement_read(ruleset: Ruleset, now: datetime, days: Iterable[date] = ()) -> dict[str, Any]:
+    """The `ReadPlan` fields of the engagement score as of now and of the days given: the
+    window before the earliest of them."""
+    engagement = ruleset.program.engagement
+    earliest = min([local_day(now, ruleset.program.timezone), *days])
+    return {
+        "engagement_since": engagement.since(earliest),
+        "engagement_metrics": list(engagement.metrics),
+    }
 
 
 def member_plan(
@@ -150,21 +180,21 @@ def member_plan(
     """The read plan of one member's operation (a redemption, an adjustment, a worker pass):
     the ledger, the tier as of now if `tier`, and what `reads` names (`ReadPlan` fields)."""
     tiers = ruleset.program.tiers if tier else None
-    return ReadPlan(
-        members=[member_id],
-        metric_since=[metric_since(tiers, now) if tiers is not None else None],
-        tier_metric=tiers.metric_key if tiers is not None else None,
-        period_keys=[],
-        event_ids=[],
-        order_ids=[],
-        challenge_keys=[],
-        boards=[],
-        board_periods=[],
-        streak_since=None,
-        referrals=False,
-        budgets=[],
-        **reads,
-    )
+    fields: dict[str, Any] = {
+        "members": [member_id],
+        "metric_since": [metric_since(tiers, now) if tiers is not None else None],
+        "tier_metric": tiers.metric_key if tiers is not None else None,
+        "period_keys": [],
+        "event_ids": [],
+        "order_ids": [],
+        "challenge_keys": [],
+        "boards": [],
+        "board_periods": [],
+        "streak_since": None,
+        "referrals": False,
+        "budgets": [],
+    }
+    return ReadPlan(**{**fields, **reads})
 
 
 def _event_since(ruleset: Ruleset, event: Event, now: datetime) -> date | None:
@@ -204,9 +234,13 @@ def read_plan(
     keys: set[str] = set()
     windows: set[str] = set()
     periods: set[str] = set()
+    moments = [e.occurred_at for e in events]
+    if reacts_to_levels(ruleset):
+        moments.append(now)  # a level move raises `engagement_changed` at now
+    for at in moments:
+        keys.update(cap_period_keys(ruleset, at))
+        windows.update(challenge_windows(ruleset, at).values())
     for event in events:
-        keys.update(cap_period_keys(ruleset, event.occurred_at))
-        windows.update(challenge_windows(ruleset, event.occurred_at).values())
         for board in program.leaderboards:
             periods.add(period_key_for(board.period, event.occurred_at, tz))
     orders = {
@@ -234,7 +268,8 @@ def read_plan(
             {(e.member_id, local_day(e.occurred_at, tz)) for e in events if e.occurred_at < late}
         ),
         referrals=ruleset.referral is not None,
-        budgets=budgeted_rules(ruleset, {e.type for e in events}),
+        budgets=budgeted_rules(ruleset, _types(ruleset, events)),
+        **engagement_read(ruleset, now, (local_day(e.occurred_at, tz) for e in events)),
     )
 
 

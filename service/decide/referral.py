@@ -83,7 +83,7 @@ def _book_referrer(
         spend=Decimal(0),
         event_type=None,
     )
-    referrer = add_metrics(step, referrer, amounts, tiers)
+    referrer = add_metrics(step, referrer, amounts, tiers, ruleset.program.engagement.metrics)
     if tiers is not None and review is not None:
         referrer, _ = settle_tier(
             step, tiers, referrer, review, local_day(metric_at, tiers.timezone)

@@ -28,8 +28,11 @@ __all__ = [
     "CodeReturnRow",
     "CodeRow",
     "CounterRow",
+    "EngagementMoveRow",
+    "EngagementRow",
     "EntryRow",
     "EventRow",
+    "ExposureRow",
     "Log",
     "MetricRow",
     "OrderRow",
@@ -188,6 +191,38 @@ class TierMoveRow(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
+class EngagementRow(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: str
+    level: str
+    since: datetime
+    seq: int
+    drops_at: datetime | None
+
+
+class EngagementMoveRow(msgspec.Struct, frozen=True, kw_only=True):
+    member_id: str
+    seq: int
+    from_level: str | None
+    to_level: str
+    at: datetime
+    score: Decimal
+    event_id: str | None
+
+
+class ExposureRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A member exposed to an experiment's rule: their arm, and the points the rule gave (or,
+    in the holdout, would have given)."""
+
+    member_id: str
+    experiment_id: str
+    event_id: str
+    rule_id: str
+    arm: str
+    at: datetime
+    points: int
+    given: bool
+
+
 class ReferralRow(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
     referrer_id: str
@@ -273,8 +308,10 @@ class Log:
         "badge_levels",
         "badges",
         "claims",
+        "engagement_moves",
         "entries",
         "events",
+        "exposures",
         "generated",
         "metrics",
         "moves",
@@ -291,6 +328,8 @@ class Log:
         self.units: list[StreakUnitRow] = []
         self.metrics: list[MetricRow] = []
         self.moves: list[TierMoveRow] = []
+        self.engagement_moves: list[EngagementMoveRow] = []
+        self.exposures: list[ExposureRow] = []
         self.adjustments: list[AdjustmentRow] = []
         self.stock: list[StockRow] = []
         self.claims: list[CodeRow] = []
@@ -347,6 +386,9 @@ class Rows(msgspec.Struct, kw_only=True):
     metrics: list[MetricRow] = []
     tiers: list[TierRow] = []
     tier_moves: list[TierMoveRow] = []
+    engagement: list[EngagementRow] = []
+    engagement_moves: list[EngagementMoveRow] = []
+    exposures: list[ExposureRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
     redemptions: list[RedemptionRow] = []
@@ -477,6 +519,13 @@ def _game_rows(rows: Rows, before: MemberState, after: MemberState, now: datetim
         rows.tiers.append(
             TierRow(member_id=member, tier=t.tier, since=t.since, held_until=t.held_until)
         )
+    e = after.engagement
+    if e != before.engagement and e.level is not None and e.since is not None:
+        rows.engagement.append(
+            EngagementRow(
+                member_id=member, level=e.level, since=e.since, seq=e.seq, drops_at=e.drops_at
+            )
+        )
     if after.referral is not None and after.referral != before.referral:
         r = after.referral
         rows.referrals.append(ReferralRow(member_id=member, **msgspec.structs.asdict(r)))
@@ -517,6 +566,8 @@ def _logged_rows(rows: Rows, log: Log) -> None:
     rows.badge_levels = list(log.badge_levels)
     rows.streak_units = list(log.units)
     rows.tier_moves = list(log.moves)
+    rows.engagement_moves = list(log.engagement_moves)
+    rows.exposures = list(log.exposures)
     badges: dict[tuple[str, str], BadgeRow] = {}
     for grant in log.badges:  # first grant names the event; the level is the highest
         key = (grant.member_id, grant.badge_id)

@@ -14,13 +14,28 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from service.core.engagement import engagement_bucket
+from service.core.engagement import engagement_at
 from service.core.tiers import TierReview
 from service.decide.state import MemberState
 from service.decide.tiering import local_day
-from service.engine import MemberCounters, MemberSnapshot, ReferralLink, Ruleset, RuleUsage
+from service.engine import (
+    EngagementView,
+    MemberCounters,
+    MemberSnapshot,
+    ReferralLink,
+    Ruleset,
+    RuleUsage,
+)
 
-__all__ = ["last_as_of", "snapshot_of"]
+__all__ = ["engagement_view", "last_as_of", "snapshot_of"]
+
+
+def engagement_view(ruleset: Ruleset, state: MemberState, at: datetime) -> EngagementView:
+    """The member's engagement as rules read it, as of the local day of `at` (in the program's
+    time zone), from the days loaded and decided so far."""
+    day = local_day(at, ruleset.program.timezone)
+    e = engagement_at(ruleset.program.engagement, state.engagement_days, day)
+    return EngagementView(e.score, e.level, {c.id: c.share for c in e.components})
 
 
 def last_as_of(
@@ -60,7 +75,6 @@ def snapshot_of(
     the event falls in, `tier` the review as of now."""
     counters = state.counters
     tz = ruleset.program.timezone
-    last_active = last_as_of(state, None, at, tz)
     purchases = counters.get("purchase")
     last_purchase = last_as_of(state, "purchase", at, tz)
     tier_id = tier.state.tier if tier is not None else None
@@ -92,7 +106,7 @@ def snapshot_of(
             referrals=counters["referral"].count if "referral" in counters else 0,
             lifetime_points=state.balances.lifetime_earned,
             last_purchase_at=last_purchase,
-            engagement=engagement_bucket(last_active, sum(c.count for c in counters.values()), at),
+            engagement=engagement_view(ruleset, state, at),
         ),
         badges=frozenset(state.badges),
         rule_usage={

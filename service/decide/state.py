@@ -25,6 +25,7 @@ __all__ = [
     "BoardKey",
     "ChallengeRow",
     "Counter",
+    "EngagementLevelState",
     "MemberState",
     "Order",
     "Profile",
@@ -65,6 +66,16 @@ class Prior(msgspec.Struct, frozen=True):
 
     purchase: date | None = None
     active: date | None = None
+
+
+class EngagementLevelState(msgspec.Struct, frozen=True):
+    """The member's engagement level as last decided (None: never), since when, the number of
+    its latest history line, and when it falls by time alone (None: never)."""
+
+    level: str | None = None
+    since: datetime | None = None
+    seq: int = 0
+    drops_at: datetime | None = None
 
 
 class Usage(msgspec.Struct, frozen=True):
@@ -179,6 +190,10 @@ class MemberState(msgspec.Struct, frozen=True, kw_only=True):
     metric_since: date | None = None
     tier_seq: int = 0
     """The number of the member's latest tier history line."""
+    engagement: EngagementLevelState = EngagementLevelState()
+    engagement_days: dict[tuple[str, date], Decimal] = {}
+    """The daily metrics the engagement score reads, by (metric, local day), from the first
+    day of the window of the set's earliest day on (as stored, plus this set's events)."""
     challenges: dict[tuple[str, str], ChallengeRow] = {}
     """Progress by (challenge id, window key), for the windows in play."""
     streaks: dict[str, StreakHistory] = {}

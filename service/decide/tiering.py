@@ -73,11 +73,14 @@ def add_metrics(
     state: MemberState,
     amounts: list[MetricAmount],
     program: TierProgram | None,
+    engagement: tuple[str, ...] = (),
 ) -> MemberState:
     """Log the amounts (the store adds them to the member's days) and add the tier's own
     metric to the days the decision reads (days before those read lie outside every window a
-    review of this set reads: `settle_tier` makes sure of that)."""
+    review of this set reads: `settle_tier` makes sure of that), and the `engagement` metrics
+    to the engagement score's days."""
     days = dict(state.metric_days)
+    engaged = dict(state.engagement_days)
     since = state.metric_since
     for metric, day, value in amounts:
         if not value:
@@ -87,7 +90,9 @@ def add_metrics(
         )
         if program is not None and metric == program.metric_key and since and day >= since:
             days[day] = days.get(day, Decimal(0)) + value
-    return step.put(replace(state, metric_days=days))
+        if metric in engagement:
+            engaged[(metric, day)] = engaged.get((metric, day), Decimal(0)) + value
+    return step.put(replace(state, metric_days=days, engagement_days=engaged))
 
 
 def settle_tier(

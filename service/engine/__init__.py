@@ -22,6 +22,7 @@ from service.engine.loader import load_ruleset, load_ruleset_from_files
 from service.engine.problems import Problem, RulesetInvalid
 from service.engine.ruleset import Ruleset
 from service.engine.snapshot import (
+    EngagementView,
     MemberCounters,
     MemberSnapshot,
     ReferralLink,
@@ -36,6 +37,7 @@ __all__ = [
     "BadgeEffect",
     "ChallengeEffect",
     "Effect",
+    "EngagementView",
     "Evaluation",
     "Event",
     "InvalidEvent",

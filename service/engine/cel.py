@@ -22,6 +22,7 @@ from cel_expr_python.ext.ext_math import ExtMath
 from service.engine.problems import did_you_mean
 
 __all__ = [
+    "ENGAGEMENT_FIELDS",
     "CelCompileError",
     "CelEnv",
     "CompiledExpr",
@@ -50,7 +51,6 @@ MEMBER_FIELDS: dict[str, str] = {
     "lifetime_points": "int",
     "days_since_last_purchase": "int",
     "birthday_month": "int",
-    "engagement": "string",
     "badges": "list<string>",
     "timezone": "string",
 }
@@ -61,6 +61,8 @@ EVENT_FIELDS: dict[str, str] = {
     "occurred_at": "timestamp",
 }
 TIER_FIELDS: dict[str, str] = {"name": "string", "multiplier": "decimal"}
+ENGAGEMENT_FIELDS: dict[str, str] = {"score": "decimal", "level": "string"}
+"""`member.engagement.*`, besides one `decimal` (its share, 0..1) per component of the program."""
 
 
 def _floor(x: float) -> int:
@@ -238,6 +240,19 @@ class CelEnv(msgspec.Struct, frozen=True):
             return (
                 f"undeclared member attribute '{attr}'{did_you_mean(attr, self.member_attributes)}"
             )
+        if head == "member" and rest == "engagement":
+            return (
+                "member.engagement is the composite score: read member.engagement.level, "
+                "member.engagement.score or member.engagement.<component>"
+            )
+        if head == "member" and rest.startswith("engagement."):
+            part = rest.removeprefix("engagement.").split(".")[0]
+            prefix = "member.engagement."
+            choices = [n.removeprefix(prefix) for n in self.declared if n.startswith(prefix)]
+            return (
+                f"unknown engagement component 'member.engagement.{part}'"
+                f"{did_you_mean(part, choices)}"
+            )
         if head == "member" and rest:
             field = rest.split(".")[0]
             choices = [*MEMBER_FIELDS, "attributes"]
@@ -260,15 +275,21 @@ def _first_error(text: str) -> tuple[int, int, str]:
 
 
 def build_env(
-    event_type: str, event_attributes: dict[str, str], member_attributes: dict[str, str]
+    event_type: str,
+    event_attributes: dict[str, str],
+    member_attributes: dict[str, str],
+    engagement_components: tuple[str, ...] = (),
 ) -> CelEnv:
-    """Declare `event.*`, `member.*`, `tier.*` and `now` as typed CEL variables of an event type."""
+    """Declare `event.*`, `member.*`, `member.engagement.*` (the score, the level and each
+    component's share), `tier.*` and `now` as typed CEL variables of an event type."""
+    engagement = {**ENGAGEMENT_FIELDS, **dict.fromkeys(engagement_components, "decimal")}
     variables: dict[str, Any] = {"now": _T.TIMESTAMP}
     declared: dict[str, str] = {"now": "timestamp"}
     for prefix, fields in (
         ("event.", {**EVENT_FIELDS, **event_attributes}),
         ("member.", MEMBER_FIELDS),
         ("member.attributes.", member_attributes),
+        ("member.engagement.", engagement),
         ("tier.", TIER_FIELDS),
     ):
         for name, attr_type in fields.items():

@@ -83,7 +83,8 @@ def cel_activation_data(
         "member.lifetime_points": counters.lifetime_points,
         "member.days_since_last_purchase": days_since,
         "member.birthday_month": snapshot.birthday.month if snapshot.birthday else 0,
-        "member.engagement": counters.engagement,
+        "member.engagement.score": float(counters.engagement.score),
+        "member.engagement.level": counters.engagement.level,
         "member.badges": sorted(snapshot.badges),
         "member.timezone": snapshot.timezone or program.timezone,
         "tier.name": _tier_name(program, snapshot.tier),  # `member.tier` is the id
@@ -92,6 +93,8 @@ def cel_activation_data(
     for name, value in event.attributes.items():
         if name in spec.attributes and value is not None:
             data["event." + name] = _cel_value(value)
+    for name in program.engagement_components:
+        data["member.engagement." + name] = float(counters.engagement.components.get(name, 0.0))
     for name, value in snapshot.attributes.items():
         # a value larger than the cost model assumes (stored before the bounds) stays unbound:
         # a rule reading it fails for this event ("has no value"), the others run

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILTIN_EVENT_TYPES",
+    "INTERNAL_EVENT_TYPES",
     "AttributeSpec",
     "Event",
     "EventTypeSpec",
@@ -45,8 +46,13 @@ BUILTIN_EVENT_TYPES: dict[str, dict[str, str]] = {
     "referral": {"referee_id": "string", "referral_code": "string?"},
     "signup": {"referral_code": "string?"},
     "checkin": {},
+    # raised by the service when a member moves between engagement levels (never posted)
+    "engagement_changed": {"from": "string", "to": "string"},
 }
 """Event types that exist in every program; `program.yaml` may add attributes to them."""
+
+INTERNAL_EVENT_TYPES = frozenset({"engagement_changed"})
+"""Event types the service raises itself: rules may react to them, callers may not post them."""
 
 _ITEM_FIELDS = {"sku": "string", "category": "string", "quantity": "int", "price": "decimal"}
 
@@ -192,13 +198,16 @@ def check_attribute_value(attr_type: str, value: Any, path: str) -> Any:
 
 
 def validate_event_attributes(
-    ruleset: Ruleset, type: str, attributes: Mapping[str, Any]
+    ruleset: Ruleset, type: str, attributes: Mapping[str, Any], *, internal: bool = False
 ) -> dict[str, Any]:
-    """Check attributes against the declared event type and return them normalised.
+    """Check attributes against the declared event type and return them normalised; an
+    internal type (`engagement_changed`) only with `internal` (dry runs, rule tests).
 
     Raises `InvalidEvent` naming the field (`attributes.amount`) and the reason.
     """
     event_types = ruleset.event_types
+    if type in INTERNAL_EVENT_TYPES and not internal:
+        raise InvalidEvent("type", f"'{type}' is raised by the service itself; it cannot be posted")
     spec = event_types.get(type)
     if spec is None:
         raise InvalidEvent("type", f"unknown event type '{type}'{did_you_mean(type, event_types)}")

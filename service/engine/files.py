@@ -19,6 +19,10 @@ __all__ = [
     "Caps",
     "ChallengeAction",
     "Coupon",
+    "EngagementComponentDef",
+    "EngagementDef",
+    "EngagementLevelDef",
+    "ExperimentDef",
     "Expiry",
     "MemberCap",
     "MilestoneDef",
@@ -35,6 +39,7 @@ __all__ = [
     "StreakDef",
     "TestCase",
     "TestCounters",
+    "TestEngagement",
     "TestEvent",
     "TestExpect",
     "TestMember",
@@ -146,6 +151,38 @@ class TiersDef(_File, frozen=True):
     grace_days: int = 0
 
 
+class EngagementComponentDef(_File, frozen=True):
+    """A part of the engagement score: `recency` of the latest of `events`, or the `count`
+    of `events` (or the `amount` of `of`: purchase `spend`, `points_earned`) per day, decayed
+    by `half_life_days` over `window_days`, as a share of `target`; `weight` in the mean."""
+
+    kind: Literal["recency", "count", "amount"]
+    weight: float
+    half_life_days: float
+    window_days: int = 365
+    events: list[str] | None = None
+    """The event types counted (default: every type but refund)."""
+    of: Literal["spend", "points_earned"] = "spend"
+    target: float | None = None
+    unit: float | None = None
+    """`amount`: what one more purchase adds, for "what would raise it most" (target / 5)."""
+
+
+class EngagementLevelDef(_File, frozen=True):
+    """An engagement level: reached when the score (0-100) is at least `threshold`."""
+
+    id: str
+    threshold: float
+    name: str | None = None
+
+
+class EngagementDef(_File, frozen=True):
+    """The composite engagement score: components by id, levels lowest first."""
+
+    components: dict[str, EngagementComponentDef]
+    levels: list[EngagementLevelDef] | None = None
+
+
 class ProgramFile(_File, frozen=True):
     """`program.yaml`: the program, its event types, member attributes, rewards and badges."""
 
@@ -156,6 +193,7 @@ class ProgramFile(_File, frozen=True):
     badges: list[BadgeDef] = []
     leaderboards: list[BoardDef] = []
     tiers: TiersDef | None = None
+    engagement: EngagementDef | None = None
 
 
 class ChallengeStepDef(_File, frozen=True):
@@ -263,6 +301,15 @@ class Schedule(_File, frozen=True):
     end: datetime | None = None
 
 
+class ExperimentDef(_File, frozen=True):
+    """A rule's experiment: `holdout` ("10%") of the members get nothing (their exposure is
+    recorded); `variants` (name -> points) split the others equally, each giving its points."""
+
+    id: str
+    holdout: str | float
+    variants: dict[str, int] | None = None
+
+
 class RuleDef(_File, frozen=True):
     """A rule: on an event type, when a CEL condition holds, do the actions."""
 
@@ -275,6 +322,17 @@ class RuleDef(_File, frozen=True):
     schedule: Schedule | None = None
     stop: bool = False
     caps: Caps | None = None
+    experiment: ExperimentDef | None = None
+
+
+class TestEngagement(_File, frozen=True):
+    """A rule test's member engagement: score, level and component shares (0..1)."""
+
+    __test__ = False  # not a pytest class
+
+    level: str = "moderately_engaged"
+    score: float = 50.0
+    components: dict[str, float] = {}
 
 
 class TestCounters(_File, frozen=True):
@@ -287,7 +345,8 @@ class TestCounters(_File, frozen=True):
     referrals: int = 0
     lifetime_points: int = 0
     last_purchase_at: datetime | None = None
-    engagement: str = "moderately_engaged"
+    engagement: str | TestEngagement = "moderately_engaged"
+    """The member's engagement level, or its score, level and components."""
 
 
 class TestMember(_File, frozen=True):

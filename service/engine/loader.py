@@ -19,7 +19,9 @@ import msgspec
 from service.core.boards import check_boards
 from service.engine.bounds import program_numbers, rule_numbers
 from service.engine.cel import CelEnv, build_env
+from service.engine.engageload import load_engagement
 from service.engine.events import BUILTIN_EVENT_TYPES, AttributeSpec, EventTypeSpec
+from service.engine.experimentload import load_experiment
 from service.engine.files import (
     ATTRIBUTE_TYPES,
     ProgramFile,
@@ -186,10 +188,13 @@ class _Loader(GameLoader, RuleChecks):
             {n: s.type for n, s in self.member_attributes.items()},
         ):
             self.problems.append(doc.problem(("leaderboards", index, field), message))
+        engagement, problems = load_engagement(doc, parsed.engagement, self.event_types)
+        self.problems.extend(problems)
+        components = tuple(c.id for c in engagement.components)
         attrs = {n: s.type for n, s in self.member_attributes.items()}
         for spec in self.event_types.values():
             event_attrs = {n: a.type for n, a in spec.attributes.items()}
-            self.envs[spec.name] = build_env(spec.name, event_attrs, attrs)
+            self.envs[spec.name] = build_env(spec.name, event_attrs, attrs, components)
         for i, badge in enumerate(parsed.badges):
             self.check_badge_levels(doc, i, badge)
         tiers = self.load_tiers(doc, parsed.tiers)
@@ -203,6 +208,7 @@ class _Loader(GameLoader, RuleChecks):
             member_attributes=self.member_attributes,
             leaderboards=tuple(parsed.leaderboards),
             tiers=tiers,
+            engagement=engagement,
         )
 
     def check_timezone(self, doc: YamlDoc, tz: str) -> str:
@@ -302,6 +308,7 @@ class _Loader(GameLoader, RuleChecks):
         self.check_template(doc, (*path, "reason"), env, rule.reason)
         start, end = self.schedule(doc, path, rule)
         caps = self.caps(doc, path, rule)
+        experiment = load_experiment(doc, path, rule, self.problems)
         self.problems.extend(rule_numbers(doc, path, rule))
         if len(self.problems) > before:
             return None
@@ -319,6 +326,7 @@ class _Loader(GameLoader, RuleChecks):
             stop=rule.stop,
             caps=caps,
             budget=rule.caps.budget if rule.caps else None,
+            experiment=experiment,
         )
 
     def compile_action(
@@ -385,7 +393,20 @@ class _Loader(GameLoader, RuleChecks):
 
     def check_rule_ids(self, rules: list[CompiledRule]) -> None:
         seen: dict[str, CompiledRule] = {}
+        experiments: dict[str, CompiledRule] = {}
         for rule in rules:
+            if rule.experiment is not None:
+                owner = experiments.setdefault(rule.experiment.id, rule)
+                if owner is not rule:
+                    self.problems.append(
+                        Problem(
+                            rule.file,
+                            rule.line,
+                            1,
+                            f"experiment '{rule.experiment.id}' is already the experiment of "
+                            f"rule '{owner.id}' ({owner.file}:{owner.line})",
+                        )
+                    )
             first = seen.setdefault(rule.id, rule)
             if first is not rule:
                 where = f"{first.file}:{first.line}"

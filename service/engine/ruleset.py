@@ -7,6 +7,8 @@ from typing import Literal
 
 import msgspec
 
+from service.core.engagement import EngagementProgram, default_engagement
+from service.core.experiments import Experiment
 from service.core.tiers import TierProgram
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
@@ -55,6 +57,7 @@ class CompiledRule(msgspec.Struct, frozen=True):
     stop: bool = False
     caps: tuple[CompiledCap, ...] = ()
     budget: int | None = None
+    experiment: Experiment | None = None
 
     @property
     def only_points(self) -> bool:
@@ -74,6 +77,13 @@ class Program(msgspec.Struct, frozen=True):
     member_attributes: dict[str, AttributeSpec]
     tiers: TierProgram | None = None
     leaderboards: tuple[BoardDef, ...] = ()
+    engagement: EngagementProgram = default_engagement(("purchase", "review", "referral"))
+    """The composite engagement score (the loader always sets the program's own)."""
+
+    @property
+    def engagement_components(self) -> tuple[str, ...]:
+        """The ids of the engagement components (`member.engagement.<id>` in rules)."""
+        return tuple(c.id for c in self.engagement.components)
 
 
 class RuleTest(msgspec.Struct, frozen=True):
@@ -106,6 +116,11 @@ class Ruleset(msgspec.Struct, frozen=True):
     def rule(self, rule_id: str) -> CompiledRule | None:
         """Return the rule with this id, if any."""
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    @property
+    def experiments(self) -> dict[str, Experiment]:
+        """The experiments the rules declare, by id."""
+        return {r.experiment.id: r.experiment for r in self.rules if r.experiment is not None}
 
     def challenge(self, challenge_id: str) -> CompiledChallenge | None:
         """Return the challenge with this id, if any."""

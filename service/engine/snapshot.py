@@ -10,6 +10,7 @@ import msgspec
 from service.core.challenges import ChallengeProgress
 
 __all__ = [
+    "EngagementView",
     "MemberCounters",
     "MemberSnapshot",
     "ReferralLink",
@@ -17,6 +18,15 @@ __all__ = [
     "StreakHistory",
     "usage_key",
 ]
+
+
+class EngagementView(msgspec.Struct, frozen=True):
+    """A member's engagement as rules read it: the score (0-100), the level, and each
+    component's share (0..1) by component id."""
+
+    score: float = 50.0
+    level: str = "moderately_engaged"
+    components: dict[str, float] = {}
 
 
 class MemberCounters(msgspec.Struct, frozen=True):
@@ -27,7 +37,7 @@ class MemberCounters(msgspec.Struct, frozen=True):
     referrals: int = 0
     lifetime_points: int = 0
     last_purchase_at: datetime | None = None
-    engagement: str = "moderately_engaged"
+    engagement: EngagementView = EngagementView()
 
 
 class RuleUsage(msgspec.Struct, frozen=True):

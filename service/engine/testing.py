@@ -10,11 +10,17 @@ import msgspec
 from service.core.challenges import ChallengeProgress
 from service.engine.evaluate import evaluate
 from service.engine.events import Event, InvalidEvent, validate_event_attributes
-from service.engine.files import TestCase
+from service.engine.files import TestCase, TestEngagement
 from service.engine.loader import load_ruleset
 from service.engine.problems import RulesetInvalid
 from service.engine.ruleset import Ruleset, RuleTest
-from service.engine.snapshot import MemberCounters, MemberSnapshot, ReferralLink, StreakHistory
+from service.engine.snapshot import (
+    EngagementView,
+    MemberCounters,
+    MemberSnapshot,
+    ReferralLink,
+    StreakHistory,
+)
 
 __all__ = [
     "DEFAULT_TEST_TIME",
@@ -41,6 +47,13 @@ class TestResult(msgspec.Struct, frozen=True):
     message: str = ""
 
 
+def _engagement(value: str | TestEngagement) -> EngagementView:
+    """A test's engagement: a level alone (score 50), or score, level and components."""
+    if isinstance(value, str):
+        return EngagementView(level=value)
+    return EngagementView(value.score, value.level, dict(value.components))
+
+
 def _snapshot(ruleset: Ruleset, case: TestCase) -> MemberSnapshot:
     member = case.member
     c = member.counters
@@ -53,7 +66,12 @@ def _snapshot(ruleset: Ruleset, case: TestCase) -> MemberSnapshot:
         timezone=member.timezone,
         birthday=date.fromisoformat(member.birthday) if member.birthday else None,
         counters=MemberCounters(
-            c.purchases, c.reviews, c.referrals, c.lifetime_points, c.last_purchase_at, c.engagement
+            c.purchases,
+            c.reviews,
+            c.referrals,
+            c.lifetime_points,
+            c.last_purchase_at,
+            _engagement(c.engagement),
         ),
         badges=frozenset(member.badges) | frozenset(member.badge_levels),
         event_counts={"purchase": c.purchases, "review": c.reviews, "referral": c.referrals},
@@ -77,7 +95,9 @@ def run_rule_test(ruleset: Ruleset, test: RuleTest) -> TestResult:
     occurred = _aware(case.event.occurred_at)
     now = _aware(case.now) or occurred or DEFAULT_TEST_TIME
     try:
-        attributes = validate_event_attributes(ruleset, case.event.type, case.event.attributes)
+        attributes = validate_event_attributes(
+            ruleset, case.event.type, case.event.attributes, internal=True
+        )
         snapshot = _snapshot(ruleset, case)
     except InvalidEvent as exc:
         return TestResult(case.name, test.file, test.line, False, f"bad event: {exc}")

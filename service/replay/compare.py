@@ -48,6 +48,7 @@ def store_of(rows: StoredRows, base: MemoryStore) -> MemoryStore:
     fields = msgspec.structs.asdict(rows)
     fields["entries"] = sorted(rows.entries, key=lambda e: (e.member_id, e.entry_no))
     fields["tier_moves"] = sorted(rows.tier_moves, key=lambda m: (m.member_id, m.seq))
+    fields["engagement_moves"] = sorted(rows.engagement_moves, key=lambda m: (m.member_id, m.seq))
     fields["metrics"] = [MetricRow(**msgspec.structs.asdict(m)) for m in rows.metrics]
     store.save(Rows(**fields))
     return store
@@ -76,6 +77,9 @@ def _tables(t: MemberTables | None) -> dict[str, dict[Any, Any]]:
         },
         "member_tiers": {"": t.tier} if t.tier is not None else {},
         "tier_history": {m.seq: m for m in t.tier_moves},
+        "member_engagement": {"": t.engagement} if t.engagement is not None else {},
+        "engagement_history": {m.seq: m for m in t.engagement_moves},
+        "experiment_exposures": t.exposures,
         "referrals": {"": t.referral} if t.referral is not None else {},
         "board_scores": t.scores,
         "redemptions": t.redemptions,

@@ -28,8 +28,11 @@ from service.decide.rows import (
     ChallengeSaveRow,
     CodeRow,
     CounterRow,
+    EngagementMoveRow,
+    EngagementRow,
     EntryRow,
     EventRow,
+    ExposureRow,
     OrderRow,
     RedemptionRow,
     ReferralRow,
@@ -42,6 +45,7 @@ from service.decide.rows import (
 from service.decide.state import (
     ChallengeRow,
     Counter,
+    EngagementLevelState,
     MemberState,
     Order,
     Prior,
@@ -70,8 +74,11 @@ class MemberTables:
         "balance",
         "challenges",
         "counters",
+        "engagement",
+        "engagement_moves",
         "entries",
         "events",
+        "exposures",
         "lots",
         "metrics",
         "orders",
@@ -103,6 +110,9 @@ class MemberTables:
         self.metrics: dict[str, dict[date, Decimal]] = defaultdict(dict)
         self.tier: TierRow | None = None
         self.tier_moves: list[TierMoveRow] = []
+        self.engagement: EngagementRow | None = None
+        self.engagement_moves: list[EngagementMoveRow] = []
+        self.exposures: dict[tuple[str, str], ExposureRow] = {}
         self.referral: ReferralRow | None = None
         self.scores: dict[tuple[str, str, str], BoardScoreRow] = {}
         self.redemptions: dict[str, RedemptionRow] = {}
@@ -222,6 +232,10 @@ class MemoryStore:
             tier=_tier(t.tier) if plan.tier_metric is not None else TierState(),
             metric_days=_days(t, plan.tier_metric, since),
             metric_since=since,
+            engagement_days=_engagement_days(t, plan),
+            engagement=_engagement(t)
+            if plan.engagement_since is not None
+            else EngagementLevelState(),
             tier_seq=t.tier_moves[-1].seq if plan.tier_metric is not None and t.tier_moves else 0,
             challenges=_challenges(t, plan.challenge_keys),
             streaks=_streaks(t, plan.streak_since) if plan.streak_since is not None else {},
@@ -357,6 +371,12 @@ class MemoryStore:
             self.member(tier.member_id).tier = tier
         for move in rows.tier_moves:
             self.member(move.member_id).tier_moves.append(move)
+        for g in rows.engagement:
+            self.member(g.member_id).engagement = g
+        for level in rows.engagement_moves:
+            self.member(level.member_id).engagement_moves.append(level)
+        for x in rows.exposures:
+            self.member(x.member_id).exposures[(x.event_id, x.rule_id)] = x
 
     def _save_spending(self, rows: Rows) -> None:
         m = self.member
@@ -465,6 +485,25 @@ def _days(t: MemberTables, metric: str | None, since: date | None) -> dict[date,
     if metric is None or since is None:
         return {}
     return {d: v for d, v in t.metrics.get(metric, {}).items() if d >= since}
+
+
+def _engagement(t: MemberTables) -> EngagementLevelState:
+    g = t.engagement
+    if g is None:
+        return EngagementLevelState()
+    return EngagementLevelState(level=g.level, since=g.since, seq=g.seq, drops_at=g.drops_at)
+
+
+def _engagement_days(t: MemberTables, plan: ReadPlan) -> dict[tuple[str, date], Decimal]:
+    since = plan.engagement_since
+    if since is None:
+        return {}
+    return {
+        (metric, d): v
+        for metric in plan.engagement_metrics
+        for d, v in t.metrics.get(metric, {}).items()
+        if d >= since
+    }
 
 
 def _challenges(t: MemberTables, keys: list[str]) -> dict[tuple[str, str], ChallengeRow]:

@@ -17,6 +17,7 @@ import msgspec
 
 from service.decide import EventResult, Prepared, decide, lock_plan, read_plan, referrer_days
 from service.decide.adjustments import AdjustRequest, decide_adjustment
+from service.decide.drift import drift_pass, drift_reads
 from service.decide.erasure import EraseRequest, decide_erasure
 from service.decide.plan import LockPlan, member_plan
 from service.decide.redemptions import PoolNotStored, RedeemRequest, open_member, settle
@@ -33,6 +34,7 @@ from service.usecases.redemption_view import reward_of
 __all__ = [
     "AdjustOp",
     "Applied",
+    "DriftOp",
     "EraseOp",
     "EventOp",
     "Operation",
@@ -119,7 +121,17 @@ class ReviewOp(msgspec.Struct, frozen=True, kw_only=True):
     member_id: str
 
 
-Operation = EventOp | RedeemOp | SettleOp | AdjustOp | EraseOp | ReviewOp
+class DriftOp(msgspec.Struct, frozen=True, kw_only=True):
+    """An engagement pass the worker made between two operations (a level fallen by time
+    alone, stored with no event)."""
+
+    seq: int
+    now: datetime
+    version: str | None
+    member_id: str
+
+
+Operation = EventOp | RedeemOp | SettleOp | AdjustOp | EraseOp | ReviewOp | DriftOp
 
 
 class Applied(msgspec.Struct, kw_only=True):
@@ -146,6 +158,15 @@ def apply(store: MemoryStore, ruleset: Ruleset, op: Operation) -> Applied:
         return _review(store, ruleset, op)
     if isinstance(op, EraseOp):
         return _erase(store, ruleset, op)
+    if isinstance(op, DriftOp):
+        return _member_op(
+            store,
+            ruleset,
+            op.member_id,
+            op.now,
+            lambda step, _: drift_pass(step, ruleset, op.member_id),
+            reads=drift_reads(ruleset, op.now),
+        )
     return _adjust(store, ruleset, op)
 
 

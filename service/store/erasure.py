@@ -42,6 +42,9 @@ MEMBER_TABLES = (
     "referrals",
     "referral_codes",
     "coupon_codes",
+    "member_engagement",
+    "engagement_history",
+    "experiment_exposures",
 )
 """Every table with a `member_id` column but `members` and `board_scores`."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -47,14 +48,18 @@ _GAME_COLUMNS = """
   (SELECT coalesce(json_agg(json_build_array(h.from_tier, h.to_tier, h.at, h.reason)
             ORDER BY h.seq DESC), '[]')
      FROM (SELECT * FROM tier_history WHERE {p8}::int > 0 AND member_id = $1
-           ORDER BY seq DESC LIMIT {p8}::int) h) AS tier_history
+           ORDER BY seq DESC LIMIT {p8}::int) h) AS tier_history,
+  (SELECT coalesce(json_agg(json_build_array(d.metric, d.day, d.value::text)), '[]')
+     FROM tier_metric_days d
+     WHERE {p10}::date IS NOT NULL AND d.member_id = $1 AND d.metric = ANY({p9}::text[])
+       AND d.day >= {p10}::date) AS engagement_days
 """
 
 
 def game_columns(first: int) -> str:
     """The game columns for a statement whose `$1` is the member and whose other game
     parameters (`game_args`) start at `$first`."""
-    return _GAME_COLUMNS.format(**{f"p{k}": f"${first + k - 2}" for k in range(2, 9)})
+    return _GAME_COLUMNS.format(**{f"p{k}": f"${first + k - 2}" for k in range(2, 11)})
 
 
 _GAME_SQL = "SELECT" + game_columns(2)
@@ -74,6 +79,9 @@ class GameRead(msgspec.Struct, frozen=True, kw_only=True):
     badge_levels: bool = False
     tier_history: int = 0
     """How many of the latest tier moves to read."""
+    engagement_metrics: Sequence[str] = ()
+    engagement_since: date | None = None
+    """Read the engagement score's daily metrics from this day on."""
 
 
 class ChallengeRow(msgspec.Struct, frozen=True, array_like=True):
@@ -121,6 +129,7 @@ class GameRows(msgspec.Struct, frozen=True, kw_only=True):
     referral: ReferralRow | None
     badge_levels: dict[str, int]
     tier_history: list[TierMove]
+    engagement_days: dict[tuple[str, date], Decimal] = {}
 
 
 def game_args(read: GameRead) -> list[Any]:
@@ -133,6 +142,8 @@ def game_args(read: GameRead) -> list[Any]:
         read.referral,
         read.badge_levels,
         read.tier_history,
+        list(read.engagement_metrics),
+        read.engagement_since,
     ]
 
 
@@ -163,4 +174,8 @@ def parse_game(row: Any) -> GameRows:
         else msgspec.convert(row["referral"], ReferralRow, strict=False),
         badge_levels={badge: int(level) for badge, level in row["badge_levels"].items()},
         tier_history=[TierMove(m.from_tier, m.to_tier, m.at, m.reason) for m in moves],
+        engagement_days={
+            (metric, date.fromisoformat(day)): Decimal(str(value))
+            for metric, day, value in row["engagement_days"]
+        },
     )

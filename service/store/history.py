@@ -23,8 +23,11 @@ from service.decide.rows import (
     BoardScoreRow,
     ChallengeSaveRow,
     CounterRow,
+    EngagementMoveRow,
+    EngagementRow,
     EntryRow,
     EventRow,
+    ExposureRow,
     MetricRow,
     OrderRow,
     RedemptionRow,
@@ -240,6 +243,9 @@ class StoredRows(msgspec.Struct, kw_only=True):
     metrics: list[MetricRow] = []
     tiers: list[TierRow] = []
     tier_moves: list[TierMoveRow] = []
+    engagement: list[EngagementRow] = []
+    engagement_moves: list[EngagementMoveRow] = []
+    exposures: list[ExposureRow] = []
     referrals: list[ReferralRow] = []
     board_scores: list[BoardScoreRow] = []
     redemptions: list[RedemptionRow] = []
@@ -262,6 +268,9 @@ _TABLES = {
     "metrics": "tier_metric_days",
     "tiers": "member_tiers",
     "tier_moves": "tier_history",
+    "engagement": "member_engagement",
+    "engagement_moves": "engagement_history",
+    "exposures": "experiment_exposures",
     "referrals": "referrals",
     "board_scores": "board_scores",
     "redemptions": "redemptions",

@@ -35,9 +35,10 @@ class SearchFilter(msgspec.Struct, frozen=True, kw_only=True):
     """Active at or after this moment (an event of any type)."""
     inactive_since: datetime | None = None
     """No event at or after this moment (members with no events at all included)."""
-    min_events: int | None = None
-    """At least this many events so far."""
-    never_active: bool = False
+    engagement: str | None = None
+    """The engagement level as last recorded (by an event or the worker's pass)."""
+    lowest_level: str = ""
+    """The level of a member with none recorded yet (no event: the lowest)."""
     after: str | None = None
     """The cursor: the last member id of the previous page."""
 
@@ -81,10 +82,10 @@ def _sql(f: SearchFilter) -> tuple[str, list[Any]]:
             "NOT EXISTS (SELECT 1 FROM member_counters c WHERE c.member_id = m.member_id "
             f"AND c.last_at >= {arg(f.inactive_since)})"
         )
-    if f.never_active:
-        where.append("NOT EXISTS (SELECT 1 FROM member_counters c WHERE c.member_id = m.member_id)")
-    if f.min_events is not None:
-        where.append(f"{_ACTIVITY[1]} >= {arg(f.min_events)}")
+    if f.engagement is not None and f.engagement == f.lowest_level:
+        where.append(f"coalesce(g.level, {arg(f.lowest_level)}) = {arg(f.engagement)}")
+    elif f.engagement is not None:
+        where.append(f"g.level = {arg(f.engagement)}")
     if f.after is not None:
         where.append(f'(m.member_id COLLATE "C") > {arg(f.after)}')
     return " AND ".join(where), args
@@ -96,9 +97,10 @@ async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[
     where, args = _sql(f)
     args.append(limit)
     sql = (
-        "SELECT m.member_id, m.display_name, m.created_at, t.tier, "
+        "SELECT m.member_id, m.display_name, m.created_at, t.tier, g.level AS engagement, "
         f"{_ACTIVITY[0]} AS last_active_at, {_ACTIVITY[1]} AS events "
         "FROM members m LEFT JOIN member_tiers t ON t.member_id = m.member_id "
+        "LEFT JOIN member_engagement g ON g.member_id = m.member_id "
         f"WHERE {where} "
         f'ORDER BY (m.member_id COLLATE "C") LIMIT ${len(args)}'
     )

@@ -26,6 +26,7 @@ from service.decide.plan import LockPlan, ReadPlan
 from service.decide.state import (
     ChallengeRow,
     Counter,
+    EngagementLevelState,
     MemberState,
     Order,
     Prior,
@@ -212,6 +213,21 @@ class _DayRow(msgspec.Struct, frozen=True, array_like=True):
     value: Decimal
 
 
+class _MetricDayRow(msgspec.Struct, frozen=True, array_like=True):
+    member_id: str
+    metric: str
+    day: date
+    value: Decimal
+
+
+class _EngagementRow(msgspec.Struct, frozen=True, array_like=True):
+    member_id: str
+    level: str
+    since: datetime
+    seq: int
+    drops_at: datetime | None
+
+
 class _ChallengeRow(msgspec.Struct, frozen=True, array_like=True):
     member_id: str
     challenge_id: str
@@ -267,6 +283,8 @@ class _Columns(msgspec.Struct, frozen=True):
     orders: list[_OrderRow] = []
     tiers: list[_TierRow] = []
     metric_days: list[_DayRow] = []
+    engagement_days: list[_MetricDayRow] = []
+    engagement: list[_EngagementRow] = []
     tier_seqs: list[tuple[str, int]] = []
     challenges: list[_ChallengeRow] = []
     streak_units: list[tuple[str, str, date]] = []
@@ -332,6 +350,8 @@ def _sections(plan: ReadPlan, read_only: bool) -> tuple[str, ...]:
         "orders": bool(plan.order_ids),
         "tiers": plan.tier_metric is not None,
         "metric_days": plan.tier_metric is not None,
+        "engagement_days": plan.engagement_since is not None,
+        "engagement": plan.engagement_since is not None,
         "tier_seqs": plan.tier_metric is not None,
         "challenges": bool(plan.challenge_keys),
         "streak_units": plan.streak_since is not None,
@@ -364,6 +384,8 @@ def _params(plan: ReadPlan) -> dict[str, Any]:
         "members": plan.members,
         "metric_since": plan.metric_since,
         "tier_metric": plan.tier_metric,
+        "engagement_metrics": plan.engagement_metrics,
+        "engagement_since": plan.engagement_since,
         "period_keys": plan.period_keys,
         "event_members": event_members,
         "event_ids": event_ids,
@@ -478,6 +500,8 @@ def _member(
         tier=TierState(tier.tier, tier.since, tier.held_until) if tier is not None else TierState(),
         metric_days={d.day: d.value for d in rows("metric_days")},
         metric_since=metric_since,
+        engagement_days={(d.metric, d.day): d.value for d in rows("engagement_days")},
+        engagement=_engagement(rows("engagement")),
         tier_seq=seqs[0][1] if seqs else 0,
         challenges={
             (c.challenge_id, c.window_key): ChallengeRow(c.step, c.progress, c.completed_at)
@@ -499,6 +523,13 @@ def _member(
             for _, key, request_hash, result in rows("adjustments")
         },
     )
+
+
+def _engagement(rows: list[_EngagementRow]) -> EngagementLevelState:
+    if not rows:
+        return EngagementLevelState()
+    g = rows[0]
+    return EngagementLevelState(level=g.level, since=g.since, seq=g.seq, drops_at=g.drops_at)
 
 
 def _referral(row: _ReferralRow) -> Referral:

@@ -73,6 +73,17 @@ SECTIONS: dict[str, str] = {
     JOIN tier_metric_days d
       ON d.member_id = s.member_id AND d.metric = {tier_metric}::text
      AND d.day >= s.since)::text""",
+    # the engagement score's days: every metric it reads, over the window of the set's days
+    "engagement_days": """
+ (SELECT coalesce(json_agg(json_build_array(d.member_id, d.metric, d.day, d.value)), '[]')
+    FROM tier_metric_days d
+   WHERE d.member_id = ANY({members}::text[])
+     AND d.metric = ANY({engagement_metrics}::text[])
+     AND d.day >= {engagement_since}::date)::text""",
+    "engagement": """
+ (SELECT coalesce(json_agg(json_build_array(g.member_id, g.level, g.since, g.seq, g.drops_at)),
+         '[]')
+    FROM member_engagement g WHERE g.member_id = ANY({members}::text[]))::text""",
     "tier_seqs": """
  (SELECT coalesce(json_agg(json_build_array(h.member_id, h.seq)), '[]')
     FROM (SELECT member_id, max(seq) AS seq FROM tier_history

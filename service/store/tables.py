@@ -502,6 +502,74 @@ tier_history = Table(
 )
 """Every tier move with its reason; append-only."""
 
+member_engagement = Table(
+    "member_engagement",
+    metadata,
+    Column("member_id", Text, primary_key=True),
+    Column("level", Text, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("drops_at", DateTime(timezone=True)),
+)
+"""A member's engagement level as last decided, since when, the number of its latest history
+line, and when it falls a level by time alone (the worker's due date; null: never)."""
+
+Index("ix_member_engagement_drops_at", member_engagement.c.drops_at)
+Index(
+    "ix_member_engagement_level",
+    member_engagement.c.level,
+    text('(member_id COLLATE "C")'),
+)
+"""Member search by engagement level, in member-id byte order."""
+
+engagement_history = Table(
+    "engagement_history",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("from_level", Text),
+    Column("to_level", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("score", Numeric(6, 2), nullable=False),
+    Column("event_id", Text),
+    PrimaryKeyConstraint("member_id", "seq"),
+)
+"""Every engagement level move, with the score then and the event that made it (null: the
+worker noticed it by time alone); append-only."""
+
+experiment_exposures = Table(
+    "experiment_exposures",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("rule_id", Text, nullable=False),
+    Column("experiment_id", Text, nullable=False),
+    Column("arm", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("given", Boolean, nullable=False),
+    PrimaryKeyConstraint("member_id", "event_id", "rule_id"),
+)
+"""Every firing of an experiment's rule for a member: the arm, and the points given (withheld in
+the holdout); append-only. A member's first exposure is their entry into the experiment."""
+
+Index(
+    "ix_experiment_exposures_experiment",
+    experiment_exposures.c.experiment_id,
+    experiment_exposures.c.member_id,
+    experiment_exposures.c.at,
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("experiment_id", Text, primary_key=True),
+    Column("split", JSONB, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("version", Text, nullable=False),
+)
+"""Each experiment as first published: its split (arm -> basis points), fixed from then on."""
+
 tier_metric_days = Table(
     "tier_metric_days",
     metadata,

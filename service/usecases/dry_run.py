@@ -18,6 +18,7 @@ import msgspec
 
 from service.engine import (
     Effect,
+    EngagementView,
     Event,
     InvalidEvent,
     MemberCounters,
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 MemberId = Annotated[str, msgspec.Meta(pattern=MEMBER_ID_PATTERN, max_length=128)]
-Engagement = Literal["highly_engaged", "moderately_engaged", "at_risk", "disengaged"]
+LevelId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 RulesetUsed = Literal["active", "draft"]
 """`active`: the version in force; `draft`: the files sent with the dry run (not published)."""
 
@@ -65,6 +66,16 @@ class DryRunEvent(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Typed as the program declares the event type (e.g. a purchase's `amount`: a decimal)."""
 
 
+class DryRunEngagement(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The member's engagement: score (0-100), level, and each component's share (0..1)."""
+
+    score: Annotated[float, msgspec.Meta(ge=0, le=100)] = 50.0
+    level: LevelId = "moderately_engaged"
+    components: dict[
+        Annotated[str, msgspec.Meta(max_length=64)], Annotated[float, msgspec.Meta(ge=0, le=1)]
+    ] = {}
+
+
 class DryRunCounters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The member's running counts."""
 
@@ -73,7 +84,8 @@ class DryRunCounters(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     referrals: Annotated[int, msgspec.Meta(ge=0)] = 0
     lifetime_points: Annotated[int, msgspec.Meta(ge=0)] = 0
     last_purchase_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
-    engagement: Engagement = "moderately_engaged"
+    engagement: LevelId | DryRunEngagement = "moderately_engaged"
+    """The engagement level alone (score 50), or score, level and components."""
 
 
 class UsageIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -165,7 +177,13 @@ def _made_up_snapshot(ruleset: Ruleset, member_id: str, member: DryRunMember) ->
             referrals=c.referrals,
             lifetime_points=c.lifetime_points,
             last_purchase_at=c.last_purchase_at,
-            engagement=c.engagement,
+            engagement=(
+                EngagementView(level=c.engagement)
+                if isinstance(c.engagement, str)
+                else EngagementView(
+                    c.engagement.score, c.engagement.level, dict(c.engagement.components)
+                )
+            ),
         ),
         badges=frozenset(member.badges),
         rule_usage={
@@ -196,7 +214,9 @@ def _one_member(request: DryRunRequest) -> None:
 def _event(ruleset: Ruleset, event_in: DryRunEvent, accepted: Accepted) -> Event:
     try:
         check_occurred_at(event_in.occurred_at, accepted.now, accepted.earliest, accepted.skew)
-        attributes = validate_event_attributes(ruleset, event_in.type, event_in.attributes)
+        attributes = validate_event_attributes(
+            ruleset, event_in.type, event_in.attributes, internal=True
+        )
     except InvalidEvent as exc:
         raise Unprocessable(exc.reason, field=f"event.{exc.field_path}") from None
     return Event(

@@ -93,8 +93,11 @@ def member_game_read(ruleset: Ruleset, now: datetime) -> GameRead:
     """What the tier and streaks shown on a member need read (`load_state(game=)`)."""
     program = ruleset.program.tiers
     read = tier_read(program, now) if program is not None else GameRead()
+    engagement = ruleset.program.engagement
     return msgspec.structs.replace(
         read,
+        engagement_metrics=engagement.metrics,
+        engagement_since=engagement.since(local_day(now, ruleset.program.timezone)),
         tier_history=TIER_HISTORY_SHOWN if program is not None else 0,
         # The member's own time zone is read in the same statement: a day earlier than the
         # program's covers any zone; `_streaks` keeps the units from the member's own day on.

@@ -3,21 +3,18 @@ engagement level or last activity, a page at a time in member-id order."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 import msgspec
 
-from service.core.engagement import engagement_bucket
 from service.engine.events import InvalidEvent, validate_member_attributes
 from service.errors import InvalidInput
 from service.services import Services
 from service.store import member_search as search_store
 from service.store.member_search import SearchFilter
 
-__all__ = ["Engagement", "MemberPage", "MemberQuery", "MemberSummary", "search_members"]
-
-Engagement = Literal["highly_engaged", "moderately_engaged", "at_risk", "disengaged"]
+__all__ = ["MemberPage", "MemberQuery", "MemberSummary", "search_members"]
 
 
 class MemberQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,7 +25,8 @@ class MemberQuery(msgspec.Struct, frozen=True, kw_only=True):
     attribute: str | None = None
     value: str | None = None
     tier: str | None = None
-    engagement: Engagement | None = None
+    engagement: str | None = None
+    """One of the program's engagement levels (`program.yaml`), as last recorded."""
     active_after: datetime | None = None
     active_before: datetime | None = None
     limit: int = 50
@@ -41,7 +39,9 @@ class MemberSummary(msgspec.Struct, kw_only=True):
     member_id: str
     display_name: str | None
     tier: str | None
-    engagement: Engagement
+    engagement: str
+    """The engagement level as last recorded, by an event or the worker's pass (the member's
+    own read computes it as of now)."""
     last_active_at: datetime | None
     events: int
     created_at: datetime
@@ -80,66 +80,35 @@ def _attribute(services: Services, q: MemberQuery) -> tuple[str, Any] | None:
     return q.attribute, checked[q.attribute]
 
 
-def _engagement(f: SearchFilter, level: Engagement | None, now: datetime) -> SearchFilter:
-    """The engagement buckets of `service.core.engagement` as activity bounds: `days` there
-    is whole days since the last event, so "within 14 days" is "after now - 15 days"."""
-    replace = msgspec.structs.replace
-    if level is None:
-        return f
-    if level == "highly_engaged":
-        return replace(f, active_since=now - timedelta(days=15), min_events=5)
-    if level == "at_risk":
-        return replace(
-            f, active_since=now - timedelta(days=121), inactive_since=now - timedelta(days=46)
-        )
-    if level == "disengaged":
-        return replace(f, inactive_since=now - timedelta(days=121), min_events=1)
-    return f  # moderately_engaged: checked on each row (an "or" of two cases)
-
-
-def _bounded(a: datetime | None, b: datetime | None, newest: bool) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    return max(a, b) if newest else min(a, b)
-
-
 async def search_members(services: Services, q: MemberQuery) -> MemberPage:
     """A page of members matching every filter given, erased members never among them."""
-    now = services.clock.now()
-    tiers = services.rules.current.program.tiers
+    program = services.rules.current.program
+    tiers = program.tiers
     if q.tier is not None and tiers is not None and tiers.level(q.tier) is None:
         known = ", ".join(lv.id for lv in tiers.levels)
         raise InvalidInput(f"no tier '{q.tier}' in the program (one of {known})", field="tier")
+    levels = [lv.id for lv in program.engagement.levels]
+    if q.engagement is not None and q.engagement not in levels:
+        known = ", ".join(levels)
+        raise InvalidInput(
+            f"no engagement level '{q.engagement}' in the program (one of {known})",
+            field="engagement",
+        )
     f = SearchFilter(
         id_prefix=q.id_prefix,
         name_prefix=q.name,
         attribute=_attribute(services, q),
         tier=q.tier,
+        active_since=q.active_after,
+        inactive_since=q.active_before,
+        engagement=q.engagement,
+        lowest_level=levels[0],
         after=q.cursor,
     )
-    f = _engagement(f, q.engagement, now)
-    f = msgspec.structs.replace(
-        f,
-        active_since=_bounded(f.active_since, q.active_after, newest=True),
-        inactive_since=_bounded(f.inactive_since, q.active_before, newest=False),
-    )
-    out: list[MemberSummary] = []
-    more = False
     async with services.db.connection() as conn:
-        # moderately_engaged is an "or" checked on each row: read on until a page is full
-        while True:
-            rows = await search_store.search_members(conn, f, q.limit + 1)
-            for row in rows:
-                level = engagement_bucket(row["last_active_at"], int(row["events"]), now)
-                if q.engagement is not None and level != q.engagement:
-                    continue
-                if len(out) == q.limit:
-                    more = True
-                    break
-                out.append(_summary(row, level))
-            if more or len(rows) <= q.limit:
-                break
-            f = msgspec.structs.replace(f, after=rows[-1]["member_id"])
+        rows = await search_store.search_members(conn, f, q.limit + 1)
+    out = [_summary(row, row["engagement"] or levels[0]) for row in rows[: q.limit]]
+    more = len(rows) > q.limit
     return MemberPage(members=out, next_cursor=out[-1].member_id if more else None)
 
 
@@ -148,7 +117,7 @@ def _summary(row: Any, level: str) -> MemberSummary:
         member_id=row["member_id"],
         display_name=row["display_name"],
         tier=row["tier"],
-        engagement=level,  # type: ignore[arg-type]
+        engagement=level,
         last_active_at=row["last_active_at"],
         events=int(row["events"]),
         created_at=row["created_at"],

@@ -13,6 +13,7 @@ from service.errors import InvalidInput, NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
+from service.usecases.engagement_view import EngagementShown, engagement_shown
 from service.usecases.game_view import StreakView, TierView, member_game, member_game_read
 
 __all__ = ["LedgerEntryView", "LedgerPage", "MemberView", "ledger_page", "member_view"]
@@ -54,6 +55,8 @@ class MemberView(msgspec.Struct, kw_only=True):
     tier: TierView | None = None
     """The tier as of now: since when, the next tier and what is missing, when it lapses."""
     streaks: list[StreakView] = []
+    engagement: EngagementShown | None = None
+    """The engagement score and level as of now, its components, what would raise it most."""
 
 
 class LedgerEntryView(msgspec.Struct, kw_only=True):
@@ -123,6 +126,7 @@ async def member_view(services: Services, member_id: str) -> MemberView:
         badges=sorted(state.badges),
         tier=tier,
         streaks=streaks,
+        engagement=engagement_shown(ruleset, state.game.engagement_days, now),
         as_of=now,
     )
 

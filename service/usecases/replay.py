@@ -23,7 +23,7 @@ from service.engine.loader import ruleset_version
 from service.replay.compare import Difference, differences, store_of
 from service.replay.journal import Components, operation_of
 from service.replay.memory import MemoryStore
-from service.replay.operations import Operation, ReviewOp, apply, settle_clock
+from service.replay.operations import DriftOp, Operation, ReviewOp, apply, settle_clock
 from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
@@ -183,6 +183,7 @@ async def replay_check(
             moment = max(
                 [now, *(op.now for op in page.operations), *(e.at for e in rows.entries)]
                 + [m.at for m in rows.tier_moves]
+                + [m.at for m in rows.engagement_moves]
             )
             for member_id in page.members:
                 try:
@@ -253,32 +254,49 @@ def _replay_page(
     return broken
 
 
-def with_worker_reviews(operations: list[Operation], rows: StoredRows) -> list[Operation]:
-    """The operations with the worker's tier reviews put back between them: a stored tier
-    move that no event answered was made by the worker, at some moment between its lapse and
-    the member's next operation; it is reviewed again at the lapse."""
+_Pass = tuple[datetime, type[ReviewOp] | type[DriftOp]]
+
+
+def _worker_passes(rows: StoredRows) -> dict[str, list[_Pass]]:
+    """Per member, in time order, the worker's passes the stored rows show."""
     answered: dict[str, set[tuple[str | None, str | None, datetime]]] = defaultdict(set)
     for event in rows.events:
         for move in event.result.tier_moves:
             answered[event.member_id].add((move.from_tier, move.to_tier, move.at))
-    reviews: dict[str, list[datetime]] = defaultdict(list)
+    passes: dict[str, list[_Pass]] = defaultdict(list)
     for row in sorted(rows.tier_moves, key=lambda m: (m.member_id, m.seq)):
         if (row.from_tier, row.to_tier, row.at) not in answered[row.member_id]:
-            reviews[row.member_id].append(row.at)
-    if not reviews:
+            passes[row.member_id].append((row.at, ReviewOp))
+    for level in rows.engagement_moves:
+        if level.event_id is None:
+            passes[level.member_id].append((level.at, DriftOp))
+    for due in passes.values():
+        due.sort(key=lambda p: p[0])
+    return passes
+
+
+def with_worker_reviews(operations: list[Operation], rows: StoredRows) -> list[Operation]:
+    """The operations with the worker's passes put back between them: a stored tier move
+    that no event answered was made by the worker, at some moment between its lapse and the
+    member's next operation (it is reviewed again at the lapse); an engagement level move
+    stored with no event was the worker's engagement pass, at its time."""
+    passes = _worker_passes(rows)
+    if not passes:
         return operations
     out: list[Operation] = []
     version: dict[str, str | None] = {}
     for op in operations:
-        due = reviews.get(op.member_id)
-        while due and due[0] < op.now:
-            at = due.pop(0)
-            out.append(ReviewOp(seq=op.seq, now=at, version=op.version, member_id=op.member_id))
+        due = passes.get(op.member_id, [])
+        # a drift stored at an operation's own moment came first: the operation would have
+        # settled the level itself, leaving the worker nothing to notice
+        while due and (due[0][0] < op.now or (due[0][1] is DriftOp and due[0][0] == op.now)):
+            at, kind = due.pop(0)
+            out.append(kind(seq=op.seq, now=at, version=op.version, member_id=op.member_id))
         out.append(op)
         version[op.member_id] = op.version
-    for member_id, due in reviews.items():
-        for at in due:
-            out.append(ReviewOp(seq=0, now=at, version=version.get(member_id), member_id=member_id))
+    for member_id, due in passes.items():
+        for at, kind in due:
+            out.append(kind(seq=0, now=at, version=version.get(member_id), member_id=member_id))
     return out
 
 

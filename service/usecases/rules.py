@@ -22,6 +22,7 @@ from service.errors import InvalidInput, NotFound, RulesetRefused
 from service.services import Services
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
+from service.usecases.experiment_splits import start_experiments
 
 __all__ = [
     "FILE_NAME_PATTERN",
@@ -128,6 +129,7 @@ async def publish_to(
         row = await ruleset_store.fetch_active_version(conn)
         changed = row is None or row["version"] != ruleset.version
         if changed:
+            await start_experiments(conn, ruleset)
             await ruleset_store.store_ruleset(
                 conn,
                 version=ruleset.version,

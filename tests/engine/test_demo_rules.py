@@ -20,7 +20,7 @@ def test_every_test_in_the_demo_rule_files_passes() -> None:
 def test_check_command_summarises_a_good_ruleset() -> None:
     code, lines = rule_testing.check_command(RULES_DIR)
     assert code == 0
-    assert lines[0].startswith("ok: 8 rules in 6 files, version ")
+    assert lines[0].startswith("ok: 9 rules in 7 files, version ")
 
 
 def test_check_command_lists_problems_with_positions(tmp_path: Path) -> None:

@@ -89,6 +89,19 @@ class AffectedEvent(TypedDict):
     type: str
 
 
+class ArmReport(TypedDict):
+    amount_per_member: Measure
+    arm: str
+    events_per_member: Measure
+    members_exposed: int
+    members_measured: int
+    points_cost: int
+    points_cost_per_member: Measure
+    purchases_per_member: Measure
+    retention_30_days: Measure
+    share_percent: float
+
+
 class AttributeEffect(TypedDict):
     name: str
     reason: str
@@ -299,6 +312,15 @@ class CompletedChallenge(TypedDict):
     window_key: str
 
 
+class ComponentShown(TypedDict):
+    id: str
+    kind: str
+    points: float
+    share: float
+    value: float
+    weight: float
+
+
 class CreatedKey(TypedDict):
     created_at: str
     created_by: str | None
@@ -348,14 +370,18 @@ class DryRun(TypedDict):
 
 
 class DryRunCounters(TypedDict):
-    engagement: NotRequired[
-        Literal["highly_engaged", "moderately_engaged", "at_risk", "disengaged"]
-    ]
+    engagement: NotRequired[str | DryRunEngagement]
     last_purchase_at: NotRequired[str | None]
     lifetime_points: NotRequired[int]
     purchases: NotRequired[int]
     referrals: NotRequired[int]
     reviews: NotRequired[int]
+
+
+class DryRunEngagement(TypedDict):
+    components: NotRequired[dict[str, float]]
+    level: NotRequired[str]
+    score: NotRequired[float]
 
 
 class DryRunEvent(TypedDict):
@@ -465,6 +491,21 @@ class EndpointView(TypedDict):
     url: str
 
 
+class EngagementMoveView(TypedDict):
+    from_level: str | None
+    score: float
+    to_level: str
+
+
+class EngagementShown(TypedDict):
+    as_of: str
+    components: list[ComponentShown]
+    level: str
+    level_name: str
+    raise_most: RaiseShown | None
+    score: float
+
+
 class Erased(TypedDict):
     adjustment_id: str
     erased_at: str
@@ -497,6 +538,7 @@ class EventResult(TypedDict):
         | StreakEffect
         | ReferralEffect
     ]
+    engagement: NotRequired[EngagementMoveView | None]
     event_id: str
     failed_rules: NotRequired[list[RuleFailure]]
     forgiven: NotRequired[int]
@@ -510,6 +552,15 @@ class EventResult(TypedDict):
     ruleset_version: str
     tier_moves: NotRequired[list[TierMoveView]]
     type: str
+
+
+class ExperimentReport(TypedDict):
+    arms: list[ArmReport]
+    as_of: str
+    experiment_id: str
+    method: str
+    summary: list[str]
+    window_days: int
 
 
 class ExpiringPoints(TypedDict):
@@ -606,6 +657,13 @@ class LedgerPage(TypedDict):
     next_cursor: str | None
 
 
+class Lift(TypedDict):
+    difference: float
+    high: float
+    low: float
+    significant: bool
+
+
 class LotView(TypedDict):
     activates_at: str
     expires_at: str | None
@@ -613,6 +671,18 @@ class LotView(TypedDict):
     points: int
     rule_id: str | None
     state: str
+
+
+class Measure(TypedDict):
+    lift: NotRequired[Lift | None]
+    mean: float
+
+
+class MemberArm(TypedDict):
+    arm: str
+    experiment_id: str
+    exposed_at: str | None
+    member_id: str
 
 
 class MemberPage(TypedDict):
@@ -634,7 +704,7 @@ class MemberProfile(TypedDict):
 class MemberSummary(TypedDict):
     created_at: str
     display_name: str | None
-    engagement: Literal["highly_engaged", "moderately_engaged", "at_risk", "disengaged"]
+    engagement: str
     events: int
     last_active_at: str | None
     member_id: str
@@ -648,6 +718,7 @@ class MemberView(TypedDict):
     balances: BalancesView
     birthday: str | None
     display_name: str | None
+    engagement: NotRequired[EngagementShown | None]
     expiring_points_30_days: int
     expiring_soon: list[ExpiringPoints]
     hidden: bool
@@ -729,6 +800,13 @@ class PublishedRuleset(TypedDict):
     rules: int
     short_version: str
     version: str
+
+
+class RaiseShown(TypedDict):
+    component: str
+    event_type: str
+    hint: str
+    points: float
 
 
 class RedeemIn(TypedDict):
@@ -1111,6 +1189,36 @@ class GeneratedClient(Transport):
                 "GET",
                 f"/v1/leaderboards/{_quote(board)}",
                 query={"period": period, "segment": segment, "limit": limit},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_experiment_arm(self, experiment_id: str, member_id: str) -> MemberArm:
+        """`GET /v1/admin/experiments/{experiment_id}/members/{member_id}`: The arm a member is in (admins only; members never see it)"""
+        return cast(
+            "MemberArm",
+            self._send(
+                "GET",
+                f"/v1/admin/experiments/{_quote(experiment_id)}/members/{_quote(member_id)}",
+                query={},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_experiment_report(
+        self, experiment_id: str, *, window_days: int | None = None
+    ) -> ExperimentReport:
+        """`GET /v1/admin/experiments/{experiment_id}/report`: The lift of an experiment: each arm against the holdout, with 95% intervals"""
+        return cast(
+            "ExperimentReport",
+            self._send(
+                "GET",
+                f"/v1/admin/experiments/{_quote(experiment_id)}/report",
+                query={"window_days": window_days},
                 headers={},
                 body=None,
                 reads="json",
@@ -1666,8 +1774,7 @@ class GeneratedClient(Transport):
         attribute: str | None = None,
         value: str | None = None,
         tier: str | None = None,
-        engagement: Literal["highly_engaged", "moderately_engaged", "at_risk", "disengaged", None]
-        | None = None,
+        engagement: str | None = None,
         active_after: str | None = None,
         active_before: str | None = None,
         limit: int | None = None,

@@ -29,6 +29,10 @@ export function operationsOf(client: Client<paths>) {
     getBacktest: at["/v1/admin/rules/backtests/{backtest_id}"].GET,
     /** `GET /v1/leaderboards/{board}`: The top of a leaderboard */
     getBoard: at["/v1/leaderboards/{board}"].GET,
+    /** `GET /v1/admin/experiments/{experiment_id}/members/{member_id}`: The arm a member is in (admins only; members never see it) */
+    getExperimentArm: at["/v1/admin/experiments/{experiment_id}/members/{member_id}"].GET,
+    /** `GET /v1/admin/experiments/{experiment_id}/report`: The lift of an experiment: each arm against the holdout, with 95% intervals */
+    getExperimentReport: at["/v1/admin/experiments/{experiment_id}/report"].GET,
     /** `GET /health/live`: The process is up */
     getLive: at["/health/live"].GET,
     /** `GET /v1/me`: The calling member's profile */

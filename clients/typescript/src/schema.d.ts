@@ -109,6 +109,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/experiments/{experiment_id}/members/{member_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The arm a member is in (admins only; members never see it)
+         * @description Scope `admin`. The arm the stated hash gives the member, and when they were first
+         *     exposed (null: not yet).
+         */
+        get: operations["getExperimentArm"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/experiments/{experiment_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lift of an experiment: each arm against the holdout, with 95% intervals
+         * @description Scope `admin`. Per arm: members exposed and measured (whose window has passed), and over
+         *     `window_days` after each member's first exposure their purchases, purchase amount and events
+         *     per member, the share active on day 30 or later, and the points the experiment's rule gave;
+         *     each variant's difference to the holdout with a 95% confidence interval (Welch's t), and one
+         *     plain sentence per significant difference.
+         */
+        get: operations["getExperimentReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/keys": {
         parameters: {
             query?: never;
@@ -1180,6 +1225,19 @@ export interface components {
             occurred_at: string;
             type: string;
         };
+        /** ArmReport */
+        ArmReport: {
+            amount_per_member: components["schemas"]["Measure"];
+            arm: string;
+            events_per_member: components["schemas"]["Measure"];
+            members_exposed: number;
+            members_measured: number;
+            points_cost: number;
+            points_cost_per_member: components["schemas"]["Measure"];
+            purchases_per_member: components["schemas"]["Measure"];
+            retention_30_days: components["schemas"]["Measure"];
+            share_percent: number;
+        };
         /** AttributeEffect */
         AttributeEffect: {
             name: string;
@@ -1425,6 +1483,15 @@ export interface components {
             name: string;
             window_key: string;
         };
+        /** ComponentShown */
+        ComponentShown: {
+            id: string;
+            kind: string;
+            points: number;
+            share: number;
+            value: number;
+            weight: number;
+        };
         /** CreatedKey */
         CreatedKey: {
             /** Format: date-time */
@@ -1472,11 +1539,8 @@ export interface components {
         };
         /** DryRunCounters */
         DryRunCounters: {
-            /**
-             * @default moderately_engaged
-             * @enum {string}
-             */
-            engagement: "highly_engaged" | "moderately_engaged" | "at_risk" | "disengaged";
+            /** @default moderately_engaged */
+            engagement: string | components["schemas"]["DryRunEngagement"];
             last_purchase_at?: string | null;
             /** @default 0 */
             lifetime_points: number;
@@ -1486,6 +1550,16 @@ export interface components {
             referrals: number;
             /** @default 0 */
             reviews: number;
+        };
+        /** DryRunEngagement */
+        DryRunEngagement: {
+            components?: {
+                [key: string]: number;
+            };
+            /** @default moderately_engaged */
+            level: string;
+            /** @default 50 */
+            score: number;
         };
         /** DryRunEvent */
         DryRunEvent: {
@@ -1597,6 +1671,22 @@ export interface components {
             updated_at: string;
             url: string;
         };
+        /** EngagementMoveView */
+        EngagementMoveView: {
+            from_level: string | null;
+            score: number;
+            to_level: string;
+        };
+        /** EngagementShown */
+        EngagementShown: {
+            /** Format: date */
+            as_of: string;
+            components: components["schemas"]["ComponentShown"][];
+            level: string;
+            level_name: string;
+            raise_most: components["schemas"]["RaiseShown"] | null;
+            score: number;
+        };
         /** Erased */
         Erased: {
             adjustment_id: string;
@@ -1627,6 +1717,7 @@ export interface components {
             challenges: components["schemas"]["ChallengeStep"][];
             earned: number;
             effects: (components["schemas"]["PointsEffect"] | components["schemas"]["BadgeEffect"] | components["schemas"]["ChallengeEffect"] | components["schemas"]["AttributeEffect"] | components["schemas"]["StreakEffect"] | components["schemas"]["ReferralEffect"])[];
+            engagement?: components["schemas"]["EngagementMoveView"] | null;
             event_id: string;
             failed_rules?: components["schemas"]["RuleFailure"][];
             /** @default 0 */
@@ -1643,6 +1734,16 @@ export interface components {
             ruleset_version: string;
             tier_moves?: components["schemas"]["TierMoveView"][];
             type: string;
+        };
+        /** ExperimentReport */
+        ExperimentReport: {
+            arms: components["schemas"]["ArmReport"][];
+            /** Format: date-time */
+            as_of: string;
+            experiment_id: string;
+            method: string;
+            summary: string[];
+            window_days: number;
         };
         /** ExpiringPoints */
         ExpiringPoints: {
@@ -1766,6 +1867,13 @@ export interface components {
             entries: components["schemas"]["LedgerEntryView"][];
             next_cursor: string | null;
         };
+        /** Lift */
+        Lift: {
+            difference: number;
+            high: number;
+            low: number;
+            significant: boolean;
+        };
         /** LotView */
         LotView: {
             /** Format: date-time */
@@ -1775,6 +1883,18 @@ export interface components {
             points: number;
             rule_id: string | null;
             state: string;
+        };
+        /** Measure */
+        Measure: {
+            lift?: components["schemas"]["Lift"] | null;
+            mean: number;
+        };
+        /** MemberArm */
+        MemberArm: {
+            arm: string;
+            experiment_id: string;
+            exposed_at: string | null;
+            member_id: string;
         };
         /** MemberPage */
         MemberPage: {
@@ -1801,8 +1921,7 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             display_name: string | null;
-            /** @enum {string} */
-            engagement: "highly_engaged" | "moderately_engaged" | "at_risk" | "disengaged";
+            engagement: string;
             events: number;
             last_active_at: string | null;
             member_id: string;
@@ -1819,6 +1938,7 @@ export interface components {
             balances: components["schemas"]["BalancesView"];
             birthday: string | null;
             display_name: string | null;
+            engagement?: components["schemas"]["EngagementShown"] | null;
             expiring_points_30_days: number;
             expiring_soon: components["schemas"]["ExpiringPoints"][];
             hidden: boolean;
@@ -1910,6 +2030,13 @@ export interface components {
             rules: number;
             short_version: string;
             version: string;
+        };
+        /** RaiseShown */
+        RaiseShown: {
+            component: string;
+            event_type: string;
+            hint: string;
+            points: number;
         };
         /** RedeemIn */
         RedeemIn: {
@@ -2405,6 +2532,165 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExperimentArm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment id a rule declares */
+                experiment_id: string;
+                /** @description The caller-chosen member id (1-128 of letters, digits, . _ : @ + -). */
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberArm"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExperimentReport: {
+        parameters: {
+            query?: {
+                /** @description Days after each member's first exposure (31-365) */
+                window_days?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The experiment id a rule declares */
+                experiment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentReport"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5569,8 +5855,8 @@ export interface operations {
                 value?: string | null;
                 /** @description A tier id. */
                 tier?: string | null;
-                /** @description An engagement level (as rules read it). */
-                engagement?: "highly_engaged" | "moderately_engaged" | "at_risk" | "disengaged" | null;
+                /** @description An engagement level of the program (`member.engagement.level`), as last recorded by an event or the worker */
+                engagement?: string | null;
                 /** @description Had an event at or after this moment. */
                 active_after?: string | null;
                 /** @description Had no event at or after this moment (never active included). */
