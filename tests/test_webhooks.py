@@ -456,3 +456,31 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
     assert deleted.status_code == 204
     gone = await client.get(f"{ENDPOINTS}/{endpoint_id}", headers=bearer(key))
     assert gone.status_code == 404
+
+
+async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
+    client, make_key, services, receiver, clock
+):
+    """A member's first level is no change; falling a level by time alone (the worker's pass)
+    is, and is told with both levels."""
+    from datetime import timedelta
+
+    from service.usecases.engagement import review_engagement_due
+
+    key = await make_key("admin")
+    await _subscribe(client, key, receiver, kinds=["engagement.changed"])
+    await _post(client, key, purchase("p1", "alice", "42.00"))
+    await _drain(services)
+    assert receiver.accepted == []  # the first level is recorded, not a move
+    clock.advance(timedelta(days=60))
+    assert await review_engagement_due(services, clock.now()) == 1
+    await _drain(services)
+    (message,) = receiver.accepted
+    assert message["type"] == "engagement.changed"
+    data = message["data"]
+    assert (data["member_id"], data["from_level"], data["to_level"]) == (
+        "alice",
+        "moderately_engaged",
+        "at_risk",
+    )
+    assert data["event_id"] is None and 12 <= data["score"] < 35

@@ -33,6 +33,7 @@ EVENT_KINDS = (
     "challenge.progressed",
     "streak.milestone",
     "reward.redeemed",
+    "engagement.changed",
 )
 """Kinds written to the outbox by the transaction of the change they tell."""
 TIME_KINDS = ("points.expiring", "streak.at_risk")

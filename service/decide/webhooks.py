@@ -81,7 +81,8 @@ def _points(rows: Rows, now: datetime) -> list[WebhookMessage]:
 
 
 def _logged(rows: Rows, log: Log, now: datetime) -> list[WebhookMessage]:
-    """`tier.changed` from the tier history lines, `badge.awarded` from the badge grants."""
+    """`tier.changed` from the tier history lines, `engagement.changed` from the engagement
+    level moves (not a member's first level), `badge.awarded` from the badge grants."""
     messages = []
     for move in rows.tier_moves:
         messages.append(
@@ -95,6 +96,25 @@ def _logged(rows: Rows, log: Log, now: datetime) -> list[WebhookMessage]:
                     "to_tier": move.to_tier,
                     "at": move.at,
                     "reason": move.reason,
+                },
+                created_at=now,
+            )
+        )
+    for level in rows.engagement_moves:
+        if level.from_level is None:  # a member's first level: nothing changed
+            continue
+        messages.append(
+            WebhookMessage(
+                message_id=message_id("engagement.changed", level.member_id, level.seq),
+                member_id=level.member_id,
+                kind="engagement.changed",
+                payload={
+                    "member_id": level.member_id,
+                    "from_level": level.from_level,
+                    "to_level": level.to_level,
+                    "score": float(level.score),
+                    "at": level.at,
+                    "event_id": level.event_id,
                 },
                 created_at=now,
             )

@@ -49,6 +49,7 @@ Kind = Literal[
     "streak.milestone",
     "streak.at_risk",
     "reward.redeemed",
+    "engagement.changed",
 ]
 assert set(Kind.__args__) == set(KINDS)  # type: ignore[attr-defined]
 

@@ -428,6 +428,7 @@ class EndpointChange(TypedDict):
                 "streak.milestone",
                 "streak.at_risk",
                 "reward.redeemed",
+                "engagement.changed",
             ]
         ]
         | None
@@ -467,6 +468,7 @@ class EndpointIn(TypedDict):
             "streak.milestone",
             "streak.at_risk",
             "reward.redeemed",
+            "engagement.changed",
         ]
     ]
     url: str

@@ -1608,7 +1608,7 @@ export interface components {
             description?: string | null;
             /** @description `points.expiring` is sent this many days before */
             expiring_days?: number | null;
-            kinds?: ("points.earned" | "points.reversed" | "points.expiring" | "tier.changed" | "badge.awarded" | "challenge.completed" | "challenge.progressed" | "streak.milestone" | "streak.at_risk" | "reward.redeemed")[] | null;
+            kinds?: ("points.earned" | "points.reversed" | "points.expiring" | "tier.changed" | "badge.awarded" | "challenge.completed" | "challenge.progressed" | "streak.milestone" | "streak.at_risk" | "reward.redeemed" | "engagement.changed")[] | null;
             /** @description http(s) URL */
             url?: string | null;
         };
@@ -1645,7 +1645,7 @@ export interface components {
              * @default 7
              */
             expiring_days: number;
-            kinds: ("points.earned" | "points.reversed" | "points.expiring" | "tier.changed" | "badge.awarded" | "challenge.completed" | "challenge.progressed" | "streak.milestone" | "streak.at_risk" | "reward.redeemed")[];
+            kinds: ("points.earned" | "points.reversed" | "points.expiring" | "tier.changed" | "badge.awarded" | "challenge.completed" | "challenge.progressed" | "streak.milestone" | "streak.at_risk" | "reward.redeemed" | "engagement.changed")[];
             /** @description http(s) URL */
             url: string;
         };
