@@ -484,3 +484,15 @@ async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
         "at_risk",
     )
     assert data["event_id"] is None and 12 <= data["score"] < 35
+
+
+async def test_a_deliveries_cursor_beyond_a_bigint_is_refused_not_a_500(
+    client, make_key, receiver
+):
+    key = await make_key("admin")
+    endpoint = await _subscribe(client, key, receiver)
+    path = f"{ENDPOINTS}/{endpoint['endpoint_id']}/deliveries"
+    top = await client.get(path, params={"before": 2**63 - 1}, headers=bearer(key))
+    assert top.status_code == 200, top.text
+    over = await client.get(path, params={"before": 2**63}, headers=bearer(key))
+    assert over.status_code == 400 and "before" in over.text, over.text

@@ -39,7 +39,11 @@ MessageId = Annotated[
 LimitParam = Annotated[int, Parameter(ge=1, le=500, description="deliveries listed (<= 500)")]
 BeforeParam = Annotated[
     int | None,
-    Parameter(ge=0, description="only deliveries older than this `seq` (the `next_before`)"),
+    Parameter(
+        ge=0,
+        le=2**63 - 1,  # a seq is a bigint
+        description="only deliveries older than this `seq` (the `next_before`)",
+    ),
 ]
 StatusParam = Annotated[Status | None, Parameter(description="only deliveries in this status")]
 
