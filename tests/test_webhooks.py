@@ -486,9 +486,7 @@ async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
     assert data["event_id"] is None and 12 <= data["score"] < 35
 
 
-async def test_a_deliveries_cursor_beyond_a_bigint_is_refused_not_a_500(
-    client, make_key, receiver
-):
+async def test_a_deliveries_cursor_beyond_a_bigint_is_refused_not_a_500(client, make_key, receiver):
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver)
     path = f"{ENDPOINTS}/{endpoint['endpoint_id']}/deliveries"
