@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TypedDict
 
 from service.decide.erasure import ERASURE_PREFIX
 from service.replay.operations import AdjustOp, EraseOp, EventOp, Operation, RedeemOp, SettleOp
@@ -13,16 +14,23 @@ from service.store.history import StoredOperation
 __all__ = ["Components", "operation_of"]
 
 
+class _Head(TypedDict):
+    """What every operation carries: its decision number and moment, the version that decided
+    it, and its member."""
+
+    seq: int
+    now: datetime
+    version: str | None
+    member_id: str
+
+
 def operation_of(row: StoredOperation) -> Operation:
     """The stored journal row as the operation the replay decides."""
     b = row.body
-    seq, now, version, member_id = row.seq, row.now, row.version, row.member_id
+    head = _Head(seq=row.seq, now=row.now, version=row.version, member_id=row.member_id)
     if row.kind == "event":
         return EventOp(
-            seq=seq,
-            now=now,
-            version=version,
-            member_id=member_id,
+            **head,
             event_id=row.id,
             type=b["type"],
             occurred_at=_instant(b["occurred_at"]),
@@ -31,10 +39,7 @@ def operation_of(row: StoredOperation) -> Operation:
         )
     if row.kind == "redeem":
         return RedeemOp(
-            seq=seq,
-            now=now,
-            version=version,
-            member_id=member_id,
+            **head,
             redemption_id=row.id,
             key=b["key"],
             request_hash=b["request_hash"],
@@ -47,10 +52,7 @@ def operation_of(row: StoredOperation) -> Operation:
         )
     if row.kind == "settle":
         return SettleOp(
-            seq=seq,
-            now=now,
-            version=version,
-            member_id=member_id,
+            **head,
             redemption_id=row.id,
             status=b["status"],
             actor=b["actor"],
@@ -58,19 +60,13 @@ def operation_of(row: StoredOperation) -> Operation:
     assert row.kind == "adjust", row.kind
     if row.id.startswith(ERASURE_PREFIX):
         return EraseOp(
-            seq=seq,
-            now=now,
-            version=version,
-            member_id=member_id,
+            **head,
             adjustment_id=row.id,
             request_hash=b["request_hash"],
             actor=b["actor"],
         )
     return AdjustOp(
-        seq=seq,
-        now=now,
-        version=version,
-        member_id=member_id,
+        **head,
         adjustment_id=row.id,
         key=b["key"],
         request_hash=b["request_hash"],
