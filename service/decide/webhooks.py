@@ -34,6 +34,20 @@ class WebhookMessage(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
 
 
+def _message(
+    kind: str, member_id: str, subject: tuple[object, ...], payload: dict[str, Any], now: datetime
+) -> WebhookMessage:
+    """A message of `kind` for one member; its id is derived from the kind, the member and
+    the `subject` that names the happening, and `data` always carries the member."""
+    return WebhookMessage(
+        message_id=message_id(kind, member_id, *subject),
+        member_id=member_id,
+        kind=kind,
+        payload={"member_id": member_id, **payload},
+        created_at=now,
+    )
+
+
 def _points(rows: Rows, now: datetime) -> list[WebhookMessage]:
     """`points.earned` and `points.reversed`: one message per member and event (or redemption
     or adjustment), the rules that paid and the points."""
@@ -46,11 +60,9 @@ def _points(rows: Rows, now: datetime) -> list[WebhookMessage]:
         else:
             continue
         cause = e.event_id or e.redemption_id or f"entry-{e.entry_no}"
-        key = (kind, e.member_id, cause)
-        data = grouped.get(key)
+        data = grouped.get((kind, e.member_id, cause))
         if data is None:
-            data = grouped[key] = {
-                "member_id": e.member_id,
+            data = grouped[(kind, e.member_id, cause)] = {
                 "event_id": e.event_id,
                 "order_id": e.order_id,
                 "points": 0,
@@ -68,77 +80,63 @@ def _points(rows: Rows, now: datetime) -> list[WebhookMessage]:
     for (kind, member, cause), data in grouped.items():
         first = data.pop("first_entry")
         data["rules"] = [{"rule_id": r, "points": p} for r, p in data["rules"].items()]
-        messages.append(
-            WebhookMessage(
-                message_id=message_id(kind, member, cause, first),
-                member_id=member,
-                kind=kind,
-                payload=data,
-                created_at=now,
-            )
-        )
+        messages.append(_message(kind, member, (cause, first), data, now))
     return messages
 
 
 def _logged(rows: Rows, log: Log, now: datetime) -> list[WebhookMessage]:
     """`tier.changed` from the tier history lines, `engagement.changed` from the engagement
     level moves (not a member's first level), `badge.awarded` from the badge grants."""
-    messages = []
-    for move in rows.tier_moves:
-        messages.append(
-            WebhookMessage(
-                message_id=message_id("tier.changed", move.member_id, move.seq),
-                member_id=move.member_id,
-                kind="tier.changed",
-                payload={
-                    "member_id": move.member_id,
-                    "from_tier": move.from_tier,
-                    "to_tier": move.to_tier,
-                    "at": move.at,
-                    "reason": move.reason,
-                },
-                created_at=now,
-            )
+    messages = [
+        _message(
+            "tier.changed",
+            move.member_id,
+            (move.seq,),
+            {
+                "from_tier": move.from_tier,
+                "to_tier": move.to_tier,
+                "at": move.at,
+                "reason": move.reason,
+            },
+            now,
         )
-    for level in rows.engagement_moves:
-        if level.from_level is None:  # a member's first level: nothing changed
-            continue
-        messages.append(
-            WebhookMessage(
-                message_id=message_id("engagement.changed", level.member_id, level.seq),
-                member_id=level.member_id,
-                kind="engagement.changed",
-                payload={
-                    "member_id": level.member_id,
-                    "from_level": level.from_level,
-                    "to_level": level.to_level,
-                    "score": float(level.score),
-                    "at": level.at,
-                    "event_id": level.event_id,
-                },
-                created_at=now,
-            )
+        for move in rows.tier_moves
+    ]
+    messages += [
+        _message(
+            "engagement.changed",
+            level.member_id,
+            (level.seq,),
+            {
+                "from_level": level.from_level,
+                "to_level": level.to_level,
+                "score": float(level.score),
+                "at": level.at,
+                "event_id": level.event_id,
+            },
+            now,
         )
+        for level in rows.engagement_moves
+        if level.from_level is not None  # a member's first level: nothing changed
+    ]
     names = {(b.member_id, b.badge_id, b.level): b.level_name for b in rows.badge_levels}
-    for grant in log.badges:
-        key = (grant.member_id, grant.badge_id, grant.level)
-        messages.append(
-            WebhookMessage(
-                message_id=message_id("badge.awarded", *key),
-                member_id=grant.member_id,
-                kind="badge.awarded",
-                payload={
-                    "member_id": grant.member_id,
-                    "badge_id": grant.badge_id,
-                    "level": grant.level,
-                    "level_name": names.get(key),
-                    "event_id": grant.event_id,
-                    "rule_id": grant.rule_id,
-                    "at": grant.granted_at,
-                },
-                created_at=now,
-            )
+    messages += [
+        _message(
+            "badge.awarded",
+            grant.member_id,
+            (grant.badge_id, grant.level),
+            {
+                "badge_id": grant.badge_id,
+                "level": grant.level,
+                "level_name": names.get((grant.member_id, grant.badge_id, grant.level)),
+                "event_id": grant.event_id,
+                "rule_id": grant.rule_id,
+                "at": grant.granted_at,
+            },
+            now,
         )
+        for grant in log.badges
+    ]
     return messages
 
 
@@ -148,15 +146,7 @@ def _member(before: MemberState, after: MemberState, now: datetime) -> list[Webh
     out = []
 
     def add(kind: str, subject: tuple[object, ...], payload: dict[str, Any]) -> None:
-        out.append(
-            WebhookMessage(
-                message_id=message_id(kind, member, *subject),
-                member_id=member,
-                kind=kind,
-                payload={"member_id": member, **payload},
-                created_at=now,
-            )
-        )
+        out.append(_message(kind, member, subject, payload, now))
 
     for (challenge_id, window), c in after.challenges.items():
         old = before.challenges.get((challenge_id, window))
