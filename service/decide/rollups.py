@@ -8,7 +8,7 @@ save adds them to shared counter rows (`program_rollups`), so one set writes one
 (`shard_of`), and a report sums the shards. Active members are counted by the save itself
 (`ActivityRow`): whether a day is a member's first of its week is known only to the store.
 
-`store.program_rollups.REBUILD` computes the same figures from the ledger, the lots and the
+`store.program_rollups.computed` computes the same figures from the ledger, the lots and the
 histories directly; `loyalty reports verify` compares the two.
 """
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SHARDS",
+    "TOTALS_DAY",
     "ActivityRow",
     "RollupRow",
     "activity_rows",
@@ -42,6 +43,9 @@ __all__ = [
 
 SHARDS = 16
 """Counter rows per figure and day: concurrent sets mostly add to different rows."""
+
+TOTALS_DAY = date(1970, 1, 1)
+"""The day of figures kept as running totals only (members per tier)."""
 
 
 class RollupRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +163,20 @@ def _purchases(
 
 def _tier_moves(out: _Deltas, lines: Iterable[TierMoveRow]) -> None:
     for m in lines:
-        _move(out, "tier", m.at, m.from_tier, m.to_tier)
+        if m.from_tier != m.to_tier:
+            out.add("tier_moves", m.at, f"{m.from_tier or ''}>{m.to_tier or ''}", 1)
+
+
+def _tier_members(out: _Deltas, before: MemberState, after: MemberState) -> None:
+    """Members per tier, as a running total only (a member's first tier has no history
+    line to date it): on one fixed day."""
+    old, new = before.tier.tier, after.tier.tier
+    if old == new:
+        return
+    if old is not None:
+        out.add("tier_members", TOTALS_DAY, old, -1)
+    if new is not None:
+        out.add("tier_members", TOTALS_DAY, new, 1)
 
 
 def _engagement_moves(out: _Deltas, lines: Iterable[EngagementMoveRow]) -> None:
@@ -193,6 +210,7 @@ def rollup_rows(
         if old is not new:
             _expiring(out, old, new)
             _purchases(out, old, new, days)
+            _tier_members(out, old, new)
     _tier_moves(out, rows.tier_moves)
     _engagement_moves(out, rows.engagement_moves)
     for x in rows.exposures:

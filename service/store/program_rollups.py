@@ -126,11 +126,7 @@ WITH entries AS (
   SELECT 'purchase_amount', (ev.occurred_at AT TIME ZONE $1)::date, '', o.amount FROM orders o
   JOIN events ev ON ev.member_id = o.member_id AND ev.event_id = o.purchase_event_id
   UNION ALL
-  SELECT 'tier_members', (at AT TIME ZONE $1)::date, from_tier, -1 FROM tier_history
-  WHERE from_tier IS NOT NULL AND from_tier IS DISTINCT FROM to_tier
-  UNION ALL
-  SELECT 'tier_members', (at AT TIME ZONE $1)::date, to_tier, 1 FROM tier_history
-  WHERE to_tier IS NOT NULL AND from_tier IS DISTINCT FROM to_tier
+  SELECT 'tier_members', DATE '1970-01-01', tier, 1 FROM member_tiers WHERE tier IS NOT NULL
   UNION ALL
   SELECT 'tier_moves', (at AT TIME ZONE $1)::date,
     coalesce(from_tier, '') || '>' || coalesce(to_tier, ''), 1 FROM tier_history
