@@ -244,6 +244,9 @@ balances = Table(
 )
 """A member's balances: always the sum of their ledger entries (`loyalty ledger verify`)."""
 
+Index("ix_balances_top", balances.c.available.desc(), balances.c.member_id)
+"""The members holding the most available points (the top-members report)."""
+
 lots = Table(
     "lots",
     metadata,
