@@ -13,9 +13,9 @@ import contextlib
 import logging
 from datetime import datetime
 
+from service.active_ruleset import NoActiveRuleset
 from service.decide.state import SetState
 from service.decide.step import Step
-from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
@@ -83,10 +83,10 @@ async def run_worker(services: Services, interval: float, stop: asyncio.Event) -
 
 async def run_standalone(settings: Settings, url: str, *, once: bool = False) -> None:
     """`loyalty worker`: the worker loop on its own pool, without HTTP."""
+    from service.active_ruleset import ActiveRuleset
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
     from service.http.metrics import Metrics
-    from service.rules_runtime import ActiveRuleset
     from service.store.database import Database
     from service.usecases.webhook_delivery import (
         find_time_driven,
