@@ -22,6 +22,7 @@ from service.store import ledger as ledger_store
 from service.usecases.engagement import review_engagement_due
 from service.usecases.member_ops import run_member_op
 from service.usecases.redeem import release_expired_holds
+from service.usecases.rollups import fold_past_days
 from service.usecases.tiers import review_tiers_due
 
 __all__ = ["mature_due", "run_worker", "run_worker_once"]
@@ -52,6 +53,7 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
     await review_tiers_due(services, now)  # tier lapses (downgrades after grace)
     await review_engagement_due(services, now)  # engagement levels fallen by time alone
     released = await release_expired_holds(services, now)
+    await fold_past_days(services.db, now, services.rules.current.program.timezone)
     return matured, released
 
 

@@ -737,6 +737,9 @@ program_rollups = Table(
 the program's time zone and shard, as decisions are saved: a figure is the sum over shards.
 Balances and members per tier or level are kept as the day's change (a running sum reads them)."""
 
+Index("ix_program_rollups_unfolded", program_rollups.c.day, postgresql_where=text("shard <> 0"))
+"""The rows the worker folds into shard 0 once their day is past (`fold_shards`)."""
+
 member_active_days = Table(
     "member_active_days",
     metadata,

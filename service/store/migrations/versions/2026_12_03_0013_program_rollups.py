@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("week", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_member_cohorts")),
     )
+    # the worker folds past days' shards into shard 0: find them without a scan
+    op.execute("CREATE INDEX ix_program_rollups_unfolded ON program_rollups (day) WHERE shard <> 0")
     # the top-members report: the largest holders of available points, without a scan
     op.execute("CREATE INDEX ix_balances_top ON balances (available DESC, member_id)")
 
