@@ -421,18 +421,11 @@ def decide_event(
     did the first time); a refusal raises a domain error."""
     event = prepared.event
     state = step.member(event.member_id)
-    stored = state.events.get(event.id)
-    if stored is not None:  # a replay, or a second delivery in the same set
-        if stored.body_hash != prepared.body_hash:
-            raise Conflict(
-                f"event '{event.id}' was already received with a different body",
-                field="id",
-                code="event_id_reused",
-            )
-        return replace(stored.result, replay=True)
+    replayed = _replayed(state, prepared)
+    if replayed is not None:
+        return replayed
     tiers = ruleset.program.tiers
-    now = step.now
-    tier_before = review_now(tiers, state, now) if tiers is not None else None
+    tier_before = review_now(tiers, state, step.now) if tiers is not None else None
     state, note = link_referral(ruleset, code_owners, state, event)
     snapshot = snapshot_of(
         ruleset,
@@ -442,9 +435,41 @@ def decide_event(
         step.budgets,
         event.occurred_at,
     )
-    evaluation = evaluate(ruleset, snapshot, event, now)
-    state = step.matured(step.put(state))
+    evaluation = evaluate(ruleset, snapshot, event, step.now)
     booking = _Booking(event, note)
+    state = step.matured(step.put(state))
+    state, moves, level = _book_event(step, ruleset, state, booking, evaluation, tier_before)
+    result = _result(ruleset, state, booking, evaluation, moves, level)
+    _stored(step, ruleset, state, prepared, result)
+    return result
+
+
+def _replayed(state: MemberState, prepared: Prepared) -> EventResult | None:
+    """The stored answer of an event already booked (its body must be the same), or None."""
+    event = prepared.event
+    stored = state.events.get(event.id)
+    if stored is None:
+        return None
+    if stored.body_hash != prepared.body_hash:  # a replay, or a second delivery in the same set
+        raise Conflict(
+            f"event '{event.id}' was already received with a different body",
+            field="id",
+            code="event_id_reused",
+        )
+    return replace(stored.result, replay=True)
+
+
+def _book_event(
+    step: Step,
+    ruleset: Ruleset,
+    state: MemberState,
+    booking: _Booking,
+    evaluation: Evaluation,
+    tier_before: Any,
+) -> tuple[MemberState, list[Any], LevelMove | None]:
+    """Book what the rules decided, then what follows from it: the order, cap usage, scores,
+    the tier, the engagement level (and the rules on its change), a referrer's reversal."""
+    event = booking.event
     if event.type == "refund":
         state = _refund(step, ruleset, state, booking)
     for effect in by_arm(step, ruleset, event, evaluation.effects):
@@ -464,7 +489,20 @@ def decide_event(
             booking.referral_note = (
                 f"referral reward reversed: {taken} points taken back from the referrer"
             )
-    result = EventResult(
+    return state, moves, level
+
+
+def _result(
+    ruleset: Ruleset,
+    state: MemberState,
+    booking: _Booking,
+    evaluation: Evaluation,
+    moves: list[Any],
+    level: LevelMove | None,
+) -> EventResult:
+    """The event's answer: what it earned and reversed, and everything that moved."""
+    event = booking.event
+    return EventResult(
         event_id=event.id,
         member_id=event.member_id,
         type=event.type,
@@ -494,5 +532,3 @@ def decide_event(
             else None
         ),
     )
-    _stored(step, ruleset, state, prepared, result)
-    return result

@@ -218,31 +218,9 @@ def read_plan(
     program = ruleset.program
     tiers = program.tiers
     tz = program.timezone
-    since: dict[str, date] = {}
-    set_since: date | None = None
-    if tiers is not None:
-        set_since = metric_since(tiers, now)
-        for event in events:
-            day = _event_since(ruleset, event, now)
-            assert day is not None
-            since[event.member_id] = min(since.get(event.member_id, day), day)
-            set_since = min(set_since, day)
-        for member_id, day in (referrer_days or {}).items():
-            needed = min(metric_since(tiers, now, day), set_since)
-            since[member_id] = min(since.get(member_id, needed), needed)
+    since, set_since = _metric_days(ruleset, events, now, referrer_days or {})
+    keys, windows = _periods_in_play(ruleset, events, now)
     late = now - LATE_AFTER
-    keys: set[str] = set()
-    windows: set[str] = set()
-    periods: set[str] = set()
-    moments = [e.occurred_at for e in events]
-    if reacts_to_levels(ruleset):
-        moments.append(now)  # a level move raises `engagement_changed` at now
-    for at in moments:
-        keys.update(cap_period_keys(ruleset, at))
-        windows.update(challenge_windows(ruleset, at).values())
-    for event in events:
-        for board in program.leaderboards:
-            periods.add(period_key_for(board.period, event.occurred_at, tz))
     orders = {
         (e.member_id, str(e.attributes["order_id"]))
         for e in events
@@ -257,7 +235,13 @@ def read_plan(
         order_ids=sorted(orders),
         challenge_keys=sorted(windows),
         boards=sorted({board.id for board in program.leaderboards}),
-        board_periods=sorted(periods),
+        board_periods=sorted(
+            {
+                period_key_for(board.period, event.occurred_at, tz)
+                for event in events
+                for board in program.leaderboards
+            }
+        ),
         streak_since=(
             local_day(min([now, *(e.occurred_at for e in events)]), tz)
             - timedelta(days=STREAK_HISTORY_DAYS + 1)
@@ -271,6 +255,44 @@ def read_plan(
         budgets=budgeted_rules(ruleset, _types(ruleset, events)),
         **engagement_read(ruleset, now, (local_day(e.occurred_at, tz) for e in events)),
     )
+
+
+def _metric_days(
+    ruleset: Ruleset,
+    events: Sequence[Event],
+    now: datetime,
+    referrer_days: Mapping[str, date],
+) -> tuple[dict[str, date], date | None]:
+    """From which local day each member's tier metric is read (and the set's earliest)."""
+    tiers = ruleset.program.tiers
+    since: dict[str, date] = {}
+    if tiers is None:
+        return since, None
+    set_since = metric_since(tiers, now)
+    for event in events:
+        day = _event_since(ruleset, event, now)
+        assert day is not None
+        since[event.member_id] = min(since.get(event.member_id, day), day)
+        set_since = min(set_since, day)
+    for member_id, day in referrer_days.items():
+        needed = min(metric_since(tiers, now, day), set_since)
+        since[member_id] = min(since.get(member_id, needed), needed)
+    return since, set_since
+
+
+def _periods_in_play(
+    ruleset: Ruleset, events: Sequence[Event], now: datetime
+) -> tuple[set[str], set[str]]:
+    """The cap period keys and challenge windows the events (and a level move) fall in."""
+    keys: set[str] = set()
+    windows: set[str] = set()
+    moments = [e.occurred_at for e in events]
+    if reacts_to_levels(ruleset):
+        moments.append(now)  # a level move raises `engagement_changed` at now
+    for at in moments:
+        keys.update(cap_period_keys(ruleset, at))
+        windows.update(challenge_windows(ruleset, at).values())
+    return keys, windows
 
 
 def referrer_days(

@@ -535,6 +535,12 @@ def _progress_rows(rows: Rows, before: MemberState, after: MemberState, now: dat
     if after.referral is not None and after.referral != before.referral:
         r = after.referral
         rows.referrals.append(ReferralRow(member_id=member, **msgspec.structs.asdict(r)))
+    _board_rows(rows, before, after, now)
+
+
+def _board_rows(rows: Rows, before: MemberState, after: MemberState, now: datetime) -> None:
+    """The member's changed leaderboard scores, and the histogram counters they move."""
+    member = after.member_id
     moved = []
     for (board_id, period_key, segment), score in after.boards.items():
         old_score = before.boards.get((board_id, period_key, segment), 0)
