@@ -1,1 +1,1 @@
-"""Benchmarks of the loyalty service: `python -m bench` (see the README, "Benchmarks")."""
+"""Benchmarks of the loyalty service: `python -m bench` (see docs/benchmarks.md)."""

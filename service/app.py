@@ -28,6 +28,7 @@ from service.api import (
 from service.api import backtests as backtest_routes
 from service.api import experiments as experiment_routes
 from service.api import keys as key_routes
+from service.api import reports as report_routes
 from service.api import rule_versions as rule_version_routes
 from service.api import rules as rule_routes
 from service.api import webhooks as webhook_routes
@@ -182,6 +183,7 @@ def create_app(
         *webhook_routes.ROUTES,
         *key_routes.ROUTES,
         *experiment_routes.ROUTES,
+        *report_routes.ROUTES,
     ]
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])

@@ -367,6 +367,7 @@ def _parser() -> argparse.ArgumentParser:
     from service.auth import SCOPES
     from service.cli_experiments import add_experiment_commands
     from service.cli_history import add_backtest_command
+    from service.cli_reports import add_report_commands
     from service.cli_versions import add_version_commands
     from service.cli_webhooks import add_webhook_commands
 
@@ -460,6 +461,7 @@ def _parser() -> argparse.ArgumentParser:
     ledger.set_defaults(run=_ledger)
 
     add_experiment_commands(commands)
+    add_report_commands(commands)
 
     worker = commands.add_parser(
         "worker",

@@ -1,6 +1,6 @@
 """Settings: one typed struct read from the environment, validated at start-up.
 
-Every field maps to one environment variable (``ENV_NAMES``); the README lists them all.
+Every field maps to one environment variable (``ENV_NAMES``); docs/operations.md lists them all.
 A bad value stops the process with a message that names the variable.
 """
 

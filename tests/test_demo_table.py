@@ -1,7 +1,8 @@
-"""Every row of the README's demo program table ("The demo program, rule by rule") holds, through
-the real service, for a member in their birthday month and for one outside it.
+"""Every row of the rule guide's demo program table ("The demo program, rule by rule", in
+docs/rules.md) holds, through the real service, for a member in their birthday month and for one
+outside it.
 
-The rows are read from README.md itself. Each row needs a scenario here (keyed by its file and
+The rows are read from docs/rules.md itself. Each row needs a scenario here (keyed by its file and
 rule cells), and each scenario names the phrases of its row it proves: a row added or reworded
 without its scenario fails, and so does a scenario whose row is gone. Every purchase a scenario
 posts also checks the birthday rule itself: `birthday-double` fires exactly when the purchase
@@ -23,13 +24,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import bearer, catch_up, purchase
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-TABLE = "### The demo program, rule by rule"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+TABLE = "## The demo program, rule by rule"
 
 
 def demo_rows() -> dict[tuple[str, str], str]:
-    """(file cell, rule cell) -> the "what it does" cell of each row of the README's table."""
-    section = README.read_text(encoding="utf-8").split(TABLE, 1)[1].split("\n### ", 1)[0]
+    """(file cell, rule cell) -> the "what it does" cell of each row of the guide's table."""
+    section = GUIDE.read_text(encoding="utf-8").split(TABLE, 1)[1].split("\n## ", 1)[0]
     rows: dict[tuple[str, str], str] = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -431,6 +432,6 @@ def _row_id(key: tuple[str, str]) -> str:
 async def test_the_demo_table_row_holds(key, in_birthday_month, client, make_key, clock):
     claims, scenario = SCENARIOS[key]
     for claim in claims:
-        assert claim in ROWS[key], f"the README's row {key} no longer says: {claim}"
+        assert claim in ROWS[key], f"the guide's row {key} no longer says: {claim}"
     demo = Demo(client, await make_key("admin"), clock, in_birthday_month)
     await scenario(demo)

@@ -233,7 +233,7 @@ async def test_ledger_entries_cannot_be_updated_or_deleted(client, make_key, db)
 
 
 async def test_the_same_id_for_two_members_is_two_events(client, make_key, db):
-    """The idempotency key is (member_id, id): README, Guarantees."""
+    """The idempotency key is (member_id, id): docs/guarantees.md."""
     key = await make_key("events:write")
     for member in ("alice", "bob"):
         response = await _post(client, key, purchase("e1", member, "10"))

@@ -1,10 +1,11 @@
-"""The README's "Write your first challenge", followed literally, works step by step.
+"""The rule guide's "Write your first challenge" (docs/rules.md), followed literally, works step
+by step.
 
-The steps are read from README.md itself (nothing of them is copied here): each numbered step's
+The steps are read from docs/rules.md itself (nothing of them is copied here): each numbered step's
 YAML is written where its text says, each shell command is run as written by bash in a fresh
-copy of the project's `rules/` folder, against the real app on a live server (the README's
+copy of the project's `rules/` folder, against the real app on a live server (the guide's
 `http://127.0.0.1:8000` is the only thing replaced: by the live server's address), with `$KEY`
-made by the Quick start's own command. Each step's documented outcome is checked, and the
+made by the README's Quick start's own command. Each step's documented outcome is checked, and the
 outcome the step's text promises must be the one it gets. Change the walkthrough and this
 test runs the new text.
 """
@@ -30,9 +31,12 @@ from test_rules_admin import DEMO_VERSION, RULES_DIR, count_rows
 
 from service.core.clock import FixedClock
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-SECTION = "### Write your first challenge"
-README_SERVER = "http://127.0.0.1:8000"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"  # the Quick start, whose command makes `$KEY`
+GUIDE = ROOT / "docs" / "rules.md"  # the walkthrough
+SECTION = "## Write your first challenge"
+DOCS_SERVER = "http://127.0.0.1:8000"
+INDENT = "    "  # a step's text and code blocks, inside its numbered item
 
 
 @dataclass
@@ -46,10 +50,10 @@ class Step:
         return [code for lang, code in self.blocks if lang == language]
 
 
-def walkthrough(readme: str) -> list[Step]:
-    """The numbered steps of the README's walkthrough, with their code blocks."""
-    assert SECTION in readme, f"README.md has no '{SECTION}' section"
-    body = readme.split(SECTION + "\n", 1)[1].split("\n### ", 1)[0]
+def walkthrough(guide: str) -> list[Step]:
+    """The numbered steps of the guide's walkthrough, with their code blocks."""
+    assert SECTION in guide, f"docs/rules.md has no '{SECTION}' section"
+    body = guide.split(SECTION + "\n", 1)[1].split("\n## ", 1)[0]
     steps: list[Step] = []
     block: list[str] | None = None
     language = ""
@@ -60,15 +64,15 @@ def walkthrough(readme: str) -> list[Step]:
             continue
         if not steps:
             continue
-        fence = re.match(r"^ {3}```(\w*)\s*$", line)
+        fence = re.match(rf"^{INDENT}```(\w*)\s*$", line)
         if fence and block is None:
             block, language = [], fence.group(1)
         elif fence and block is not None:
             steps[-1].blocks.append((language, "\n".join(block) + "\n"))
             block = None
         elif block is not None:
-            assert line.startswith("   ") or not line.strip(), f"code not indented: {line!r}"
-            block.append(line[3:])
+            assert line.startswith(INDENT) or not line.strip(), f"code not indented: {line!r}"
+            block.append(line[len(INDENT) :])
         else:
             steps[-1].text += "\n" + line
     assert block is None, "a code block of the walkthrough is not closed"
@@ -102,7 +106,7 @@ def quick_start_key_command(readme: str) -> str:
 
 @dataclass
 class Shell:
-    """Runs README commands in the copy of the project, as a reader's second shell would."""
+    """Runs the guide's commands in the copy of the project, as a reader's second shell would."""
 
     folder: Path
     env: dict[str, str]
@@ -112,7 +116,7 @@ class Shell:
         process = await asyncio.create_subprocess_exec(
             "bash",
             "-c",
-            command.replace(README_SERVER, self.server),
+            command.replace(DOCS_SERVER, self.server),
             cwd=self.folder,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
@@ -144,7 +148,7 @@ def fresh_clone(tmp_path: Path) -> Path:
 
 
 async def wait_for_version(server: Any, admin: str, changed_from: str) -> str:
-    """The README promises the switch within seconds of `rules publish`."""
+    """The guide promises the switch within seconds of `rules publish`."""
     started = time.monotonic()
     while True:
         shown = (await server.get("/v1/admin/rules", headers=bearer(admin))).json()
@@ -160,10 +164,10 @@ async def test_write_your_first_challenge_works_as_written(
 ):
     assert shutil.which("curl"), "the walkthrough's steps call curl"
     readme = README.read_text(encoding="utf-8")
-    steps = walkthrough(readme)
+    steps = walkthrough(GUIDE.read_text(encoding="utf-8"))
     assert [s.number for s in steps] == [1, 2, 3, 4, 5], "the walkthrough has five steps"
     server = await live_app()
-    admin = await make_key("admin")  # only for watching the service, never for a README step
+    admin = await make_key("admin")  # only for watching the service, never for a step
     folder = fresh_clone(tmp_path)
     env = {**os.environ, "DATABASE_URL": database_url}
     shell = Shell(folder, env, str(server.base_url).rstrip("/"))

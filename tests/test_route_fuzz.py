@@ -84,6 +84,24 @@ def _valid_calls(
         ("GET", "/v1/admin/experiments/{experiment_id}/members/{member_id}"): Call(
             {"experiment_id": "welcome-2026", **me}
         ),
+        ("GET", "/v1/admin/reports/liability"): Call(),
+        ("GET", "/v1/admin/reports/breakage"): Call(query={"months": 6}),
+        ("GET", "/v1/admin/reports/points"): Call(
+            query={"since": "2026-01-01", "until": "2026-03-31"}
+        ),
+        ("GET", "/v1/admin/reports/tiers"): Call(query={"months": 3}),
+        ("GET", "/v1/admin/reports/engagement-levels"): Call(
+            query={"since": "2026-01-01", "until": "2026-03-31"}
+        ),
+        ("GET", "/v1/admin/reports/active-members"): Call(
+            query={"since": "2026-01-01", "until": "2026-03-31"}
+        ),
+        ("GET", "/v1/admin/reports/cohorts"): Call(query={"weeks": 8}),
+        ("GET", "/v1/admin/reports/purchases"): Call(
+            query={"since": "2026-01-01", "until": "2026-03-31"}
+        ),
+        ("GET", "/v1/admin/reports/top-members"): Call(query={"limit": 5}),
+        ("GET", "/v1/admin/reports/experiments"): Call(),
         ("POST", "/v1/events"): Call(body=event),
         ("POST", "/v1/events/batch"): Call(
             body={"events": [purchase(f"b{n}", MEMBER, "3"), purchase(f"c{n}", "other", "4")]}

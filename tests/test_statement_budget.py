@@ -1,5 +1,5 @@
 """Statements per request on the hot paths, counted (not timed): on this kind of machine each
-statement costs the server more CPU than the rest of the request (README, Benchmarks), so a
+statement costs the server more CPU than the rest of the request (docs/benchmarks.md), so a
 change that adds one to an event, a batch, a group of single posts, a member read or a
 redemption shows up here, not in a noisy benchmark."""
 

@@ -1,5 +1,5 @@
 """One meaning of time: an event is decided as of its `occurred_at`, from what the member had done
-by then, however late it is posted (README, "Time")."""
+by then, however late it is posted (docs/api.md, "Time")."""
 
 from __future__ import annotations
 

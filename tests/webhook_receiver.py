@@ -1,7 +1,7 @@
 """A real HTTP receiver for webhook tests: it listens on a loopback port, verifies each
-message's Standard Webhooks signature with its own few lines (the README's helper, not the
-service's code), and answers as the test tells it: 204, 500, too slowly, a redirect, or not at
-all (stopped: connection refused)."""
+message's Standard Webhooks signature with its own few lines (the helper of docs/webhooks.md,
+not the service's code), and answers as the test tells it: 204, 500, too slowly, a redirect, or
+not at all (stopped: connection refused)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ __all__ = ["Receiver", "verify_signature"]
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """The receiver's check, as the README shows it."""
+    """The receiver's check, as docs/webhooks.md shows it."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()

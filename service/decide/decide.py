@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -62,5 +63,6 @@ def decide(
         budgets = step.budgets
         log.extend(step.log)
         outcomes.append(result)
-    rows = changed_rows(start.members, members, start.budgets, budgets, log, now)
+    zone = ZoneInfo(ruleset.program.timezone)
+    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, zone)
     return Decision(outcomes=outcomes, rows=rows)

@@ -9,12 +9,14 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from service.core.boards import BucketChange, bucket_changes
 from service.core.ledger import Draw, Entry, Lot
 from service.decide.answers import EventResult
+from service.decide.rollups import ActivityRow, RollupRow, activity_rows, rollup_rows, shard_of
 from service.decide.state import MemberState
 from service.decide.webhooks import WebhookMessage, outbox_messages
 
@@ -402,6 +404,10 @@ class Rows(msgspec.Struct, kw_only=True):
     """Leaderboard histogram counter changes, sorted (written last: the rows are shared)."""
     webhooks: list[WebhookMessage] = []
     """Outbox messages (what happened, for webhook endpoints), saved with the rest."""
+    rollups: list[RollupRow] = []
+    """Amounts to add to the program's daily figures (shared counter rows, one shard)."""
+    activity: list[ActivityRow] = []
+    """The (member, local day) pairs the events occurred on: active members are counted."""
 
     def is_empty(self) -> bool:
         """True when there is nothing to write."""
@@ -602,8 +608,10 @@ def changed_rows(
     budgets_after: dict[str, int],
     log: Log,
     now: datetime,
+    zone: ZoneInfo,
 ) -> Rows:
-    """The rows that take the store from `before` to `after` (plus the logged rows)."""
+    """The rows that take the store from `before` to `after` (plus the logged rows), and what
+    they add to the program's daily figures, on the local days of `zone` (the program's)."""
     rows = Rows()
     _logged_rows(rows, log)
     for member_id in sorted(after):
@@ -620,4 +628,6 @@ def changed_rows(
         if budgets_before.get(rule_id) != spent
     ]
     rows.webhooks = outbox_messages(rows, log, before, after, now)
+    rows.rollups = rollup_rows(rows, before, after, zone)
+    rows.activity = activity_rows(rows, zone, shard_of(after))
     return rows

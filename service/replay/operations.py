@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -233,7 +234,10 @@ def _member_op(
         except DomainError as refusal:
             return Applied(outcome=refusal, rows=_EMPTY)
         after = {**loaded.members, **step.changed}
-        rows = changed_rows(loaded.members, after, loaded.budgets, step.budgets, step.log, now)
+        zone = ZoneInfo(ruleset.program.timezone)
+        rows = changed_rows(
+            loaded.members, after, loaded.budgets, step.budgets, step.log, now, zone
+        )
         if store.save(rows):
             return Applied(outcome=answer if isinstance(answer, DomainError) else None, rows=rows)
     raise RuntimeError(f"an operation on {member_id} could not be decided again")

@@ -91,8 +91,8 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     # Every statement the service sends is prepared once per connection; PostgreSQL would still
     # plan most of them again on every call (a custom plan per parameter set), and planning the
     # wide state reads costs more than running them: 0.83 ms against 0.33 ms per call for the
-    # event path's state read, 0.42 against 0.20 ms for GET /v1/me (measured, README). All of
-    # the service's statements look rows up by key through indexes, which a generic plan does
+    # event path's state read, 0.42 against 0.20 ms for GET /v1/me (measured: docs/benchmarks.md).
+    # All of the service's statements look rows up by key through indexes, which a generic plan does
     # as well as a custom one. A generic plan is made once, though, with the table sizes of that
     # moment: made while `events` or `orders` were still nearly empty (a new deployment), it
     # would keep sequential scans of them as they grow (seen: the event path's state read went

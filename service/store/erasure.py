@@ -45,6 +45,8 @@ MEMBER_TABLES = (
     "member_engagement",
     "engagement_history",
     "experiment_exposures",
+    "member_active_days",
+    "member_cohorts",
 )
 """Every table with a `member_id` column but `members` and `board_scores`."""
 

@@ -3,7 +3,7 @@ windows, streaks, the referral link, badge levels and the latest tier moves.
 
 An event reads all of these under the member's lock, and `GET /v1/me` most of them; reading
 them in one statement instead of one each saves a round trip per table, which is what an event
-costs most (see the README's Benchmarks). What is not asked for is skipped inside the statement.
+costs most (see docs/benchmarks.md). What is not asked for is skipped inside the statement.
 """
 
 from __future__ import annotations

@@ -309,6 +309,54 @@ def _numbered(sql: str, param: int) -> str:
     return sql.replace("$0::json", f"${param}::json")
 
 
+# The program's daily figures (service.decide.rollups), in one INSERT so that the shared counter
+# rows are locked in one order (sorted) by every set: the amounts the decision computed ($0),
+# and the active members the save finds from the set's (member, local day) pairs ($1). A day new
+# for a member counts them active that day; with no other day of theirs in its week (month) as
+# stored before this statement, that week (month) too; their first day ever fixes their cohort.
+_ROLLUPS = """w_active AS (
+  INSERT INTO member_active_days AS t (member_id, day)
+  SELECT x.member_id, x.day FROM json_to_recordset($1::json) AS x(member_id text, day date)
+  ON CONFLICT DO NOTHING RETURNING t.member_id, t.day
+), w_active_weeks AS (
+  SELECT DISTINCT a.member_id, date_trunc('week', a.day)::date AS week FROM w_active a
+  WHERE NOT EXISTS (SELECT 1 FROM member_active_days d WHERE d.member_id = a.member_id
+    AND d.day >= date_trunc('week', a.day)::date AND d.day < date_trunc('week', a.day)::date + 7)
+), w_active_months AS (
+  SELECT DISTINCT a.member_id, date_trunc('month', a.day)::date AS month FROM w_active a
+  WHERE NOT EXISTS (SELECT 1 FROM member_active_days d WHERE d.member_id = a.member_id
+    AND d.day >= date_trunc('month', a.day)::date
+    AND d.day < (date_trunc('month', a.day) + interval '1 month')::date)
+), w_cohorts AS (
+  INSERT INTO member_cohorts AS t (member_id, week)
+  SELECT a.member_id, min(date_trunc('week', a.day))::date FROM w_active a
+  GROUP BY a.member_id ON CONFLICT DO NOTHING RETURNING t.member_id, t.week
+), w_rollups AS (
+  INSERT INTO program_rollups AS t (metric, day, key, shard, value)
+  SELECT f.metric, f.day, f.key, $2::smallint, sum(f.value) FROM (
+    SELECT x.metric, x.day, x.key, x.value
+    FROM json_to_recordset($0::json) AS x(metric text, day date, key text, value numeric)
+    UNION ALL SELECT 'active_day', a.day, '', 1 FROM w_active a
+    UNION ALL SELECT 'active_week', w.week, '', 1 FROM w_active_weeks w
+    UNION ALL SELECT 'active_month', m.month, '', 1 FROM w_active_months m
+    UNION ALL SELECT 'cohort_members', c.week, '', 1 FROM w_cohorts c
+    UNION ALL SELECT 'cohort_active', w.week, coalesce(c.week, n.week)::text, 1
+    FROM w_active_weeks w LEFT JOIN member_cohorts c ON c.member_id = w.member_id
+    LEFT JOIN w_cohorts n ON n.member_id = w.member_id
+    WHERE coalesce(c.week, n.week) <= w.week
+  ) f GROUP BY f.metric, f.day, f.key ORDER BY f.metric, f.day, f.key
+  ON CONFLICT (metric, day, key, shard) DO UPDATE SET value = t.value + excluded.value
+)"""
+
+
+def _rollups_sql(first: int) -> str:
+    return (
+        _ROLLUPS.replace("$0::json", f"${first}::json")
+        .replace("$1::json", f"${first + 1}::json")
+        .replace("$2::smallint", f"${first + 2}::smallint")
+    )
+
+
 _HISTOGRAM = (
     "INSERT INTO board_buckets AS t (board_id, period_key, segment, level, bucket, shard, "
     "members) SELECT x.board_id, x.period_key, x.segment, x.level, x.bucket, x.shard, x.members "
@@ -318,7 +366,6 @@ _HISTOGRAM = (
     "SET members = t.members + excluded.members"
 )
 _STATEMENTS = dict(_WRITES)
-_STATEMENTS["histogram"] = _HISTOGRAM
 _FIELDS = [name for name, _ in _WRITES]
 
 FOLD_HISTOGRAM_UP_TO = 16
@@ -328,13 +375,18 @@ so that the counter rows, which other members' events wait on, stay locked only 
 
 
 @functools.lru_cache(maxsize=512)
-def _save_sql(fields: tuple[str, ...]) -> str:
-    """The save statement for the tables that have rows (one CTE each)."""
-    ctes = ",\n".join(
-        f"w_{name} AS ({_numbered(_STATEMENTS[name], n)})" for n, name in enumerate(fields, 1)
-    )
-    follow_ups = [_FOLLOW_UPS[name] for name in fields if name in _FOLLOW_UPS]
-    ctes = ",\n".join([ctes, *follow_ups])
+def _save_sql(fields: tuple[str, ...], rollups: bool, histogram: bool) -> str:
+    """The save statement for the tables that have rows (one CTE each), then the shared
+    counters: the rollups, then the histogram (every set locks shared rows in this order)."""
+    parts = [f"w_{name} AS ({_numbered(_STATEMENTS[name], n)})" for n, name in enumerate(fields, 1)]
+    parts.extend(_FOLLOW_UPS[name] for name in fields if name in _FOLLOW_UPS)
+    after = len(fields) + 1
+    if rollups:
+        parts.append(_rollups_sql(after))
+        after += 3
+    if histogram:
+        parts.append(f"w_histogram AS ({_numbered(_HISTOGRAM, after)})")
+    ctes = ",\n".join(parts)
     counted = "(SELECT count(*) FROM w_generated_codes)" if "generated_codes" in fields else "0"
     return f"WITH {ctes}\nSELECT {counted} AS generated"
 
@@ -356,13 +408,18 @@ async def save_rows(conn: Connection, rows: Rows) -> None:
     """Write the rows in one statement (nothing when there is none), the histogram's too for a
     small set (`apply_histogram` writes them otherwise); CodeTaken (the transaction must be
     rolled back) when a generated code already exists."""
-    fields = [name for name in _FIELDS if getattr(rows, name)]
-    if rows.histogram and len(rows.events) <= FOLD_HISTOGRAM_UP_TO:
-        fields.append("histogram")
-    if not fields:
+    fields = tuple(name for name in _FIELDS if getattr(rows, name))
+    histogram = bool(rows.histogram) and len(rows.events) <= FOLD_HISTOGRAM_UP_TO
+    rollups = bool(rows.rollups or rows.activity)
+    if not fields and not rollups and not histogram:
         return
     params: list[Any] = [getattr(rows, name) for name in fields]
-    generated = await conn.raw.fetchval(_save_sql(tuple(fields)), *params)
+    if rollups:
+        shard = (rows.rollups or rows.activity)[0].shard
+        params.extend([rows.rollups, rows.activity, shard])
+    if histogram:
+        params.append(rows.histogram)
+    generated = await conn.raw.fetchval(_save_sql(fields, rollups, histogram), *params)
     if generated != len(rows.generated_codes):
         raise CodeTaken
 

@@ -717,3 +717,39 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 Index("ix_webhook_deliveries_listing", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.seq)
+
+# -- program rollups: the daily figures the reports read (service.decide.rollups) -------------
+
+program_rollups = Table(
+    "program_rollups",
+    metadata,
+    Column("metric", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("shard", SmallInteger, nullable=False),
+    Column("value", Numeric(20, 4), nullable=False),
+    PrimaryKeyConstraint("metric", "day", "key", "shard"),
+)
+"""Amounts added per figure (`metric`, e.g. points earned, with `key` the rule), local day of
+the program's time zone and shard, as decisions are saved: a figure is the sum over shards.
+Balances and members per tier or level are kept as the day's change (a running sum reads them)."""
+
+member_active_days = Table(
+    "member_active_days",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    PrimaryKeyConstraint("member_id", "day"),
+)
+"""The local days on which each member had an accepted event: a new row is a member active for
+the first time that day (and, with no other row in its week or month, that week or month)."""
+
+member_cohorts = Table(
+    "member_cohorts",
+    metadata,
+    Column("member_id", Text, nullable=False),
+    Column("week", Date, nullable=False),
+    PrimaryKeyConstraint("member_id"),
+)
+"""Each member's signup cohort: the week (Monday) of the first local day they were seen active,
+fixed when first seen (retention is counted against it)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from service.decide.plan import LockPlan, member_plan
 from service.decide.redemptions import PoolNotStored
@@ -55,6 +56,7 @@ async def run_member_op(
     if stock:
         reads["stock"] = stock
     plan = member_plan(ruleset, member_id, now, **reads)
+    zone = ZoneInfo(ruleset.program.timezone)
     lock = LockPlan(members=[member_id], stock=stock or [], skip_locked=skip_locked)
     for attempt in range(_ATTEMPTS):
         try:
@@ -67,7 +69,7 @@ async def run_member_op(
                 answer = operate(step, loaded)
                 after = {**loaded.members, **step.changed}
                 rows = changed_rows(
-                    loaded.members, after, loaded.budgets, step.budgets, step.log, now
+                    loaded.members, after, loaded.budgets, step.budgets, step.log, now, zone
                 )
                 await save_rows(conn, rows)
                 if then is not None:

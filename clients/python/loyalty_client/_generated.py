@@ -37,6 +37,23 @@ class ActiveChallenge(TypedDict):
     window_key: str
 
 
+class ActiveMembers(TypedDict):
+    dau: int
+    days: list[ActivePeriod]
+    mau: int
+    months: list[ActivePeriod]
+    since: str
+    stickiness: float | None
+    until: str
+    wau: int
+    weeks: list[ActivePeriod]
+
+
+class ActivePeriod(TypedDict):
+    members: int
+    start: str
+
+
 class ActiveRulesetView(TypedDict):
     activated_at: str
     files: list[str]
@@ -100,6 +117,12 @@ class ArmReport(TypedDict):
     purchases_per_member: Measure
     retention_30_days: Measure
     share_percent: float
+
+
+class ArmSummary(TypedDict):
+    arm: str
+    exposures: int
+    points: int
 
 
 class AttributeEffect(TypedDict):
@@ -270,6 +293,19 @@ class Boards(TypedDict):
     timezone: str
 
 
+class Breakage(TypedDict):
+    forecast: list[MonthPoints]
+    months: list[BreakageMonth]
+    rate: float | None
+
+
+class BreakageMonth(TypedDict):
+    earned: int
+    expired: int
+    month: str
+    rate: float | None
+
+
 class Catalog(TypedDict):
     rewards: list[RewardView]
     ruleset_version: str
@@ -305,6 +341,10 @@ class ChallengesView(TypedDict):
     completed: list[CompletedChallenge]
 
 
+class Cohorts(TypedDict):
+    cohorts: list[SignupCohort]
+
+
 class CompletedChallenge(TypedDict):
     completed_at: str
     id: str
@@ -330,6 +370,11 @@ class CreatedKey(TypedDict):
     revoked_at: str | None
     scopes: list[str]
     token: str
+
+
+class DayPoints(TypedDict):
+    day: str
+    points: int
 
 
 class DeliveryList(TypedDict):
@@ -493,6 +538,13 @@ class EndpointView(TypedDict):
     url: str
 
 
+class EngagementLevels(TypedDict):
+    days: list[LevelDay]
+    levels: list[str]
+    moves: list[MovesInMonth]
+    now: list[MemberCount]
+
+
 class EngagementMoveView(TypedDict):
     from_level: str | None
     score: float
@@ -563,6 +615,15 @@ class ExperimentReport(TypedDict):
     method: str
     summary: list[str]
     window_days: int
+
+
+class ExperimentSummaries(TypedDict):
+    experiments: list[ExperimentSummary]
+
+
+class ExperimentSummary(TypedDict):
+    arms: list[ArmSummary]
+    experiment_id: str
 
 
 class ExpiringPoints(TypedDict):
@@ -659,6 +720,26 @@ class LedgerPage(TypedDict):
     next_cursor: str | None
 
 
+class LevelDay(TypedDict):
+    day: str
+    levels: dict[str, int]
+
+
+class Liability(TypedDict):
+    as_of: str
+    available: int
+    currency: str
+    debt: int
+    expiring: list[MonthPoints]
+    held: int
+    history: list[DayPoints]
+    outstanding: int
+    outstanding_value: str | None
+    pending: int
+    point_value: float | None
+    without_expiry: int
+
+
 class Lift(TypedDict):
     difference: float
     high: float
@@ -685,6 +766,11 @@ class MemberArm(TypedDict):
     experiment_id: str
     exposed_at: str | None
     member_id: str
+
+
+class MemberCount(TypedDict):
+    members: int
+    name: str
 
 
 class MemberPage(TypedDict):
@@ -731,6 +817,19 @@ class MemberView(TypedDict):
     timezone: str | None
 
 
+class MonthPoints(TypedDict):
+    month: str
+    points: int
+    value: str | None
+
+
+class MovesInMonth(TypedDict):
+    members: int
+    month: str
+    source: str | None
+    target: str | None
+
+
 class NextBadgeLevel(TypedDict):
     level: int
     missing: int
@@ -751,6 +850,16 @@ class PendingPoints(TypedDict):
     points: int
 
 
+class PointsDay(TypedDict):
+    adjusted: int
+    day: str
+    earned: int
+    expired: int
+    redemptions: int
+    reversed: int
+    spent: int
+
+
 class PointsEffect(TypedDict):
     budget: NotRequired[int | None]
     points: int
@@ -758,6 +867,14 @@ class PointsEffect(TypedDict):
     rule_id: str
     ruleset_version: str
     type: Literal["points"]
+
+
+class PointsReport(TypedDict):
+    by_reward: list[RewardSpending]
+    by_rule: list[RuleEarnings]
+    days: list[PointsDay]
+    since: str
+    until: str
 
 
 class Problem(TypedDict):
@@ -802,6 +919,29 @@ class PublishedRuleset(TypedDict):
     rules: int
     short_version: str
     version: str
+
+
+class PurchaseDay(TypedDict):
+    amount: str
+    day: str
+    purchases: int
+
+
+class PurchaseMonth(TypedDict):
+    active_members: int
+    amount: str
+    average_value: str | None
+    month: str
+    purchases: int
+    purchases_per_member: float | None
+
+
+class Purchases(TypedDict):
+    currency: str
+    days: list[PurchaseDay]
+    months: list[PurchaseMonth]
+    since: str
+    until: str
 
 
 class RaiseShown(TypedDict):
@@ -882,6 +1022,12 @@ class ReferralView(TypedDict):
     rewarded: int
 
 
+class RewardSpending(TypedDict):
+    points: int
+    redemptions: int
+    reward_id: str
+
+
 class RewardView(TypedDict):
     cost: int
     coupon: bool
@@ -896,6 +1042,11 @@ class RuleChanges(TypedDict):
     added: list[str]
     changed: list[str]
     removed: list[str]
+
+
+class RuleEarnings(TypedDict):
+    points: int
+    rule_id: str
 
 
 class RuleFailure(TypedDict):
@@ -962,6 +1113,13 @@ class SecretRotated(TypedDict):
 
 class SecretRotation(TypedDict):
     overlap_seconds: NotRequired[int]
+
+
+class SignupCohort(TypedDict):
+    members: int
+    rates: list[float]
+    retained: list[int]
+    week: str
 
 
 class Skip(TypedDict):
@@ -1036,6 +1194,11 @@ class TierMoveView(TypedDict):
     to_tier: str | None
 
 
+class TierReport(TypedDict):
+    distribution: list[MemberCount]
+    moves: list[MovesInMonth]
+
+
 class TierView(TypedDict):
     benefits: list[str]
     current: str | None
@@ -1055,6 +1218,18 @@ class TokenIssued(TypedDict):
     member_id: str
     token: str
     token_type: NotRequired[str]
+
+
+class TopMember(TypedDict):
+    available: int
+    display_name: str | None
+    lifetime_earned: int
+    member_id: str
+    pending: int
+
+
+class TopMembers(TypedDict):
+    members: list[TopMember]
 
 
 class UsageIn(TypedDict):
@@ -1162,6 +1337,22 @@ class GeneratedClient(Transport):
             ),
         )
 
+    def get_active_member_report(
+        self, *, since: str | None = None, until: str | None = None
+    ) -> ActiveMembers:
+        """`GET /v1/admin/reports/active-members`: Active members per day, week and month (DAU, WAU, MAU)"""
+        return cast(
+            "ActiveMembers",
+            self._send(
+                "GET",
+                "/v1/admin/reports/active-members",
+                query={"since": since, "until": until},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
     def get_backtest(self, backtest_id: str) -> BacktestJob:
         """`GET /v1/admin/rules/backtests/{backtest_id}`: A backtest: its progress, and its report once done"""
         return cast(
@@ -1197,6 +1388,50 @@ class GeneratedClient(Transport):
             ),
         )
 
+    def get_breakage_report(self, *, months: int | None = None) -> Breakage:
+        """`GET /v1/admin/reports/breakage`: Points expired over points earned per month, and the expiry scheduled ahead"""
+        return cast(
+            "Breakage",
+            self._send(
+                "GET",
+                "/v1/admin/reports/breakage",
+                query={"months": months},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_cohort_report(self, *, weeks: int | None = None) -> Cohorts:
+        """`GET /v1/admin/reports/cohorts`: Weekly signup cohorts and their retention week by week"""
+        return cast(
+            "Cohorts",
+            self._send(
+                "GET",
+                "/v1/admin/reports/cohorts",
+                query={"weeks": weeks},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_engagement_level_report(
+        self, *, since: str | None = None, until: str | None = None
+    ) -> EngagementLevels:
+        """`GET /v1/admin/reports/engagement-levels`: Members per engagement level per day, now, and the level moves per month"""
+        return cast(
+            "EngagementLevels",
+            self._send(
+                "GET",
+                "/v1/admin/reports/engagement-levels",
+                query={"since": since, "until": until},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
     def get_experiment_arm(self, experiment_id: str, member_id: str) -> MemberArm:
         """`GET /v1/admin/experiments/{experiment_id}/members/{member_id}`: The arm a member is in (admins only; members never see it)"""
         return cast(
@@ -1224,6 +1459,29 @@ class GeneratedClient(Transport):
                 headers={},
                 body=None,
                 reads="json",
+            ),
+        )
+
+    def get_experiment_summary_report(self) -> ExperimentSummaries:
+        """`GET /v1/admin/reports/experiments`: Every experiment's exposures and points per arm"""
+        return cast(
+            "ExperimentSummaries",
+            self._send(
+                "GET",
+                "/v1/admin/reports/experiments",
+                query={},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_liability_report(self) -> Liability:
+        """`GET /v1/admin/reports/liability`: Points owed now, their value, and when they expire by month"""
+        return cast(
+            "Liability",
+            self._send(
+                "GET", "/v1/admin/reports/liability", query={}, headers={}, body=None, reads="json"
             ),
         )
 
@@ -1420,6 +1678,38 @@ class GeneratedClient(Transport):
             ),
         )
 
+    def get_points_report(
+        self, *, since: str | None = None, until: str | None = None
+    ) -> PointsReport:
+        """`GET /v1/admin/reports/points`: Points earned, spent, expired and reversed per day; per rule and per reward"""
+        return cast(
+            "PointsReport",
+            self._send(
+                "GET",
+                "/v1/admin/reports/points",
+                query={"since": since, "until": until},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_purchase_report(
+        self, *, since: str | None = None, until: str | None = None
+    ) -> Purchases:
+        """`GET /v1/admin/reports/purchases`: Purchases and their average value per day and month, purchases per member"""
+        return cast(
+            "Purchases",
+            self._send(
+                "GET",
+                "/v1/admin/reports/purchases",
+                query={"since": since, "until": until},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
     def get_ready(self) -> Health:
         """`GET /health/ready`: The service can serve: the database answers and a ruleset is active"""
         return cast(
@@ -1460,6 +1750,34 @@ class GeneratedClient(Transport):
         return cast(
             "ActiveRulesetView",
             self._send("GET", "/v1/admin/rules", query={}, headers={}, body=None, reads="json"),
+        )
+
+    def get_tier_report(self, *, months: int | None = None) -> TierReport:
+        """`GET /v1/admin/reports/tiers`: Members per tier now, and the tier moves per month"""
+        return cast(
+            "TierReport",
+            self._send(
+                "GET",
+                "/v1/admin/reports/tiers",
+                query={"months": months},
+                headers={},
+                body=None,
+                reads="json",
+            ),
+        )
+
+    def get_top_member_report(self, *, limit: int | None = None) -> TopMembers:
+        """`GET /v1/admin/reports/top-members`: The members holding the most available points"""
+        return cast(
+            "TopMembers",
+            self._send(
+                "GET",
+                "/v1/admin/reports/top-members",
+                query={"limit": limit},
+                headers={},
+                body=None,
+                reads="json",
+            ),
         )
 
     def get_webhook_endpoint(self, endpoint_id: str) -> EndpointView:

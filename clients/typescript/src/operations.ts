@@ -25,14 +25,26 @@ export function operationsOf(client: Client<paths>) {
     dryRunRules: at["/v1/admin/rules/dry-run"].POST,
     /** `DELETE /v1/members/{member_id}`: Erase a member who asked to be forgotten */
     eraseMember: at["/v1/members/{member_id}"].DELETE,
+    /** `GET /v1/admin/reports/active-members`: Active members per day, week and month (DAU, WAU, MAU) */
+    getActiveMemberReport: at["/v1/admin/reports/active-members"].GET,
     /** `GET /v1/admin/rules/backtests/{backtest_id}`: A backtest: its progress, and its report once done */
     getBacktest: at["/v1/admin/rules/backtests/{backtest_id}"].GET,
     /** `GET /v1/leaderboards/{board}`: The top of a leaderboard */
     getBoard: at["/v1/leaderboards/{board}"].GET,
+    /** `GET /v1/admin/reports/breakage`: Points expired over points earned per month, and the expiry scheduled ahead */
+    getBreakageReport: at["/v1/admin/reports/breakage"].GET,
+    /** `GET /v1/admin/reports/cohorts`: Weekly signup cohorts and their retention week by week */
+    getCohortReport: at["/v1/admin/reports/cohorts"].GET,
+    /** `GET /v1/admin/reports/engagement-levels`: Members per engagement level per day, now, and the level moves per month */
+    getEngagementLevelReport: at["/v1/admin/reports/engagement-levels"].GET,
     /** `GET /v1/admin/experiments/{experiment_id}/members/{member_id}`: The arm a member is in (admins only; members never see it) */
     getExperimentArm: at["/v1/admin/experiments/{experiment_id}/members/{member_id}"].GET,
     /** `GET /v1/admin/experiments/{experiment_id}/report`: The lift of an experiment: each arm against the holdout, with 95% intervals */
     getExperimentReport: at["/v1/admin/experiments/{experiment_id}/report"].GET,
+    /** `GET /v1/admin/reports/experiments`: Every experiment's exposures and points per arm */
+    getExperimentSummaryReport: at["/v1/admin/reports/experiments"].GET,
+    /** `GET /v1/admin/reports/liability`: Points owed now, their value, and when they expire by month */
+    getLiabilityReport: at["/v1/admin/reports/liability"].GET,
     /** `GET /health/live`: The process is up */
     getLive: at["/health/live"].GET,
     /** `GET /v1/me`: The calling member's profile */
@@ -67,6 +79,10 @@ export function operationsOf(client: Client<paths>) {
     getMyReferral: at["/v1/me/referral"].GET,
     /** `GET /v1/me/leaderboards/{board}`: The calling member's rank on a leaderboard */
     getMyStanding: at["/v1/me/leaderboards/{board}"].GET,
+    /** `GET /v1/admin/reports/points`: Points earned, spent, expired and reversed per day; per rule and per reward */
+    getPointsReport: at["/v1/admin/reports/points"].GET,
+    /** `GET /v1/admin/reports/purchases`: Purchases and their average value per day and month, purchases per member */
+    getPurchaseReport: at["/v1/admin/reports/purchases"].GET,
     /** `GET /health/ready`: The service can serve: the database answers and a ruleset is active */
     getReady: at["/health/ready"].GET,
     /** `GET /v1/redemptions/{redemption_id}`: One redemption by its id */
@@ -75,6 +91,10 @@ export function operationsOf(client: Client<paths>) {
     getRuleVersion: at["/v1/admin/rules/versions/{version}"].GET,
     /** `GET /v1/admin/rules`: The active ruleset: version, program, files and rules */
     getRules: at["/v1/admin/rules"].GET,
+    /** `GET /v1/admin/reports/tiers`: Members per tier now, and the tier moves per month */
+    getTierReport: at["/v1/admin/reports/tiers"].GET,
+    /** `GET /v1/admin/reports/top-members`: The members holding the most available points */
+    getTopMemberReport: at["/v1/admin/reports/top-members"].GET,
     /** `GET /v1/admin/webhooks/endpoints/{endpoint_id}`: One webhook endpoint */
     getWebhookEndpoint: at["/v1/admin/webhooks/endpoints/{endpoint_id}"].GET,
     /** `GET /v1/admin/audit`: The audit log: every admin action (who, what, when), newest first */

@@ -200,6 +200,217 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/reports/active-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Active members per day, week and month (DAU, WAU, MAU)
+         * @description Scope `admin`. Members with at least one accepted event per local day, ISO week and
+         *     month of the window, the last day's DAU, WAU and MAU, and DAU/MAU.
+         */
+        get: operations["getActiveMemberReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/breakage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Points expired over points earned per month, and the expiry scheduled ahead
+         * @description Scope `admin`. Per month of the last `months`: points earned, expired, and their ratio;
+         *     and the points the open lots' expiry dates schedule for the `months` ahead.
+         */
+        get: operations["getBreakageReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/cohorts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weekly signup cohorts and their retention week by week
+         * @description Scope `admin`. For each of the last `weeks` weeks, the members first seen active that
+         *     week, and how many of them were active in each week since.
+         */
+        get: operations["getCohortReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/engagement-levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members per engagement level per day, now, and the level moves per month
+         * @description Scope `admin`. The engagement level distribution at the end of each day of the window,
+         *     now, and the moves between levels per month.
+         */
+        get: operations["getEngagementLevelReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/experiments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every experiment's exposures and points per arm
+         * @description Scope `admin`. Per experiment and arm: exposures and the points given (in the holdout:
+         *     withheld). The lift report of one experiment says what they did.
+         */
+        get: operations["getExperimentSummaryReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/liability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Points owed now, their value, and when they expire by month
+         * @description Scope `admin`. Available, pending and held points now and their value in the program's
+         *     currency (`points.value` in program.yaml), the open lots' points by expiry month, and the
+         *     outstanding points at the end of each of the last 90 days.
+         */
+        get: operations["getLiabilityReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Points earned, spent, expired and reversed per day; per rule and per reward
+         * @description Scope `admin`. Per day of the window (at most 731 days): points earned, spent, expired,
+         *     reversed by refunds, adjusted, and redemptions; over the window, points per rule and per
+         *     reward, most first.
+         */
+        get: operations["getPointsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/purchases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Purchases and their average value per day and month, purchases per member
+         * @description Scope `admin`. Purchases and their amount per day of the window; per month, the average
+         *     purchase value and purchases per active member (a lifetime-value proxy over time).
+         */
+        get: operations["getPurchaseReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/tiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members per tier now, and the tier moves per month
+         * @description Scope `admin`. Members per tier (the ladder's order) and the moves between tiers in each
+         *     of the last `months` months.
+         */
+        get: operations["getTierReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/top-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The members holding the most available points
+         * @description Scope `admin`. The `limit` members with the most available points (ties: member id).
+         */
+        get: operations["getTopMemberReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/rules": {
         parameters: {
             query?: never;
@@ -1168,6 +1379,26 @@ export interface components {
             target: number;
             window_key: string;
         };
+        /** ActiveMembers */
+        ActiveMembers: {
+            dau: number;
+            days: components["schemas"]["ActivePeriod"][];
+            mau: number;
+            months: components["schemas"]["ActivePeriod"][];
+            /** Format: date */
+            since: string;
+            stickiness: number | null;
+            /** Format: date */
+            until: string;
+            wau: number;
+            weeks: components["schemas"]["ActivePeriod"][];
+        };
+        /** ActivePeriod */
+        ActivePeriod: {
+            members: number;
+            /** Format: date */
+            start: string;
+        };
         /** ActiveRulesetView */
         ActiveRulesetView: {
             /** Format: date-time */
@@ -1237,6 +1468,12 @@ export interface components {
             purchases_per_member: components["schemas"]["Measure"];
             retention_30_days: components["schemas"]["Measure"];
             share_percent: number;
+        };
+        /** ArmSummary */
+        ArmSummary: {
+            arm: string;
+            exposures: number;
+            points: number;
         };
         /** AttributeEffect */
         AttributeEffect: {
@@ -1423,6 +1660,20 @@ export interface components {
             leaderboards: components["schemas"]["BoardInfo"][];
             timezone: string;
         };
+        /** Breakage */
+        Breakage: {
+            forecast: components["schemas"]["MonthPoints"][];
+            months: components["schemas"]["BreakageMonth"][];
+            rate: number | null;
+        };
+        /** BreakageMonth */
+        BreakageMonth: {
+            earned: number;
+            expired: number;
+            /** Format: date */
+            month: string;
+            rate: number | null;
+        };
         /** Catalog */
         Catalog: {
             rewards: components["schemas"]["RewardView"][];
@@ -1475,6 +1726,10 @@ export interface components {
             as_of: string;
             completed: components["schemas"]["CompletedChallenge"][];
         };
+        /** Cohorts */
+        Cohorts: {
+            cohorts: components["schemas"]["SignupCohort"][];
+        };
         /** CompletedChallenge */
         CompletedChallenge: {
             /** Format: date-time */
@@ -1503,6 +1758,12 @@ export interface components {
             revoked_at: string | null;
             scopes: string[];
             token: string;
+        };
+        /** DayPoints */
+        DayPoints: {
+            /** Format: date */
+            day: string;
+            points: number;
         };
         /** DeliveryList */
         DeliveryList: {
@@ -1671,6 +1932,13 @@ export interface components {
             updated_at: string;
             url: string;
         };
+        /** EngagementLevels */
+        EngagementLevels: {
+            days: components["schemas"]["LevelDay"][];
+            levels: string[];
+            moves: components["schemas"]["MovesInMonth"][];
+            now: components["schemas"]["MemberCount"][];
+        };
         /** EngagementMoveView */
         EngagementMoveView: {
             from_level: string | null;
@@ -1744,6 +2012,15 @@ export interface components {
             method: string;
             summary: string[];
             window_days: number;
+        };
+        /** ExperimentSummaries */
+        ExperimentSummaries: {
+            experiments: components["schemas"]["ExperimentSummary"][];
+        };
+        /** ExperimentSummary */
+        ExperimentSummary: {
+            arms: components["schemas"]["ArmSummary"][];
+            experiment_id: string;
         };
         /** ExpiringPoints */
         ExpiringPoints: {
@@ -1867,6 +2144,30 @@ export interface components {
             entries: components["schemas"]["LedgerEntryView"][];
             next_cursor: string | null;
         };
+        /** LevelDay */
+        LevelDay: {
+            /** Format: date */
+            day: string;
+            levels: {
+                [key: string]: number;
+            };
+        };
+        /** Liability */
+        Liability: {
+            /** Format: date-time */
+            as_of: string;
+            available: number;
+            currency: string;
+            debt: number;
+            expiring: components["schemas"]["MonthPoints"][];
+            held: number;
+            history: components["schemas"]["DayPoints"][];
+            outstanding: number;
+            outstanding_value: string | null;
+            pending: number;
+            point_value: number | null;
+            without_expiry: number;
+        };
         /** Lift */
         Lift: {
             difference: number;
@@ -1895,6 +2196,11 @@ export interface components {
             experiment_id: string;
             exposed_at: string | null;
             member_id: string;
+        };
+        /** MemberCount */
+        MemberCount: {
+            members: number;
+            name: string;
         };
         /** MemberPage */
         MemberPage: {
@@ -1948,6 +2254,21 @@ export interface components {
             tier?: components["schemas"]["TierView"] | null;
             timezone: string | null;
         };
+        /** MonthPoints */
+        MonthPoints: {
+            /** Format: date */
+            month: string;
+            points: number;
+            value: string | null;
+        };
+        /** MovesInMonth */
+        MovesInMonth: {
+            members: number;
+            /** Format: date */
+            month: string;
+            source: string | null;
+            target: string | null;
+        };
         /** NextBadgeLevel */
         NextBadgeLevel: {
             level: number;
@@ -1969,6 +2290,17 @@ export interface components {
             lot_id: string;
             points: number;
         };
+        /** PointsDay */
+        PointsDay: {
+            adjusted: number;
+            /** Format: date */
+            day: string;
+            earned: number;
+            expired: number;
+            redemptions: number;
+            reversed: number;
+            spent: number;
+        };
         /** PointsEffect */
         PointsEffect: {
             budget?: number | null;
@@ -1978,6 +2310,16 @@ export interface components {
             ruleset_version: string;
             /** @constant */
             type: "points";
+        };
+        /** PointsReport */
+        PointsReport: {
+            by_reward: components["schemas"]["RewardSpending"][];
+            by_rule: components["schemas"]["RuleEarnings"][];
+            days: components["schemas"]["PointsDay"][];
+            /** Format: date */
+            since: string;
+            /** Format: date */
+            until: string;
         };
         /** Problem */
         Problem: {
@@ -2030,6 +2372,33 @@ export interface components {
             rules: number;
             short_version: string;
             version: string;
+        };
+        /** PurchaseDay */
+        PurchaseDay: {
+            amount: string;
+            /** Format: date */
+            day: string;
+            purchases: number;
+        };
+        /** PurchaseMonth */
+        PurchaseMonth: {
+            active_members: number;
+            amount: string;
+            average_value: string | null;
+            /** Format: date */
+            month: string;
+            purchases: number;
+            purchases_per_member: number | null;
+        };
+        /** Purchases */
+        Purchases: {
+            currency: string;
+            days: components["schemas"]["PurchaseDay"][];
+            months: components["schemas"]["PurchaseMonth"][];
+            /** Format: date */
+            since: string;
+            /** Format: date */
+            until: string;
         };
         /** RaiseShown */
         RaiseShown: {
@@ -2117,6 +2486,12 @@ export interface components {
             referrer_points: number;
             rewarded: number;
         };
+        /** RewardSpending */
+        RewardSpending: {
+            points: number;
+            redemptions: number;
+            reward_id: string;
+        };
         /** RewardView */
         RewardView: {
             cost: number;
@@ -2132,6 +2507,11 @@ export interface components {
             added: string[];
             changed: string[];
             removed: string[];
+        };
+        /** RuleEarnings */
+        RuleEarnings: {
+            points: number;
+            rule_id: string;
         };
         /** RuleFailure */
         RuleFailure: {
@@ -2209,6 +2589,14 @@ export interface components {
             /** @default 86400 */
             overlap_seconds: number;
         };
+        /** SignupCohort */
+        SignupCohort: {
+            members: number;
+            rates: number[];
+            retained: number[];
+            /** Format: date */
+            week: string;
+        };
         /** Skip */
         Skip: {
             detail: string;
@@ -2282,6 +2670,11 @@ export interface components {
             reason: string;
             to_tier: string | null;
         };
+        /** TierReport */
+        TierReport: {
+            distribution: components["schemas"]["MemberCount"][];
+            moves: components["schemas"]["MovesInMonth"][];
+        };
         /** TierView */
         TierView: {
             benefits: string[];
@@ -2304,6 +2697,18 @@ export interface components {
             token: string;
             /** @default Bearer */
             token_type: string;
+        };
+        /** TopMember */
+        TopMember: {
+            available: number;
+            display_name: string | null;
+            lifetime_earned: number;
+            member_id: string;
+            pending: number;
+        };
+        /** TopMembers */
+        TopMembers: {
+            members: components["schemas"]["TopMember"][];
         };
         /** UsageIn */
         UsageIn: {
@@ -2938,6 +3343,688 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getActiveMemberReport: {
+        parameters: {
+            query?: {
+                /** @description First local day (default: 89 days before `until`) */
+                since?: string | null;
+                /** @description Last local day (default: today) */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActiveMembers"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBreakageReport: {
+        parameters: {
+            query?: {
+                /** @description Months, this one included (1-36) */
+                months?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Breakage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCohortReport: {
+        parameters: {
+            query?: {
+                /** @description Cohort weeks, this one included */
+                weeks?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cohorts"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEngagementLevelReport: {
+        parameters: {
+            query?: {
+                /** @description First local day (default: 89 days before `until`) */
+                since?: string | null;
+                /** @description Last local day (default: today) */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngagementLevels"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExperimentSummaryReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentSummaries"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLiabilityReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liability"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPointsReport: {
+        parameters: {
+            query?: {
+                /** @description First local day (default: 89 days before `until`) */
+                since?: string | null;
+                /** @description Last local day (default: today) */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PointsReport"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPurchaseReport: {
+        parameters: {
+            query?: {
+                /** @description First local day (default: 89 days before `until`) */
+                since?: string | null;
+                /** @description Last local day (default: today) */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Purchases"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTierReport: {
+        parameters: {
+            query?: {
+                /** @description Months, this one included (1-36) */
+                months?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierReport"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTopMemberReport: {
+        parameters: {
+            query?: {
+                /** @description Members (1-100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopMembers"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,226 @@
+"""The program's daily figures, as amounts to add: what a decision changes in the rollups the
+reports read (points earned per rule, spent per reward, expired, reversed; the balances' totals;
+points scheduled to expire per month; purchases; members per tier and engagement level and the
+moves between them; experiment exposures), each on a local day of the program's time zone.
+
+Pure: the rows of a decision, the members before and after it, and the zone in; deltas out. The
+save adds them to shared counter rows (`program_rollups`), so one set writes one shard
+(`shard_of`), and a report sums the shards. Active members are counted by the save itself
+(`ActivityRow`): whether a day is a member's first of its week is known only to the store.
+
+`store.program_rollups.computed` computes the same figures from the ledger, the lots and the
+histories directly; `loyalty reports verify` compares the two.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from service.core.ledger import Lot
+from service.decide.state import MemberState
+
+if TYPE_CHECKING:
+    from service.decide.rows import EngagementMoveRow, EntryRow, Rows, TierMoveRow
+
+__all__ = [
+    "SHARDS",
+    "TOTALS_DAY",
+    "ActivityRow",
+    "RollupRow",
+    "activity_rows",
+    "month_of",
+    "rollup_rows",
+    "shard_of",
+]
+
+SHARDS = 16
+"""Counter rows per figure and day: concurrent sets mostly add to different rows."""
+
+TOTALS_DAY = date(1970, 1, 1)
+"""The day of figures kept as running totals only (members per tier)."""
+
+
+class RollupRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An amount to add to one figure (`metric`, `key`) of one local day, in one shard."""
+
+    metric: str
+    day: date
+    key: str
+    shard: int
+    value: Decimal
+
+
+class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
+    """A local day on which a member was active (an accepted event occurred)."""
+
+    member_id: str
+    day: date
+    shard: int
+
+
+def shard_of(member_ids: Iterable[str]) -> int:
+    """The shard a set writes: from its first member id (stable, so a replay is repeatable)."""
+    first = min(member_ids, default="")
+    return zlib.crc32(first.encode()) % SHARDS
+
+
+def month_of(day: date) -> date:
+    """The first day of `day`'s month."""
+    return day.replace(day=1)
+
+
+class _Deltas:
+    __slots__ = ("shard", "total", "zone")
+
+    def __init__(self, zone: ZoneInfo, shard: int) -> None:
+        self.zone = zone
+        self.shard = shard
+        self.total: dict[tuple[str, date, str], Decimal] = defaultdict(Decimal)
+
+    def local(self, at: datetime) -> date:
+        return at.astimezone(self.zone).date()
+
+    def add(self, metric: str, at: datetime | date, key: str, value: int | Decimal) -> None:
+        day = at if not isinstance(at, datetime) else self.local(at)
+        self.total[(metric, day, key)] += value
+
+    def rows(self) -> list[RollupRow]:
+        return [
+            RollupRow(metric=m, day=d, key=k, shard=self.shard, value=v)
+            for (m, d, k), v in sorted(self.total.items())
+            if v
+        ]
+
+
+# the kinds that also move the opposite amount in a second balance (core.entries)
+_COUNTERPART = {"activate": "pending", "hold": "held", "release": "held"}
+
+
+def _entries(out: _Deltas, entries: Iterable[EntryRow], rewards: dict[str, str]) -> None:
+    spent_on: set[tuple[date, str, str]] = set()
+    for e in entries:
+        out.add(e.balance, e.at, "", e.points)
+        counterpart = _COUNTERPART.get(e.kind)
+        if counterpart is not None:
+            # activate: pending -= points; hold: held -= points (points < 0); release: held -=
+            out.add(counterpart, e.at, "", -e.points)
+        if e.kind == "earn":
+            out.add("earned", e.at, e.rule_id or "", e.points)
+        elif e.kind == "spend":
+            reward = rewards.get(e.redemption_id or "", "")
+            out.add("spent", e.at, reward, -e.points)
+            spent_on.add((out.local(e.at), reward, e.redemption_id or ""))
+        elif e.kind == "expire":
+            out.add("expired", e.at, "", -e.points)
+        elif e.kind == "reverse" and e.balance != "debt":
+            out.add("reversed", e.at, "", -e.points)
+        elif e.kind == "adjust" and e.balance == "available":
+            out.add("adjusted", e.at, "", e.points)
+    for day, reward, _ in spent_on:
+        out.add("redemptions", day, reward, 1)
+
+
+def _open_by_month(out: _Deltas, lots: Iterable[Lot]) -> dict[date, int]:
+    months: dict[date, int] = defaultdict(int)
+    for lot in lots:
+        if lot.expires_at is not None and lot.state != "expired" and lot.remaining > 0:
+            months[month_of(out.local(lot.expires_at))] += lot.remaining
+    return months
+
+
+def _expiring(out: _Deltas, before: MemberState, after: MemberState) -> None:
+    if before.lots == after.lots:
+        return
+    carried = {lot.lot_id for lot in after.lots}
+    # a lot the decision did not carry on is not rewritten by the save: it stands as it was
+    untouched = [lot for lot in before.lots if lot.lot_id not in carried]
+    old = _open_by_month(out, before.lots)
+    new = _open_by_month(out, [*after.lots, *untouched])
+    for month in old.keys() | new.keys():
+        out.add("expiring", month, "", new.get(month, 0) - old.get(month, 0))
+
+
+def _purchases(
+    out: _Deltas, before: MemberState, after: MemberState, days: dict[str, date]
+) -> None:
+    for order_id, order in after.orders.items():
+        if order_id in before.orders:
+            continue
+        day = days.get(order.purchase_event_id)
+        if day is None:
+            continue  # the purchase was booked earlier (the load read it): counted then
+        out.add("purchases", day, "", 1)
+        out.add("purchase_amount", day, "", order.amount)
+
+
+def _tier_moves(out: _Deltas, lines: Iterable[TierMoveRow]) -> None:
+    for m in lines:
+        if m.from_tier != m.to_tier:
+            out.add("tier_moves", m.at, f"{m.from_tier or ''}>{m.to_tier or ''}", 1)
+
+
+def _tier_members(out: _Deltas, before: MemberState, after: MemberState) -> None:
+    """Members per tier, as a running total only (a member's first tier has no history
+    line to date it): on one fixed day."""
+    old, new = before.tier.tier, after.tier.tier
+    if old == new:
+        return
+    if old is not None:
+        out.add("tier_members", TOTALS_DAY, old, -1)
+    if new is not None:
+        out.add("tier_members", TOTALS_DAY, new, 1)
+
+
+def _engagement_moves(out: _Deltas, lines: Iterable[EngagementMoveRow]) -> None:
+    for m in lines:
+        _move(out, "engagement", m.at, m.from_level, m.to_level)
+
+
+def _move(out: _Deltas, what: str, at: datetime, source: str | None, target: str | None) -> None:
+    """Members per tier (or level) as amounts to add, and the move itself."""
+    if source == target:
+        return
+    if source is not None:
+        out.add(f"{what}_members", at, source, -1)
+    if target is not None:
+        out.add(f"{what}_members", at, target, 1)
+    out.add(f"{what}_moves", at, f"{source or ''}>{target or ''}", 1)
+
+
+def rollup_rows(
+    rows: Rows, before: dict[str, MemberState], after: dict[str, MemberState], zone: ZoneInfo
+) -> list[RollupRow]:
+    """The figures a decision's rows add, merged per (metric, day, key), in one shard."""
+    out = _Deltas(zone, shard_of(after))
+    rewards = {
+        rid: r.reward_id or "" for member in after.values() for rid, r in member.redemptions.items()
+    }
+    _entries(out, rows.entries, rewards)
+    days = {e.event_id: out.local(e.occurred_at) for e in rows.events}
+    for member_id, new in after.items():
+        old = before[member_id]
+        if old is not new:
+            _expiring(out, old, new)
+            _purchases(out, old, new, days)
+            _tier_members(out, old, new)
+    _tier_moves(out, rows.tier_moves)
+    _engagement_moves(out, rows.engagement_moves)
+    for x in rows.exposures:
+        key = f"{x.experiment_id}/{x.arm}"
+        out.add("exposures", x.at, key, 1)
+        out.add("exposure_points", x.at, key, x.points)
+    return out.rows()
+
+
+def activity_rows(rows: Rows, zone: ZoneInfo, shard: int) -> list[ActivityRow]:
+    """Each (member, local day) on which the set's accepted events occurred, once."""
+    seen = sorted({(e.member_id, e.occurred_at.astimezone(zone).date()) for e in rows.events})
+    return [ActivityRow(member_id=m, day=d, shard=shard) for m, d in seen]
