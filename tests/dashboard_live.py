@@ -215,20 +215,19 @@ class _Server:
 
 def _seed(http: httpx.Client, admin: str, clock: FixedClock) -> None:
     """A small program: a second ruleset version (with an experiment), six members, three
-    weeks of purchases, one refund."""
+    weeks of purchases each booked when it happened (the clock moves with them, as the
+    reports' rollups date what is booked), one refund; the clock ends at the suite's Monday."""
+    end = clock.now()
+    start = end - timedelta(days=21)
+    clock.set(start - timedelta(hours=1))
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(RULES_DIR.glob("*.yaml"))}
-    published = http.post(
-        "/v1/admin/rules",
-        json={"files": {**files, "experiment.yaml": EXPERIMENT}},
-        headers=bearer(admin),
-    )
+    files["experiment.yaml"] = EXPERIMENT
+    published = http.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
     assert published.status_code == 201, published.text
     for member_id, name in MEMBERS.items():
-        put = http.put(
-            f"/v1/members/{member_id}", json={"display_name": name}, headers=bearer(admin)
-        )
+        body = {"display_name": name}
+        put = http.put(f"/v1/members/{member_id}", json=body, headers=bearer(admin))
         assert put.status_code in (200, 201), put.text
-    start = clock.now() - timedelta(days=21)
     n = 0
     orders: dict[str, str] = {}
     for day in range(0, 21, 2):
@@ -236,15 +235,20 @@ def _seed(http: httpx.Client, admin: str, clock: FixedClock) -> None:
             if (day + i) % 3 == 0:
                 continue
             n += 1
-            at = (start + timedelta(days=day, hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            moment = start + timedelta(days=day, hours=i)
+            clock.set(moment)
+            at = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
             body = purchase(f"e{n}", member_id, f"{10 + 7 * i + day}.00", at, order_id=f"o{n}")
             posted = http.post("/v1/events", json=body, headers=bearer(admin))
             assert posted.status_code == 201, posted.text
             orders.setdefault(member_id, f"o{n}")
-    at = (clock.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = refund("r1", "bob", orders["bob"], "5.00", at)
-    refunded = http.post("/v1/events", json=body, headers=bearer(admin))
+    clock.set(end - timedelta(days=1))
+    at = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    refunded = http.post(
+        "/v1/events", json=refund("r1", "bob", orders["bob"], "5.00", at), headers=bearer(admin)
+    )
     assert refunded.status_code == 201, refunded.text
+    clock.set(end)
 
 
 def serve_seeded(pg_admin_url: str, template_db: str) -> Iterator[Live]:

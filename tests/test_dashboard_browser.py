@@ -59,6 +59,15 @@ def shot(driver: Any, name: str) -> None:
     driver.save_screenshot(str(screenshots_dir() / f"{name}.png"))
 
 
+def whole_page_shot(driver: Any, name: str) -> None:
+    """The whole page in one picture (the viewport stretched to its height, then restored)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    metrics = {"width": 1366, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    shot(driver, name)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": 768})
+
+
 def sign_in(driver: Any, live: Live, credential: str) -> None:
     driver.delete_all_cookies()
     go(driver, live, "/dashboard/sign-in")
@@ -137,10 +146,100 @@ def test_sign_in_and_open_each_page(browser, live):
         assert current in ("Overview", "Rules", "Members", "Experiments")
         drawn = charts_drawn(browser)
         assert all(drawn), f"{name}: a chart did not draw ({drawn})"
+        if name == "overview":
+            assert len(drawn) >= 10, drawn
         shot(browser, name)
         if name == "overview":
             DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(screenshots_dir() / "overview.png", DOCS_IMAGE)
+            whole_page_shot(browser, "overview-whole")
+
+
+TABLE_FIGURES = """
+const table = document.querySelector(arguments[0] + ' table');
+return Array.from(table.querySelectorAll('tbody tr')).map((tr) => [
+  tr.querySelector('th').textContent.trim(),
+  ...Array.from(tr.querySelectorAll('td')).map(
+    (td) => (td.dataset.value === undefined ? null : Number(td.dataset.value))),
+]);
+"""
+
+
+def report(live: Live, name: str) -> Any:
+    response = live.http.get(f"/v1/admin/reports/{name}", headers=bearer(live.admin))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def expected_tables(live: Live) -> dict[str, list[list[Any]]]:
+    """Each overview chart's rows as the JSON reports give them: label, then each series."""
+    liability, breakage = report(live, "liability"), report(live, "breakage")
+    points, tiers = report(live, "points"), report(live, "tiers")
+    levels, active = report(live, "engagement-levels"), report(live, "active-members")
+    cohorts = [c for c in report(live, "cohorts")["cohorts"] if c["members"] > 0]
+    weeks = max(len(c["rates"]) for c in cohorts)
+    percent = lambda rate: None if rate is None else round(rate * 100, 2)  # noqa: E731
+    return {
+        "liability-history": [[d["day"], d["points"]] for d in liability["history"]],
+        "liability-expiring": [[m["month"][:7], m["points"]] for m in liability["expiring"]],
+        "breakage-months": [
+            [m["month"][:7], m["earned"], m["expired"]] for m in breakage["months"]
+        ],
+        "breakage-rate": [[m["month"][:7], percent(m["rate"])] for m in breakage["months"]],
+        "points-days": [[d["day"], d["earned"], d["spent"]] for d in points["days"]],
+        "points-rules": [[r["rule_id"] or "(no rule)", r["points"]] for r in points["by_rule"]],
+        "tiers": [[c["name"], c["members"]] for c in tiers["distribution"]],
+        "engagement-days": [
+            [d["day"], *(d["levels"].get(level, 0) for level in levels["levels"])]
+            for d in levels["days"]
+        ],
+        "active-days": [[p["start"], p["members"]] for p in active["days"]],
+        "active-months": [[p["start"][:7], p["members"]] for p in active["months"]],
+        "cohorts": [
+            [
+                f"week {k}",
+                *(percent(c["rates"][k]) if k < len(c["rates"]) else None for c in cohorts),
+            ]
+            for k in range(weeks)
+        ],
+    }
+
+
+def test_the_overview_numbers_equal_the_json_reports(browser, live):
+    signed_in(browser, live)
+    go(browser, live, "/dashboard")
+    assert all(charts_drawn(browser))
+    for chart, rows in expected_tables(live).items():
+        shown = browser.execute_script(TABLE_FIGURES, f"#{chart}")
+        assert shown == rows, chart
+        if chart != "breakage-rate":  # no lot of the seeded three weeks has expired yet
+            assert any(v for row in rows for v in row[1:]), (
+                f"{chart}: the seeded program shows nothing"
+            )
+    liability = report(live, "liability")
+    active = report(live, "active-members")
+    for figure, value in {
+        "fig-outstanding": liability["outstanding"],
+        "fig-available": liability["available"],
+        "fig-pending": liability["pending"],
+        "fig-dau": active["dau"],
+        "fig-mau": active["mau"],
+    }.items():
+        shown = browser.find_element(By.CSS_SELECTOR, f"#{figure} dd").get_attribute("data-value")
+        assert int(shown) == value, figure
+    top = [[m["member_id"], f"{m['available']:,}"] for m in report(live, "top-members")["members"]]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#top-members tbody tr")
+    assert [r.text.split(" ")[0] for r in rows] == [m for m, _ in top]
+    assert all(available in row.text for row, (_, available) in zip(rows, top, strict=True))
+    arms = [
+        f"{e['experiment_id']} {a['arm']} {a['exposures']:,} {a['points']:,}"
+        for e in report(live, "experiments")["experiments"]
+        for a in e["arms"]
+    ]
+    shown = [
+        r.text for r in browser.find_elements(By.CSS_SELECTOR, "#experiment-summaries tbody tr")
+    ]
+    assert shown == arms and arms
 
 
 def test_keyboard_reaches_the_navigation(browser, live):

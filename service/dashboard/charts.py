@@ -17,7 +17,8 @@ class Series(msgspec.Struct, frozen=True):
     """One named row of numbers, one per label."""
 
     name: str
-    values: list[float]
+    values: list[float | None]
+    """None: no figure for that label (a week not reached yet), a gap in the chart."""
 
 
 class Chart(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,7 +12,10 @@
     const labels = rows.map((tr) => tr.querySelector("th").textContent.trim());
     const series = heads.map((name, i) => ({
       name,
-      values: rows.map((tr) => Number(tr.querySelectorAll("td")[i].dataset.value)),
+      values: rows.map((tr) => {
+        const value = tr.querySelectorAll("td")[i].dataset.value;
+        return value === undefined ? null : Number(value);
+      }),
     }));
     return { labels, series };
   }
