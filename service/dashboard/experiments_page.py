@@ -11,8 +11,9 @@ from litestar.params import Parameter
 from service.api.context import services_of
 from service.errors import DomainError, NotFound
 from service.usecases import experiments
-from service.usecases.experiments import DEFAULT_WINDOW
+from service.usecases.experiments import DEFAULT_WINDOW, ExperimentReport
 
+from .charts import Chart, Series
 from .guard import signed_in
 from .render import page
 
@@ -31,6 +32,35 @@ def _splits(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
             "split": {arm: bp / 100 for arm, bp in experiment.split().items()},
         }
         for experiment in sorted(ruleset.experiments.values(), key=lambda e: e.id)
+    ]
+
+
+def _charts(report: ExperimentReport) -> list[Chart]:
+    """Each arm's purchases and 30-day retention per member (the table under the charts gives
+    every measure with its interval)."""
+    arms = [a.arm for a in report.arms]
+    return [
+        Chart(
+            id="arm-purchases",
+            title="Purchases per member, by arm",
+            kind="bar",
+            label_heading="Arm",
+            labels=arms,
+            series=[Series("Purchases", [a.purchases_per_member.mean for a in report.arms])],
+            digits=2,
+        ),
+        Chart(
+            id="arm-retention",
+            title="Active on day 30 or later, by arm",
+            kind="bar",
+            label_heading="Arm",
+            labels=arms,
+            series=[
+                Series("Share", [round(a.retention_30_days.mean * 100, 2) for a in report.arms])
+            ],
+            unit="%",
+            digits=2,
+        ),
     ]
 
 
@@ -74,7 +104,8 @@ async def experiment_page(
         return page(
             "experiment.html", {**context, "report": None, "error": refused.detail}, status_code=400
         )
-    return page("experiment.html", {**context, "report": report, "error": None})
+    shown = {"report": report, "charts": _charts(report), "error": None}
+    return page("experiment.html", {**context, **shown})
 
 
 ROUTES = [experiments_page, experiment_page]
