@@ -251,3 +251,20 @@ def test_a_session_reads_back_only_under_its_secret():
     assert read_session("one", session.cookie, now) == session
     assert read_session("two", session.cookie, now) is None
     assert read_session("one", session.cookie, now + timedelta(hours=8)) is None
+
+
+async def test_sign_in_and_a_backtest_from_the_page_are_in_the_audit_log(client, make_key):
+    admin = await make_key("admin", name="pm-audited")
+    await _sign_in(client, admin)
+    csrf = await _csrf(client)
+    await client.post("/dashboard/rules/dry-run", data={"csrf": csrf, "type": "purchase"})
+    started = await client.post(
+        "/dashboard/rules/backtests", data={"csrf": csrf}, follow_redirects=False
+    )
+    assert started.status_code == 303
+    audit = await client.get("/v1/admin/audit", headers=bearer(admin))
+    assert audit.status_code == 200, audit.text
+    key_id = admin.split("_")[1]
+    actions = [(e["action"], e["status"]) for e in audit.json()["entries"] if e["key_id"] == key_id]
+    assert ("dashboardSignIn", 303) in actions and ("dashboardBacktest", 303) in actions
+    assert not [a for a, _ in actions if a == "dashboardDryRun"]

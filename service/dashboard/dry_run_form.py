@@ -55,7 +55,12 @@ async def _result(request: Request[Any, Any, Any], form: dict[str, str]) -> DryR
         return f"{refused.detail}{where}"
 
 
-@post("/dashboard/rules/dry-run", include_in_schema=False, operation_id="dashboardDryRun")
+@post(
+    "/dashboard/rules/dry-run",
+    include_in_schema=False,
+    operation_id="dashboardDryRun",
+    opt={"audited": False},  # writes nothing, as the API's dry run
+)
 async def try_event(request: Request[Any, Any, Any]) -> Response[str]:
     """Evaluate the form's event and show the rules page with the result."""
     signed, form = await posted(request)

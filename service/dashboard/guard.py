@@ -12,6 +12,7 @@ from litestar import Request
 from service.api.context import services_of
 from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden
+from service.http.audit import mark_audited
 from service.store import secrets as secret_store
 
 from .session import COOKIE, Session, csrf_token, csrf_valid, read_session
@@ -73,7 +74,9 @@ async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 async def posted(request: Request[Any, Any, Any]) -> tuple[SignedIn, dict[str, str]]:
-    """A signed-in form: its session and fields; 403 without a session or its CSRF token."""
+    """A signed-in form: its session and fields; 403 without a session or its CSRF token.
+    The action goes to the audit log under the session's key, as the same action over the API
+    would (unless the route says `audited: False`, as a dry run does)."""
     form = await form_of(request)
     try:
         signed = await signed_in(request)
@@ -82,4 +85,5 @@ async def posted(request: Request[Any, Any, Any]) -> tuple[SignedIn, dict[str, s
     secret = await dashboard_secret(request)
     if not csrf_valid(secret, signed.session.cookie, form.get("csrf")):
         raise Forbidden("the form's CSRF token is missing or wrong", code="csrf_refused")
+    mark_audited(request, request.route_handler, signed.key, "admin")
     return signed, form

@@ -9,7 +9,9 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from service.api.context import services_of
+from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden, Unauthenticated
+from service.http.audit import mark_audited
 
 from .cookies import cookie, dropped
 from .guard import SignInRequired, dashboard_secret, form_of, posted, signed_in
@@ -46,14 +48,14 @@ async def sign_in_page(request: Request[Any, Any, Any]) -> Response[Any]:
     return Redirect("/dashboard", status_code=303)
 
 
-async def _admin_key_id(request: Request[Any, Any, Any], token: str) -> str:
-    """The key id of a pasted admin key; Unauthenticated or Forbidden saying why not."""
+async def _admin_key(request: Request[Any, Any, Any], token: str) -> ApiKeyPrincipal:
+    """The pasted admin key; Unauthenticated or Forbidden saying why not."""
     if not token.startswith("lk_"):
         raise Forbidden("that is not an API key (a member token never opens the dashboard)")
     key = await services_of(request).api_keys.verify(token)
     if not key.holds("admin"):
         raise Forbidden(f"the key '{key.name}' lacks the admin scope")
-    return key.key_id
+    return key
 
 
 @post("/dashboard/sign-in", include_in_schema=False, operation_id="dashboardSignIn")
@@ -65,10 +67,11 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     if not csrf_valid(secret, _bound(nonce) if nonce else None, form.get("csrf")):
         raise Forbidden("the sign-in form's CSRF token is missing or wrong", code="csrf_refused")
     try:
-        key_id = await _admin_key_id(request, form.get("api_key", "").strip())
+        key = await _admin_key(request, form.get("api_key", "").strip())
     except (Unauthenticated, Forbidden) as refused:
         return await _sign_in_page(request, f"Not signed in: {refused.detail}.", 403)
-    session = sign_session(secret, key_id, services_of(request).clock.now())
+    mark_audited(request, request.route_handler, key, "admin")  # who opened a session, when
+    session = sign_session(secret, key.key_id, services_of(request).clock.now())
     return Redirect(
         "/dashboard",
         status_code=303,
