@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any, Final
 
 from litestar import Request, Response, get, post
@@ -32,7 +33,12 @@ async def _sign_in_page(
 ) -> Response[str]:
     nonce = secrets.token_urlsafe(18)
     csrf = csrf_token(await dashboard_secret(request), _bound(nonce))
-    context = {"title": "Sign in", "csrf": csrf, "error": error, "hours": 8}
+    context = {
+        "title": "Sign in",
+        "csrf": csrf,
+        "error": error,
+        "hours": SESSION_TTL // timedelta(hours=1),
+    }
     response = page("signin.html", context, status_code=status_code)
     response.set_cookie(cookie(request, NONCE_COOKIE, nonce, _NONCE_SECONDS))
     return response
