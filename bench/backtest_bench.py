@@ -48,10 +48,10 @@ EVENTS_PER_MEMBER = 10.5  # what month_of_events gives a member over 30 days, on
 
 async def _store(url: str, events: list[dict], batch: int) -> float:
     """Decide and store the events through the intake, in time order, at their moments."""
+    from service.active_ruleset import ActiveRuleset
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import FixedClock
     from service.http.metrics import Metrics
-    from service.rules_runtime import ActiveRuleset
     from service.services import Services
     from service.settings import load_settings
     from service.store.database import Database

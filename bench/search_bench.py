@@ -25,10 +25,10 @@ from pathlib import Path
 
 import asyncpg
 
+from service.active_ruleset import ActiveRuleset
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import FixedClock
 from service.http.metrics import Metrics
-from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import load_settings
 from service.store.database import Database

@@ -15,14 +15,15 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from service.active_ruleset import ActiveRuleset
 from service.api import (
     adjustments,
     events,
-    gamification,
     health,
     leaderboards,
     member_admin,
     members,
+    progress,
     redemptions,
 )
 from service.api import backtests as backtest_routes
@@ -43,7 +44,6 @@ from service.http.metrics import Metrics
 from service.http.middleware import ObservabilityMiddleware
 from service.http.problems import EXCEPTION_HANDLERS, document_problems
 from service.http.ratelimit import RateLimiter, RateLimitMiddleware
-from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
@@ -179,7 +179,7 @@ def create_app(
         *redemptions.ROUTES,
         *adjustments.ROUTES,
         *leaderboards.ROUTES,
-        *gamification.ROUTES,
+        *progress.ROUTES,
         *webhook_routes.ROUTES,
         *key_routes.ROUTES,
         *experiment_routes.ROUTES,

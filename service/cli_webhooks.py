@@ -18,10 +18,10 @@ __all__ = ["add_webhook_commands"]
 
 
 def _services(settings: Settings, db: Database) -> Any:
+    from service.active_ruleset import ActiveRuleset
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
     from service.http.metrics import Metrics
-    from service.rules_runtime import ActiveRuleset
     from service.services import Services
 
     return Services(

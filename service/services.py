@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from service.active_ruleset import ActiveRuleset
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock
 from service.http.metrics import Metrics
-from service.rules_runtime import ActiveRuleset
 from service.settings import Settings
 from service.store.database import Database
 

@@ -13,15 +13,16 @@ import contextlib
 import logging
 from datetime import datetime
 
+from service.active_ruleset import NoActiveRuleset
 from service.decide.state import SetState
 from service.decide.step import Step
-from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
 from service.usecases.engagement import review_engagement_due
 from service.usecases.member_ops import run_member_op
 from service.usecases.redeem import release_expired_holds
+from service.usecases.rollups import fold_past_days
 from service.usecases.tiers import review_tiers_due
 
 __all__ = ["mature_due", "run_worker", "run_worker_once"]
@@ -52,6 +53,7 @@ async def run_worker_once(services: Services) -> tuple[int, int]:
     await review_tiers_due(services, now)  # tier lapses (downgrades after grace)
     await review_engagement_due(services, now)  # engagement levels fallen by time alone
     released = await release_expired_holds(services, now)
+    await fold_past_days(services.db, now, services.rules.current.program.timezone)
     return matured, released
 
 
@@ -83,10 +85,10 @@ async def run_worker(services: Services, interval: float, stop: asyncio.Event) -
 
 async def run_standalone(settings: Settings, url: str, *, once: bool = False) -> None:
     """`loyalty worker`: the worker loop on its own pool, without HTTP."""
+    from service.active_ruleset import ActiveRuleset
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
     from service.http.metrics import Metrics
-    from service.rules_runtime import ActiveRuleset
     from service.store.database import Database
     from service.usecases.webhook_delivery import (
         find_time_driven,

@@ -17,12 +17,12 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from service.active_ruleset import ActiveRuleset
 from service.app import create_app
 from service.auth import ApiKeys, MemberTokens, generate_key
 from service.core.clock import FixedClock
 from service.http.metrics import Metrics
 from service.http.servers import uvicorn_options
-from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import keys as key_store

@@ -8,10 +8,10 @@ import logging
 from helpers import bearer, purchase
 from litestar.testing import AsyncTestClient
 
+from service.active_ruleset import ActiveRuleset
 from service.app import create_app
 from service.auth import ApiKeys, MemberTokens
 from service.http.metrics import Metrics
-from service.rules_runtime import ActiveRuleset
 from service.services import Services
 from service.worker import run_worker
 

@@ -178,7 +178,7 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
     hold_ids: list[str] = []
     try:
         async with AsyncTestClient(app=create_app(app_settings, clock=clock)) as client:
-            from service.rules_runtime import ActiveRuleset
+            from service.active_ruleset import ActiveRuleset
             from service.services import Services
 
             rules = ActiveRuleset(db)

@@ -21,7 +21,7 @@ from bench.month import month_of_events
 from service.store import program_rollups
 from service.usecases import program_reports as reports
 from service.usecases.engagement import review_engagement_due
-from service.usecases.rollup_check import rebuild_rollups, verify_rollups
+from service.usecases.rollups import fold_past_days, rebuild_rollups, verify_rollups
 from service.worker import mature_due
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -87,6 +87,18 @@ async def test_every_report_equals_a_direct_computation_from_the_ledger(
     await _liability(client, key, services, db)
     await _breakage_and_points(client, key, services, db, clock)
     await _members(client, key, services, db, clock)
+
+    # the worker folds past days into one row each: the figures stay what they were
+    before = await reports.points(services, date(2026, 1, 1), _local(clock.now()))
+    assert await fold_past_days(db, clock.now(), "Europe/Berlin") > 0
+    unfolded = await _rows(
+        db,
+        "SELECT count(*) AS n FROM program_rollups WHERE shard <> 0 AND day < $1",
+        _local(clock.now()) - timedelta(days=2),
+    )
+    assert unfolded[0]["n"] == 0
+    assert await reports.points(services, date(2026, 1, 1), _local(clock.now())) == before
+    assert (await verify_rollups(db, "Europe/Berlin"))[1] == []
 
     # the CLI says the same, fails on a tampered figure, and a rebuild puts it right
     assert (await _cli(database_url, "verify")).returncode == 0

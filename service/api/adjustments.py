@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, post
 from litestar.params import HeaderParameter, JSONBody
 
-from service.api.context import actor_of, created_or_replayed, services_of
+from service.api.requests import actor_of, created_or_replayed, services_of
 from service.http.access import api_key
 from service.usecases.adjust import AdjustmentIn, AdjustmentResult, adjust_points
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.api.context import created_or_replayed, services_of
+from service.api.requests import created_or_replayed, services_of
 from service.errors import DomainError
 from service.http.access import api_key
 from service.http.problems import status_of

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
-from service.api.context import services_of
 from service.api.members import MemberId
+from service.api.requests import services_of
 from service.http.access import api_key
 from service.usecases import experiments
 from service.usecases.experiments import DEFAULT_WINDOW, ExperimentReport, MemberArm

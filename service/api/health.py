@@ -9,8 +9,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 
-from service.api.context import services_of
-from service.rules_runtime import NoActiveRuleset
+from service.active_ruleset import NoActiveRuleset
+from service.api.requests import services_of
 from service.store import webhooks as webhook_store
 from service.store.database import DatabaseUnavailable
 

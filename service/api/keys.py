@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.auth import ApiKeyPrincipal
 from service.http.access import api_key, principal_of
 from service.usecases import keys

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
-from service.api.context import member_of, services_of
 from service.api.members import MemberId
+from service.api.requests import member_of, services_of
 from service.auth import MemberPrincipal
 from service.http.access import key_or_any_member, member_or_key, member_token, principal_of
 from service.usecases import boards

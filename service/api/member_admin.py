@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from litestar import Request, delete, get
 from litestar.params import Parameter
 
-from service.api.context import actor_of, member_of, services_of
 from service.api.members import MemberId
+from service.api.requests import actor_of, member_of, services_of
 from service.http.access import api_key, member_or_key, member_token
 from service.usecases.catalog import GameCatalog, game_catalog
 from service.usecases.erase import Erased, erase_member

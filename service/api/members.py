@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, Parameter
 
-from service.api.context import member_of, services_of
+from service.api.requests import member_of, services_of
 from service.http.access import api_key, member_or_key, member_token
 from service.usecases import members
 from service.usecases.member_view import LedgerPage, MemberView, ledger_page, member_view

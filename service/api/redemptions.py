@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
-from service.api.context import actor_of, created_or_replayed, member_of, services_of
 from service.api.members import MemberId
+from service.api.requests import actor_of, created_or_replayed, member_of, services_of
 from service.auth import MemberPrincipal
 from service.http.access import (
     any_credential,

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.http.access import api_key
 from service.usecases import program_reports as reports
 from service.usecases.program_reports import (

@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from service.api.context import actor_of, services_of
+from service.api.requests import actor_of, services_of
 from service.http.access import api_key
 from service.http.problems import Problem
 from service.usecases import rule_versions

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.http.access import api_key
 from service.usecases import webhooks
 from service.usecases.webhooks import (

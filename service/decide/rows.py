@@ -490,7 +490,7 @@ def _activity_rows(rows: Rows, before: MemberState, after: MemberState) -> None:
         rows.attributes.append(AttributesRow(member_id=member, attributes=after.profile.attributes))
 
 
-def _game_rows(rows: Rows, before: MemberState, after: MemberState, now: datetime) -> None:
+def _progress_rows(rows: Rows, before: MemberState, after: MemberState, now: datetime) -> None:
     member = after.member_id
     for (challenge_id, window), c in after.challenges.items():
         if before.challenges.get((challenge_id, window)) != c:
@@ -620,7 +620,7 @@ def changed_rows(
             continue
         _ledger_rows(rows, old, new)
         _activity_rows(rows, old, new)
-        _game_rows(rows, old, new, now)
+        _progress_rows(rows, old, new, now)
     rows.histogram = _merged_histogram(rows.histogram)
     rows.budgets = [
         BudgetRow(rule_id=rule_id, spent=spent)

@@ -33,7 +33,7 @@ from service.engine.effects import (
     UsageIncrement,
 )
 from service.engine.events import MAX_LIST, MAX_MEMBER_STRING, Event, within_model
-from service.engine.gamify import progress_effects
+from service.engine.progress import progress_effects
 from service.engine.ruleset import CompiledAction, CompiledRule, Program, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
 

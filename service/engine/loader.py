@@ -28,9 +28,9 @@ from service.engine.files import (
     RuleDef,
     TestCase,
 )
-from service.engine.gamedefs import CompiledChallenge, CompiledReferral, CompiledStreak
-from service.engine.gameload import GameLoader
 from service.engine.problems import Problem, RulesetInvalid, did_you_mean
+from service.engine.progress_defs import CompiledChallenge, CompiledReferral, CompiledStreak
+from service.engine.progress_load import ProgressLoader
 from service.engine.rulechecks import RuleChecks
 from service.engine.ruleset import (
     CompiledAction,
@@ -97,7 +97,7 @@ def load_ruleset_from_files(files: dict[str, str], origin: str | None = None) ->
     return ruleset
 
 
-class _Loader(GameLoader, RuleChecks):
+class _Loader(ProgressLoader, RuleChecks):
     def __init__(self, files: dict[str, str], origin: str | None) -> None:
         self.files = dict(files)
         self.origin = origin
@@ -264,7 +264,7 @@ class _Loader(GameLoader, RuleChecks):
                 compiled = self.compile_rule(doc, ("rules", i), rule_def)
                 if compiled is not None:
                     rules.append(compiled)
-        self.load_game_sections(doc, raw.challenges, raw.streaks, raw.referral)
+        self.load_progress_sections(doc, raw.challenges, raw.streaks, raw.referral)
         for i, item in enumerate(raw.tests):
             case, problems = decode(doc, item, ("tests", i), TestCase)
             self.problems.extend(problems)

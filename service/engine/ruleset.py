@@ -13,7 +13,7 @@ from service.core.tiers import TierProgram
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
 from service.engine.files import BadgeDef, BoardDef, PointsPolicy, RewardDef, TestCase
-from service.engine.gamedefs import CompiledChallenge, CompiledReferral, CompiledStreak
+from service.engine.progress_defs import CompiledChallenge, CompiledReferral, CompiledStreak
 
 __all__ = [
     "CompiledAction",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from service.http.context import request_id_var
+from service.http.request_context import request_id_var
 
 __all__ = ["JsonFormatter", "configure_logging"]
 

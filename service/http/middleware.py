@@ -11,8 +11,8 @@ from collections.abc import Callable
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from service.http.context import request_id_var
 from service.http.metrics import Metrics
+from service.http.request_context import request_id_var
 
 __all__ = ["ObservabilityMiddleware"]
 

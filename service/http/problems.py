@@ -20,6 +20,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
+from service.active_ruleset import NoActiveRuleset
 from service.errors import (
     Conflict,
     DomainError,
@@ -31,8 +32,7 @@ from service.errors import (
     Unauthenticated,
     Unprocessable,
 )
-from service.http.context import request_id_var
-from service.rules_runtime import NoActiveRuleset
+from service.http.request_context import request_id_var
 from service.store.database import DatabaseUnavailable
 
 __all__ = [

@@ -34,8 +34,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from service.auth import MemberPrincipal, Principal
 from service.errors import Unauthenticated
 from service.http.access import VERIFIED, verify_credential
-from service.http.context import request_id_var
 from service.http.problems import Problem
+from service.http.request_context import request_id_var
 from service.settings import Settings
 from service.store import ratelimits as store
 from service.store.database import Database

@@ -296,7 +296,7 @@ class MemoryStore:
                 return False
         self._save_ledger(rows)
         self._save_activity(rows)
-        self._save_game(rows)
+        self._save_progress(rows)
         self._save_tiers(rows)
         self._save_spending(rows)
         self._save_shared(rows)
@@ -343,7 +343,7 @@ class MemoryStore:
             m(r.member_id).referral = r
             self.referees[r.referrer_id].add(r.member_id)
 
-    def _save_game(self, rows: Rows) -> None:
+    def _save_progress(self, rows: Rows) -> None:
         m = self.member
         for badge in rows.badges:
             badges = m(badge.member_id).badges

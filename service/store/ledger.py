@@ -14,7 +14,13 @@ from sqlalchemy import bindparam, select
 
 from service.core.ledger import Balances, Lot
 from service.store.database import Connection
-from service.store.game_reads import GameRead, GameRows, game_args, game_columns, parse_game
+from service.store.progress_reads import (
+    ProgressRead,
+    ProgressRows,
+    parse_progress,
+    progress_args,
+    progress_columns,
+)
 from service.store.sql import compile_query
 from service.store.tables import balances, ledger_entries
 
@@ -55,7 +61,7 @@ SELECT
      FROM members m WHERE m.member_id = $1 AND $5) AS profile
 """
 # The same with the member's game state (`store/game_reads.py`): one round trip for both.
-_STATE_AND_GAME_SQL = _STATE_SQL.rstrip() + "," + game_columns(6)
+_STATE_AND_GAME_SQL = _STATE_SQL.rstrip() + "," + progress_columns(6)
 
 
 class Counter(msgspec.Struct, frozen=True):
@@ -107,7 +113,7 @@ class MemberState(msgspec.Struct, frozen=True):
     """The stored event `load_state` was asked about (`body_hash`, `result`), or None."""
     profile: Profile | None = None
     """The member's profile when asked for (`with_profile`); None for an unknown member."""
-    game: GameRows | None = None
+    game: ProgressRows | None = None
     """The member's game state when asked for (`game`)."""
 
 
@@ -118,7 +124,7 @@ async def load_state(
     extra_lot_ids: Sequence[str] = (),
     event_id: str | None = None,
     with_profile: bool = False,
-    game: GameRead | None = None,
+    game: ProgressRead | None = None,
 ) -> MemberState:
     """Balances, lots with points left (and `extra_lot_ids`), counters, badges, cap usage;
     the stored event `event_id` if any (the intake's idempotency check), the profile and the
@@ -127,7 +133,7 @@ async def load_state(
     if game is None:
         row = await conn.raw.fetchrow(_STATE_SQL, *args)
     else:
-        row = await conn.raw.fetchrow(_STATE_AND_GAME_SQL, *args, *game_args(game))
+        row = await conn.raw.fetchrow(_STATE_AND_GAME_SQL, *args, *progress_args(game))
     profile = row["profile"]
     stored = msgspec.convert(row["balances"] or {}, StoredBalances, strict=False)
     return MemberState(
@@ -146,7 +152,7 @@ async def load_state(
         usage=msgspec.convert(row["usage"], dict[str, Usage], strict=False),
         event=row["event"],
         profile=None if profile is None else msgspec.convert(profile, Profile, strict=False),
-        game=None if game is None else parse_game(row),
+        game=None if game is None else parse_progress(row),
     )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "Total",
     "computed",
     "figures",
+    "fold_shards",
     "rebuild",
     "stored",
     "top_balances",
@@ -203,4 +204,25 @@ async def rebuild(conn: Connection, timezone: str) -> int:
     for sql in _REBUILD[:-1]:
         await conn.raw.execute(sql, *([timezone] if "$1" in sql else []))
     status = await conn.raw.execute(_REBUILD[-1], timezone)
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# A past day's figures need no shards (saves rarely add to them): one row each, so that a
+# report reads a sixteenth of the rows. A save that adds to a folded row meanwhile inserts a
+# shard row again (folded on the next pass).
+_FOLD = """
+WITH moved AS (
+  DELETE FROM program_rollups WHERE day < $1 AND shard <> 0
+  RETURNING metric, day, key, value
+)
+INSERT INTO program_rollups AS t (metric, day, key, shard, value)
+SELECT metric, day, key, 0, sum(value) FROM moved GROUP BY metric, day, key
+ORDER BY metric, day, key
+ON CONFLICT (metric, day, key, shard) DO UPDATE SET value = t.value + excluded.value
+"""
+
+
+async def fold_shards(conn: Connection, before: date) -> int:
+    """Fold the shards of every day before `before` into shard 0; the rows that remain."""
+    status = await conn.raw.execute(_FOLD, before)
     return int(status.rsplit(" ", 1)[-1])

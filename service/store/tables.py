@@ -244,6 +244,9 @@ balances = Table(
 )
 """A member's balances: always the sum of their ledger entries (`loyalty ledger verify`)."""
 
+Index("ix_balances_top", balances.c.available.desc(), balances.c.member_id)
+"""The members holding the most available points (the top-members report)."""
+
 lots = Table(
     "lots",
     metadata,
@@ -733,6 +736,9 @@ program_rollups = Table(
 """Amounts added per figure (`metric`, e.g. points earned, with `key` the rule), local day of
 the program's time zone and shard, as decisions are saved: a figure is the sum over shards.
 Balances and members per tier or level are kept as the day's change (a running sum reads them)."""
+
+Index("ix_program_rollups_unfolded", program_rollups.c.day, postgresql_where=text("shard <> 0"))
+"""The rows the worker folds into shard 0 once their day is past (`fold_shards`)."""
 
 member_active_days = Table(
     "member_active_days",

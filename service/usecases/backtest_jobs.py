@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.active_ruleset import NoActiveRuleset
 from service.errors import InvalidInput, NotFound
-from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.store.database import Database
 from service.usecases.backtest import BacktestReport, backtest

@@ -14,15 +14,15 @@ from service.core.periods import period_bounds
 from service.errors import NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
-from service.usecases.game_view import (
+from service.usecases.progress_view import (
     ActiveChallenge,
     BadgeLevelView,
     NextBadgeLevel,
     StreakView,
     badges_view,
     challenges_view,
-    member_game,
-    member_game_read,
+    member_progress,
+    member_progress_read,
 )
 
 __all__ = ["BadgeProgress", "BoardInfo", "Boards", "GameCatalog", "boards", "game_catalog"]
@@ -62,11 +62,11 @@ async def game_catalog(services: Services, member_id: str) -> GameCatalog:
     held = {b.id: b for b in (await badges_view(services, member_id)).badges}
     async with services.db.connection() as conn:
         state = await ledger_store.load_state(
-            conn, member_id, with_profile=True, game=member_game_read(ruleset, now)
+            conn, member_id, with_profile=True, game=member_progress_read(ruleset, now)
         )
     if state.profile is None or state.game is None:
         raise NotFound(f"no member '{member_id}'", field="member_id")
-    _, streaks = member_game(ruleset, state.game, state.profile.timezone, now)
+    _, streaks = member_progress(ruleset, state.game, state.profile.timezone, now)
     badges = []
     for badge in ruleset.program.badges.values():
         mine = held.get(badge.id)

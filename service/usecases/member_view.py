@@ -14,7 +14,12 @@ from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.usecases.engagement_view import EngagementShown, engagement_shown
-from service.usecases.game_view import StreakView, TierView, member_game, member_game_read
+from service.usecases.progress_view import (
+    StreakView,
+    TierView,
+    member_progress,
+    member_progress_read,
+)
 
 __all__ = ["LedgerEntryView", "LedgerPage", "MemberView", "ledger_page", "member_view"]
 
@@ -92,12 +97,12 @@ async def member_view(services: Services, member_id: str) -> MemberView:
         ruleset = services.rules.current
         # One round trip: the state, the profile and the game state.
         state = await ledger_store.load_state(
-            conn, member_id, with_profile=True, game=member_game_read(ruleset, now)
+            conn, member_id, with_profile=True, game=member_progress_read(ruleset, now)
         )
     profile = state.profile
     if profile is None or state.game is None:
         raise NotFound(f"no member '{member_id}'", field="member_id")
-    tier, streaks = member_game(ruleset, state.game, profile.timezone, now)
+    tier, streaks = member_progress(ruleset, state.game, profile.timezone, now)
     current = mature(state.lots, state.balances, now)
     lots = [lot for lot in current.lots if lot.remaining > 0]
     pending = [

@@ -197,7 +197,8 @@ class Breakage(msgspec.Struct, frozen=True, kw_only=True):
 
     months: list[BreakageMonth]
     rate: float | None
-    """Over the whole window."""
+    """Over the program's whole history: every point expired over every point earned (a
+    window's ratio would set its expiries against earlier months' earnings)."""
     forecast: list[MonthPoints]
 
 
@@ -209,6 +210,9 @@ async def breakage(services: Services, months: int = 12) -> Breakage:
     async with services.db.connection() as conn:
         figures = await store.figures(conn, ["earned", "expired"], first, _END)
         ahead = await store.figures(conn, ["expiring"], this_month, _END)
+        ever: dict[str, int] = defaultdict(int)
+        for t in await store.totals(conn, ["earned", "expired"], _END):
+            ever[t.metric] += _int(t.value)
     earned: dict[date, int] = defaultdict(int)
     expired: dict[date, int] = defaultdict(int)
     for f in figures:
@@ -233,7 +237,7 @@ async def breakage(services: Services, months: int = 12) -> Breakage:
     ]
     return Breakage(
         months=rows,
-        rate=_ratio(sum(expired.values()), sum(earned.values())),
+        rate=_ratio(ever["expired"], ever["earned"]),
         forecast=forecast,
     )
 

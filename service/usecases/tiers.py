@@ -17,7 +17,7 @@ from service.decide.step import Step
 from service.decide.tiering import local_day, metric_since, review_now, settle_tier
 from service.services import Services
 from service.store import tiers as tier_store
-from service.store.game_reads import GameRead
+from service.store.progress_reads import ProgressRead
 from service.usecases.member_ops import run_member_op
 
 __all__ = [
@@ -40,9 +40,9 @@ class MemberTier(msgspec.Struct, kw_only=True):
     review: TierReview
 
 
-def tier_read(program: TierProgram, now: datetime, event_day: date | None = None) -> GameRead:
-    """What `read_game` reads for a tier review at `now`."""
-    return GameRead(
+def tier_read(program: TierProgram, now: datetime, event_day: date | None = None) -> ProgressRead:
+    """What `read_progress` reads for a tier review at `now`."""
+    return ProgressRead(
         tier_metric=program.metric_key, metric_since=metric_since(program, now, event_day)
     )
 

@@ -27,9 +27,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import msgspec
 
+from service.active_ruleset import NoActiveRuleset
 from service.core.streaks import unit_of
 from service.core.webhooks import backoff, message_id, signatures
-from service.rules_runtime import NoActiveRuleset
 from service.services import Services
 from service.store import webhooks as store
 from service.store.webhooks import DueDelivery

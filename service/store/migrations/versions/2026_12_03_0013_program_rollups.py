@@ -43,9 +43,14 @@ def upgrade() -> None:
         sa.Column("week", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_member_cohorts")),
     )
+    # the worker folds past days' shards into shard 0: find them without a scan
+    op.execute("CREATE INDEX ix_program_rollups_unfolded ON program_rollups (day) WHERE shard <> 0")
+    # the top-members report: the largest holders of available points, without a scan
+    op.execute("CREATE INDEX ix_balances_top ON balances (available DESC, member_id)")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_balances_top", table_name="balances")
     op.drop_table("member_cohorts")
     op.drop_table("member_active_days")
     op.drop_table("program_rollups")

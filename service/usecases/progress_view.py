@@ -20,11 +20,11 @@ from service.engine import Ruleset, StreakHistory
 from service.engine.effects import StepNumber
 from service.errors import NotFound
 from service.services import Services
-from service.store import gamification as game_store
 from service.store import ledger as ledger_store
 from service.store import members as member_store
+from service.store import progress as progress_store
 from service.store.database import Connection
-from service.store.game_reads import GameRead, GameRows
+from service.store.progress_reads import ProgressRead, ProgressRows
 from service.usecases.tiers import (
     MemberTier,
     TierMoveView,
@@ -44,8 +44,8 @@ __all__ = [
     "TierView",
     "badges_view",
     "challenges_view",
-    "member_game",
-    "member_game_read",
+    "member_progress",
+    "member_progress_read",
 ]
 
 
@@ -89,10 +89,10 @@ class StreakView(msgspec.Struct, kw_only=True):
     next_milestone: int | None
 
 
-def member_game_read(ruleset: Ruleset, now: datetime) -> GameRead:
+def member_progress_read(ruleset: Ruleset, now: datetime) -> ProgressRead:
     """What the tier and streaks shown on a member need read (`load_state(game=)`)."""
     program = ruleset.program.tiers
-    read = tier_read(program, now) if program is not None else GameRead()
+    read = tier_read(program, now) if program is not None else ProgressRead()
     engagement = ruleset.program.engagement
     return msgspec.structs.replace(
         read,
@@ -107,10 +107,10 @@ def member_game_read(ruleset: Ruleset, now: datetime) -> GameRead:
     )
 
 
-def member_game(
-    ruleset: Ruleset, rows: GameRows, timezone: str | None, now: datetime
+def member_progress(
+    ruleset: Ruleset, rows: ProgressRows, timezone: str | None, now: datetime
 ) -> tuple[TierView | None, list[StreakView]]:
-    """The tier and streaks shown on the member, from what `member_game_read` read."""
+    """The tier and streaks shown on the member, from what `member_progress_read` read."""
     program = ruleset.program.tiers
     tier = (
         _tier(program, member_tier(program, rows.tier, rows.metric_days, now), rows.tier_history)
@@ -229,7 +229,7 @@ async def challenges_view(services: Services, member_id: str) -> ChallengesView:
     tz = ruleset.program.timezone
     async with services.db.connection() as conn:
         await _require_member(conn, member_id)
-        rows = await game_store.challenge_rows(conn, member_id)
+        rows = await progress_store.challenge_rows(conn, member_id)
     stored = {(r["challenge_id"], r["window_key"]): r for r in rows}
     active = []
     for c in ruleset.challenges:
@@ -321,7 +321,7 @@ async def badges_view(services: Services, member_id: str) -> BadgesView:
     ruleset = services.rules.current
     async with services.db.connection() as conn:
         profile = await _require_member(conn, member_id)
-        held, levels = await game_store.badge_rows(conn, member_id)
+        held, levels = await progress_store.badge_rows(conn, member_id)
         state = await ledger_store.load_state(conn, member_id)
     reached: dict[tuple[str, int], datetime] = {
         (r["badge_id"], int(r["level"])): r["granted_at"] for r in levels

@@ -6,10 +6,10 @@ from typing import Any
 
 from litestar import Request, get
 
-from service.api.context import member_of, services_of
 from service.api.members import MemberId
+from service.api.requests import member_of, services_of
 from service.http.access import member_or_key, member_token
-from service.usecases.game_view import BadgesView, ChallengesView, badges_view, challenges_view
+from service.usecases.progress_view import BadgesView, ChallengesView, badges_view, challenges_view
 from service.usecases.referrals import ReferralView, referral_view
 
 __all__ = ["ROUTES"]

@@ -22,7 +22,7 @@ from service.engine.effects import (
     StreakEffect,
 )
 from service.engine.events import Event
-from service.engine.gamedefs import CompiledChallenge, CompiledStreak
+from service.engine.progress_defs import CompiledChallenge, CompiledStreak
 from service.engine.ruleset import Ruleset
 from service.engine.snapshot import MemberSnapshot, StreakHistory
 

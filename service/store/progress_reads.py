@@ -20,10 +20,17 @@ from service.core.tiers import TierMove, TierState
 from service.engine import StreakHistory
 from service.store.database import Connection
 
-__all__ = ["GameRead", "GameRows", "game_args", "game_columns", "parse_game", "read_game"]
+__all__ = [
+    "ProgressRead",
+    "ProgressRows",
+    "parse_progress",
+    "progress_args",
+    "progress_columns",
+    "read_progress",
+]
 
-# The game columns, with `$1` the member and `{p2}`..`{p8}` the other parameters, so that they
-# can stand alone (`read_game`) or follow the ledger state's columns in one statement.
+# The progress columns, with `$1` the member and `{p2}`..`{p8}` the other parameters, so that they
+# can stand alone (`read_progress`) or follow the ledger state's columns in one statement.
 _GAME_COLUMNS = """
   (SELECT json_build_object('tier', t.tier, 'since', t.since, 'held_until', t.held_until)
      FROM member_tiers t WHERE t.member_id = $1 AND {p2}::text IS NOT NULL) AS tier,
@@ -56,16 +63,16 @@ _GAME_COLUMNS = """
 """
 
 
-def game_columns(first: int) -> str:
-    """The game columns for a statement whose `$1` is the member and whose other game
-    parameters (`game_args`) start at `$first`."""
+def progress_columns(first: int) -> str:
+    """The progress columns for a statement whose `$1` is the member and whose other progress
+    parameters (`progress_args`) start at `$first`."""
     return _GAME_COLUMNS.format(**{f"p{k}": f"${first + k - 2}" for k in range(2, 11)})
 
 
-_GAME_SQL = "SELECT" + game_columns(2)
+_GAME_SQL = "SELECT" + progress_columns(2)
 
 
-class GameRead(msgspec.Struct, frozen=True, kw_only=True):
+class ProgressRead(msgspec.Struct, frozen=True, kw_only=True):
     """What to read; everything left at its default is skipped."""
 
     tier_metric: str | None = None
@@ -119,8 +126,8 @@ class ReferralRow(msgspec.Struct, frozen=True):
     rewarded: bool
 
 
-class GameRows(msgspec.Struct, frozen=True, kw_only=True):
-    """What `read_game` found (empty where not asked for)."""
+class ProgressRows(msgspec.Struct, frozen=True, kw_only=True):
+    """What `read_progress` found (empty where not asked for)."""
 
     tier: TierState
     metric_days: dict[date, float]
@@ -132,8 +139,8 @@ class GameRows(msgspec.Struct, frozen=True, kw_only=True):
     engagement_days: dict[tuple[str, date], Decimal] = {}
 
 
-def game_args(read: GameRead) -> list[Any]:
-    """The parameters of `game_columns`, in order (after the member)."""
+def progress_args(read: ProgressRead) -> list[Any]:
+    """The parameters of `progress_columns`, in order (after the member)."""
     return [
         read.tier_metric,
         read.metric_since,
@@ -147,13 +154,13 @@ def game_args(read: GameRead) -> list[Any]:
     ]
 
 
-async def read_game(conn: Connection, member_id: str, read: GameRead) -> GameRows:
+async def read_progress(conn: Connection, member_id: str, read: ProgressRead) -> ProgressRows:
     """Read what `read` asks for about one member, in one statement."""
-    return parse_game(await conn.raw.fetchrow(_GAME_SQL, member_id, *game_args(read)))
+    return parse_progress(await conn.raw.fetchrow(_GAME_SQL, member_id, *progress_args(read)))
 
 
-def parse_game(row: Any) -> GameRows:
-    """The game state in a row holding `game_columns`."""
+def parse_progress(row: Any) -> ProgressRows:
+    """The progress state in a row holding `progress_columns`."""
     units: dict[str, list[date]] = {}
     for streak_id, unit in row["streak_units"]:
         units.setdefault(streak_id, []).append(date.fromisoformat(unit))
@@ -164,7 +171,7 @@ def parse_game(row: Any) -> GameRows:
         for s in msgspec.convert(row["streaks"], list[_StreakRow], strict=False)
     }
     moves = msgspec.convert(row["tier_history"], list[_MoveRow], strict=False)
-    return GameRows(
+    return ProgressRows(
         tier=msgspec.convert(row["tier"] or {}, TierState, strict=False),
         metric_days={date.fromisoformat(day): float(value) for day, value in row["metric_days"]},
         challenges=msgspec.convert(row["challenges"], list[ChallengeRow], strict=False),

@@ -11,19 +11,19 @@ from service.engine.cel import CelCompileError, CelEnv, CompiledExpr
 from service.engine.costs import MAX_EVENT_COST, check_length, measure, variable_shape
 from service.engine.events import AttributeSpec, EventTypeSpec
 from service.engine.files import BadgeDef, ChallengeDef, ReferralDef, StreakDef, TiersDef
-from service.engine.gamedefs import (
+from service.engine.problems import Problem, did_you_mean
+from service.engine.progress_defs import (
     CompiledChallenge,
     CompiledReferral,
     CompiledStep,
     CompiledStreak,
 )
-from service.engine.problems import Problem, did_you_mean
 from service.engine.yamldoc import Path, YamlDoc, decode
 
-__all__ = ["GameLoader"]
+__all__ = ["ProgressLoader"]
 
 
-class GameLoader:
+class ProgressLoader:
     """What the loader knows, and the checks of the gamification sections."""
 
     problems: list[Problem]
@@ -176,7 +176,7 @@ class GameLoader:
 
     # -- rule files ---------------------------------------------------------------------------
 
-    def load_game_sections(
+    def load_progress_sections(
         self, doc: YamlDoc, challenges: list[Any], streaks: list[Any], referral: Any
     ) -> None:
         """Decode and load a rule file's `challenges:`, `streaks:` and `referral:` sections."""

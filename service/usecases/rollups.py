@@ -1,18 +1,20 @@
-"""`loyalty reports verify` and `rebuild`: the program's rollups against the same figures
-computed from the ledger, the lots, the orders and the histories (a full scan, for checks and
-upgrades, never for a report)."""
+"""The program's rollups kept small and checked: the worker folds past days' shards into one
+row; `loyalty reports verify` and `rebuild` set them against the same figures computed from the
+ledger, the lots, the orders and the histories (a full scan, for checks and upgrades, never for
+a report)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from service.store import program_rollups as store
 from service.store.database import Database
 
-__all__ = ["Difference", "rebuild_rollups", "verify_rollups"]
+__all__ = ["Difference", "fold_past_days", "rebuild_rollups", "verify_rollups"]
 
 
 class Difference(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,3 +52,15 @@ async def rebuild_rollups(db: Database, timezone: str) -> int:
     """Replace the rollups with the direct computation (saves wait meanwhile); rows written."""
     async with db.transaction() as conn:
         return await store.rebuild(conn, timezone)
+
+
+FOLD_AFTER_DAYS = 2
+"""A day's shards are folded once it is this many local days past (late events are rare)."""
+
+
+async def fold_past_days(db: Database, now: datetime, timezone: str) -> int:
+    """Fold the shards of the days more than FOLD_AFTER_DAYS before today (the worker's
+    pass; cheap when there is nothing to fold: a partial index finds the rows)."""
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    async with db.transaction() as conn:
+        return await store.fold_shards(conn, today - timedelta(days=FOLD_AFTER_DAYS))
