@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.errors import DomainError, NotFound
 from service.usecases import backtest_jobs, rule_versions
 from service.usecases.backtest_jobs import BacktestJob, BacktestRequest

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.errors import DomainError
 from service.usecases.dry_run import DryRun, DryRunRequest, dry_run
 

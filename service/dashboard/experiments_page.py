@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.errors import DomainError, NotFound
 from service.usecases import experiments
 from service.usecases.experiments import DEFAULT_WINDOW, ExperimentReport

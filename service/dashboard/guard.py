@@ -9,7 +9,7 @@ from typing import Any, Final
 import msgspec
 from litestar import Request
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden
 from service.http.audit import mark_audited

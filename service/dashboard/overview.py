@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.usecases import program_reports as reports
 
 from . import overview_charts as build

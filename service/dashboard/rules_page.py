@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.errors import DomainError
 from service.usecases import rule_versions
 from service.usecases import rules as rule_usecases

@@ -9,7 +9,7 @@ from typing import Any, Final
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from service.api.context import services_of
+from service.api.requests import services_of
 from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden, Unauthenticated
 from service.http.audit import mark_audited
