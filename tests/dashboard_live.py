@@ -102,6 +102,7 @@ def start_browser() -> Any:
         "--lang=en-US",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})  # console errors
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     # the page's own viewport at 1366x768 (the window's size counts the browser's frame)

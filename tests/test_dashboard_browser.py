@@ -138,6 +138,7 @@ def test_sign_in_and_open_each_page(browser, live):
         "experiments": ("/dashboard/experiments", "Experiments"),
         "experiment": ("/dashboard/experiments/welcome-2026", "Experiment welcome-2026"),
     }
+    browser.get_log("browser")  # what earlier tests left (a refused sign-in's 403)
     for name, (path, title) in pages.items():
         go(browser, live, path)
         assert heading(browser) == title, name
@@ -148,6 +149,8 @@ def test_sign_in_and_open_each_page(browser, live):
         assert all(drawn), f"{name}: a chart did not draw ({drawn})"
         if name == "overview":
             assert len(drawn) >= 10, drawn
+        errors = [e["message"] for e in browser.get_log("browser")]
+        assert not errors, f"{name}: the console says {errors}"  # CSP refusals included
         shot(browser, name)
         if name == "overview":
             DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
