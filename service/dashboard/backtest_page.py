@@ -4,10 +4,11 @@ the versions that booked them; its page shows the progress (polled) and then the
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import Parameter
 from litestar.response import Redirect
 
 from service.api.requests import services_of
@@ -20,6 +21,8 @@ from .render import page
 from .rules_page import render_rules
 
 __all__ = ["ROUTES"]
+
+JobId = Annotated[str, Parameter(max_length=64)]
 
 
 def _whole(text: str, default: int | None, low: int, high: int, name: str) -> int | None:
@@ -62,7 +65,7 @@ async def start_backtest(request: Request[Any, Any, Any]) -> Response[Any]:
     include_in_schema=False,
     operation_id="dashboardBacktestPage",
 )
-async def backtest_page(request: Request[Any, Any, Any], backtest_id: str) -> Response[str]:
+async def backtest_page(request: Request[Any, Any, Any], backtest_id: JobId) -> Response[str]:
     """The backtest's progress while it runs (the page polls it), then its report."""
     signed = await signed_in(request)
     context: dict[str, Any] = {"title": "Backtest", "current": "rules", "signed": signed}
@@ -89,7 +92,7 @@ class ProgressShown(msgspec.Struct, kw_only=True):
     include_in_schema=False,
     operation_id="dashboardBacktestProgress",
 )
-async def backtest_progress(request: Request[Any, Any, Any], backtest_id: str) -> Response[bytes]:
+async def backtest_progress(request: Request[Any, Any, Any], backtest_id: JobId) -> Response[bytes]:
     """The job's progress as JSON, for the page's script (cookie-signed like every page)."""
     await signed_in(request)
     job = backtest_jobs.job(backtest_id)

@@ -20,6 +20,7 @@ from .render import page
 __all__ = ["ROUTES"]
 
 Window = Annotated[int, Parameter(ge=31, le=365)]
+ExperimentId = Annotated[str, Parameter(max_length=64)]
 
 
 def _splits(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
@@ -83,7 +84,9 @@ async def experiments_page(request: Request[Any, Any, Any]) -> Response[str]:
     operation_id="dashboardExperiment",
 )
 async def experiment_page(
-    request: Request[Any, Any, Any], experiment_id: str, window_days: Window = DEFAULT_WINDOW
+    request: Request[Any, Any, Any],
+    experiment_id: ExperimentId,
+    window_days: Window = DEFAULT_WINDOW,
 ) -> Response[str]:
     """One experiment's lift report over `window_days` after each member's first exposure."""
     signed = await signed_in(request)

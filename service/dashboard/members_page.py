@@ -26,6 +26,7 @@ LEDGER_PAGE = 50
 
 Query = Annotated[str | None, Parameter(max_length=128)]
 Cursor = Annotated[str | None, Parameter(max_length=32)]
+MemberId = Annotated[str, Parameter(max_length=128)]
 
 
 async def _search(request: Request[Any, Any, Any], q: str) -> list[MemberSummary]:
@@ -73,7 +74,7 @@ async def _member(
 
 @get("/dashboard/members/{member_id:str}", include_in_schema=False, operation_id="dashboardMember")
 async def member_page(
-    request: Request[Any, Any, Any], member_id: str, cursor: Cursor = None
+    request: Request[Any, Any, Any], member_id: MemberId, cursor: Cursor = None
 ) -> Response[str]:
     """One member as of now, with a page of their ledger (newest first)."""
     signed = await signed_in(request)

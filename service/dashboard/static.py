@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from importlib import resources
-from typing import Final
+from typing import Annotated, Final
 
 from litestar import Response, get
+from litestar.params import Parameter
 
 from service.errors import NotFound
 
@@ -41,7 +42,7 @@ def static_url(name: str) -> str:
     include_in_schema=False,
     operation_id="dashboardStatic",
 )
-async def static_file(name: str) -> Response[bytes]:
+async def static_file(name: Annotated[str, Parameter(max_length=64)]) -> Response[bytes]:
     """A static file of the dashboard (public: no data in it)."""
     media_type = _TYPES.get(name)
     if media_type is None:
