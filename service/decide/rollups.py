@@ -128,24 +128,27 @@ def _entries(out: _Deltas, entries: Iterable[EntryRow], rewards: dict[str, str])
         out.add("redemptions", day, reward, 1)
 
 
-def _open_by_month(out: _Deltas, lots: Iterable[Lot]) -> dict[date, int]:
-    months: dict[date, int] = defaultdict(int)
-    for lot in lots:
-        if lot.expires_at is not None and lot.state != "expired" and lot.remaining > 0:
-            months[month_of(out.local(lot.expires_at))] += lot.remaining
-    return months
+def _open(lot: Lot) -> int:
+    """The points of a lot that its expiry date will take unless spent."""
+    if lot.expires_at is None or lot.state == "expired":
+        return 0
+    return max(lot.remaining, 0)
 
 
 def _expiring(out: _Deltas, before: MemberState, after: MemberState) -> None:
+    """The change of the open lots' points per expiry month: only the lots the decision
+    changed are dated (a lot it did not carry on is not rewritten by the save)."""
     if before.lots == after.lots:
         return
-    carried = {lot.lot_id for lot in after.lots}
-    # a lot the decision did not carry on is not rewritten by the save: it stands as it was
-    untouched = [lot for lot in before.lots if lot.lot_id not in carried]
-    old = _open_by_month(out, before.lots)
-    new = _open_by_month(out, [*after.lots, *untouched])
-    for month in old.keys() | new.keys():
-        out.add("expiring", month, "", new.get(month, 0) - old.get(month, 0))
+    old = {lot.lot_id: lot for lot in before.lots}
+    for lot in after.lots:
+        was = old.get(lot.lot_id)
+        if was == lot:
+            continue
+        if was is not None and was.expires_at is not None and _open(was):
+            out.add("expiring", month_of(out.local(was.expires_at)), "", -_open(was))
+        if lot.expires_at is not None and _open(lot):
+            out.add("expiring", month_of(out.local(lot.expires_at)), "", _open(lot))
 
 
 def _purchases(
