@@ -35,6 +35,7 @@ from service.api import rules as rule_routes
 from service.api import webhooks as webhook_routes
 from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
+from service.dashboard import dashboard_router
 from service.http.access import access_guard
 from service.http.audit import audit_before_send
 from service.http.json_body import JsonBodyRequest
@@ -187,7 +188,7 @@ def create_app(
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])
     app = Litestar(
-        route_handlers=[*health.ROUTES, api],
+        route_handlers=[*health.ROUTES, api, dashboard_router()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=_openapi(),

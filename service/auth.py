@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import jwt
 import msgspec
@@ -131,14 +131,23 @@ class ApiKeys:
             used = row["last_used_at"]
             if used is None or used < datetime.now(UTC) - LAST_USED_PRECISION:
                 await key_store.mark_used(conn, row["key_id"])
-        principal = ApiKeyPrincipal(
-            key_id=row["key_id"], name=row["name"], scopes=frozenset(row["scopes"])
-        )
+        principal = _principal(row)
         if self._cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[token] = (now + self._cache_seconds, principal)
         return principal
+
+    async def by_id(self, key_id: str) -> ApiKeyPrincipal | None:
+        """The key with this id as stored now (never cached), or None when it is unknown or
+        revoked: for a session that outlives the request that proved the key's secret."""
+        async with self._db.connection() as conn:
+            row = await key_store.fetch_key(conn, key_id)
+        return None if row is None else _principal(row)
+
+
+def _principal(row: Any) -> ApiKeyPrincipal:
+    return ApiKeyPrincipal(key_id=row["key_id"], name=row["name"], scopes=frozenset(row["scopes"]))
 
 
 class MemberTokens:

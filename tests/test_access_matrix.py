@@ -85,6 +85,17 @@ def public() -> dict[str, int | str]:
     return dict.fromkeys(KINDS, ALLOWED)
 
 
+def dashboard_page() -> dict[str, int | str]:
+    """A dashboard page: only its session cookie opens it; any bearer credential, an admin
+    key's included, is redirected (303) to the sign-in page."""
+    return dict.fromkeys(KINDS, 303)
+
+
+def dashboard_form() -> dict[str, int | str]:
+    """A dashboard form: without the session's CSRF token it is 403, whatever is sent."""
+    return dict.fromkeys(KINDS, 403)
+
+
 MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/health/live"): public(),
     ("GET", "/health/ready"): public(),
@@ -163,6 +174,20 @@ MATRIX: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/v1/admin/keys"): key("keys:manage"),
     ("DELETE", "/v1/admin/keys/{key_id:str}"): key("keys:manage"),
     ("GET", "/v1/admin/audit"): key("admin"),
+    ("GET", "/dashboard/static/{name:str}"): public(),
+    ("GET", "/dashboard/sign-in"): public(),
+    ("POST", "/dashboard/sign-in"): dashboard_form(),
+    ("POST", "/dashboard/sign-out"): dashboard_form(),
+    ("GET", "/dashboard"): dashboard_page(),
+    ("GET", "/dashboard/rules"): dashboard_page(),
+    ("POST", "/dashboard/rules/dry-run"): dashboard_form(),
+    ("POST", "/dashboard/rules/backtests"): dashboard_form(),
+    ("GET", "/dashboard/rules/backtests/{backtest_id:str}"): dashboard_page(),
+    ("GET", "/dashboard/rules/backtests/{backtest_id:str}/progress"): dashboard_page(),
+    ("GET", "/dashboard/members"): dashboard_page(),
+    ("GET", "/dashboard/members/{member_id:str}"): dashboard_page(),
+    ("GET", "/dashboard/experiments"): dashboard_page(),
+    ("GET", "/dashboard/experiments/{experiment_id:str}"): dashboard_page(),
     **{
         ("GET", f"/schema{tail}"): public()
         for tail in (
@@ -188,6 +213,8 @@ PARAMS = {
     "{event_id:str}": "no-such-event",
     "{key_id:str}": "000000000000",
     "{path:str}": "openapi.json",
+    "{name:str}": "dashboard.css",
+    "{experiment_id:str}": "welcome-2026",
     "{version:str}": "0123456789abcdef",  # no such version: 404 for an admin
     "{a:str}": "0123456789abcdef",
     "{b:str}": "fedcba9876543210",
@@ -259,7 +286,9 @@ async def test_access_matrix(client, make_key, clock):
         url = _url(template)
         body = {} if method in ("POST", "PUT") else None
         for kind in KINDS:
-            response = await client.request(method, url, json=body, headers=credentials[kind])
+            response = await client.request(
+                method, url, json=body, headers=credentials[kind], follow_redirects=False
+            )
             expected = cells[kind]
             status = response.status_code
             ok = status not in (401, 403) if expected == ALLOWED else status == expected

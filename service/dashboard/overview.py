@@ -1,0 +1,65 @@
+"""The overview: the program reports (the same use cases `/v1/admin/reports/...` answers with,
+at their default windows) as charts, each with its figures in a table."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from service.api.requests import services_of
+from service.usecases import program_reports as reports
+
+from . import overview_charts as build
+from .guard import signed_in
+from .render import page
+
+__all__ = ["ROUTES"]
+
+
+async def _context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    services = services_of(request)
+    # asyncio.gather is typed for at most six awaitables: two rounds
+    liability, breakage, points, tiers, levels = await asyncio.gather(
+        reports.liability(services),
+        reports.breakage(services),
+        reports.points(services),
+        reports.tiers(services),
+        reports.engagement_levels(services),
+    )
+    active, cohorts, top, experiments = await asyncio.gather(
+        reports.active_members(services),
+        reports.cohorts(services),
+        reports.top_members(services),
+        reports.experiment_summaries(services),
+    )
+    return {
+        "as_of": services.clock.now(),
+        "timezone": services.rules.current.program.timezone,
+        "figures": build.now_figures(liability, breakage, active),
+        "charts": [
+            {
+                "title": "Liability and breakage",
+                "charts": build.liability_charts(liability, breakage),
+            },
+            {"title": "Points", "charts": build.points_charts(points)},
+            {"title": "Members", "charts": build.member_charts(tiers, levels)},
+            {
+                "title": "Activity",
+                "charts": [*build.activity_charts(active), build.cohort_chart(cohorts)],
+            },
+        ],
+        "tables": [build.top_table(top), build.experiment_table(experiments)],
+    }
+
+
+@get("/dashboard", include_in_schema=False, operation_id="dashboardOverview")
+async def overview(request: Request[Any, Any, Any]) -> Response[str]:
+    """Liability, breakage, points, tiers, engagement, activity, cohorts, top members."""
+    signed = await signed_in(request)
+    context = {"title": "Overview", "current": "overview", "signed": signed}
+    return page("overview.html", {**context, **await _context(request)})
+
+
+ROUTES = [overview]
