@@ -346,6 +346,7 @@ _ROLLUPS = """w_active AS (
     WHERE coalesce(c.week, n.week) <= w.week
   ) f GROUP BY f.metric, f.day, f.key ORDER BY f.metric, f.day, f.key
   ON CONFLICT (metric, day, key, shard) DO UPDATE SET value = t.value + excluded.value
+  RETURNING 1
 )"""
 
 
@@ -363,7 +364,7 @@ _HISTOGRAM = (
     "FROM json_to_recordset($0::json) AS x(board_id text, period_key text, segment text, "
     "level smallint, bucket integer, shard integer, members bigint) "
     "ON CONFLICT (board_id, period_key, segment, level, bucket, shard) DO UPDATE "
-    "SET members = t.members + excluded.members"
+    "SET members = t.members + excluded.members RETURNING 1"
 )
 _STATEMENTS = dict(_WRITES)
 _FIELDS = [name for name, _ in _WRITES]
@@ -388,7 +389,15 @@ def _save_sql(fields: tuple[str, ...], rollups: bool, histogram: bool) -> str:
         parts.append(f"w_histogram AS ({_numbered(_HISTOGRAM, after)})")
     ctes = ",\n".join(parts)
     counted = "(SELECT count(*) FROM w_generated_codes)" if "generated_codes" in fields else "0"
-    return f"WITH {ctes}\nSELECT {counted} AS generated"
+    # the shared counters are read by the outer query, so that they are written in this order
+    # (rollups, then histogram) and not in the order the executor would pick for CTEs no one
+    # reads: a large set writes them in the same order, in two statements
+    shared = [
+        f"(SELECT count(*) FROM w_{n})"
+        for n, on in (("rollups", rollups), ("histogram", histogram))
+        if on
+    ]
+    return f"WITH {ctes}\nSELECT {counted} AS generated" + "".join(f", {x}" for x in shared)
 
 
 _HISTOGRAM_SQL = """
