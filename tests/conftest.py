@@ -100,8 +100,10 @@ async def database_url(
 
 
 async def _assert_ledger_verifies(url: str, *, replay: bool = True) -> None:
-    """After every test: `loyalty ledger verify` finds every balance equal to its entries."""
-    from helpers import ledger_problems, replay_problems
+    """After every test: `loyalty ledger verify` finds every balance equal to its entries;
+    unless the test wrote the store by raw SQL, `ledger replay --check` finds the history
+    books what is stored and `reports verify` finds the rollups equal to the ledger's figures."""
+    from helpers import ledger_problems, replay_problems, rollup_problems
 
     database = Database(url, min_size=0, max_size=2)
     await database.open()
@@ -112,6 +114,10 @@ async def _assert_ledger_verifies(url: str, *, replay: bool = True) -> None:
         if replay and os.environ.get("LOYALTY_SKIP_REPLAY") != "1":
             problems = await replay_problems(database)
             assert not problems, "ledger replay --check failed after the test:\n" + "\n".join(
+                problems[:20]
+            )
+            problems = await rollup_problems(database)
+            assert not problems, "reports verify failed after the test:\n" + "\n".join(
                 problems[:20]
             )
     finally:

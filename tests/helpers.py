@@ -95,6 +95,22 @@ SELECT member_id, CASE kind WHEN 'activate' THEN 'pending' ELSE 'held' END, -sum
 """
 
 
+async def rollup_problems(db: Any) -> list[str]:
+    """What `loyalty reports verify` would report: the program's rollups against the figures
+    computed from the ledger (empty: they agree), in the active ruleset's time zone."""
+    from service.engine import load_ruleset_from_files
+    from service.store import rulesets as ruleset_store
+    from service.usecases.rollups import verify_rollups
+
+    async with db.connection() as conn:
+        row = await ruleset_store.fetch_active(conn)
+    if row is None:
+        return []
+    timezone = load_ruleset_from_files(dict(row["files"])).program.timezone
+    _, differences = await verify_rollups(db, timezone)
+    return [f"{d.metric} {d.day} {d.key}: {d.stored} != {d.computed}" for d in differences]
+
+
 async def assert_ledger_balances(db: Any) -> None:
     """Every member's balances row equals the sum of their ledger entries, none is negative,
     the lots hold exactly the available and pending points, and the entry count matches."""
