@@ -125,15 +125,13 @@ class ApiKeys:
         if len(parts) != 3 or parts[0] != "lk" or not parts[1] or not parts[2]:
             raise Unauthenticated("malformed API key")
         async with self._db.connection() as conn:
-            row = await key_store.fetch_key(conn, parts[1])
-            if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
+            key = await key_store.fetch_key(conn, parts[1])
+            if key is None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
                 raise Unauthenticated("unknown or revoked API key")
-            used = row["last_used_at"]
+            used = key.last_used_at
             if used is None or used < datetime.now(UTC) - LAST_USED_PRECISION:
-                await key_store.mark_used(conn, row["key_id"])
-        principal = ApiKeyPrincipal(
-            key_id=row["key_id"], name=row["name"], scopes=frozenset(row["scopes"])
-        )
+                await key_store.mark_used(conn, key.key_id)
+        principal = ApiKeyPrincipal(key_id=key.key_id, name=key.name, scopes=frozenset(key.scopes))
         if self._cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()

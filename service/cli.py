@@ -10,29 +10,17 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from service.cli_database import database_url
 from service.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from service.store.database import Connection
+
 __all__ = ["database_url", "main"]
-
-
-@contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """The database every command uses: DATABASE_URL, else the embedded server (started if
-    needed, and stopped afterwards only if no other process still uses it)."""
-    if settings.database_url:
-        yield settings.database_url
-        return
-    from service.store.embedded import EmbeddedPostgres
-
-    embedded = EmbeddedPostgres(settings.data_path, binaries=settings.pg_bin)
-    url = embedded.acquire()
-    try:
-        yield url
-    finally:
-        embedded.release()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -107,78 +95,87 @@ def _cli_actor() -> str:
 
 
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
-    from service.auth import SCOPES, generate_key
+    from service.cli_database import on_database
+    from service.store.database import Database
+
+    commands = {"create": _keys_create, "list": _keys_list, "revoke": _keys_revoke}
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            return await commands[args.keys_command](conn, args)
+
+    return on_database(settings, work)
+
+
+async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
+    from service.auth import generate_key
     from service.store import audit as audit_store
     from service.store import keys as key_store
-    from service.store.database import Database
-    from service.store.migrate import migrate
 
-    async def run(url: str) -> int:
-        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
-        await db.open()
-        try:
-            async with db.transaction() as conn:
-                if args.keys_command == "create":
-                    scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
-                    try:
-                        issued = generate_key(args.name, scopes)
-                    except ValueError as exc:
-                        print(f"error: {exc}", file=sys.stderr)
-                        return 2
-                    if any(row["name"] == args.name for row in await key_store.list_keys(conn)):
-                        print(f"error: a key named '{args.name}' exists", file=sys.stderr)
-                        return 2
-                    await key_store.insert_key(
-                        conn,
-                        key_id=issued.key_id,
-                        name=issued.name,
-                        secret_hash=issued.secret_hash,
-                        scopes=issued.scopes,
-                    )
-                    await audit_store.append(
-                        conn,
-                        actor=_cli_actor(),
-                        key_id=None,
-                        action="createKey",
-                        method="CLI",
-                        path="loyalty keys create",
-                        status=201,
-                        detail={"key_id": issued.key_id, "name": issued.name},
-                    )
-                    print(issued.token)
-                    print(
-                        f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
-                        "the token above is shown once",
-                        file=sys.stderr,
-                    )
-                elif args.keys_command == "list":
-                    for row in await key_store.list_keys(conn):
-                        state = "revoked" if row["revoked_at"] else "active"
-                        used = row["last_used_at"].isoformat() if row["last_used_at"] else "never"
-                        print(f"{row['name']}\t{','.join(row['scopes'])}\t{state}\tused {used}")
-                elif args.keys_command == "revoke":
-                    if not await key_store.revoke_key(conn, args.name):
-                        print(f"error: no active key named '{args.name}'", file=sys.stderr)
-                        return 1
-                    await audit_store.append(
-                        conn,
-                        actor=_cli_actor(),
-                        key_id=None,
-                        action="revokeKey",
-                        method="CLI",
-                        path="loyalty keys revoke",
-                        status=200,
-                        detail={"name": args.name},
-                    )
-                    print(f"revoked key '{args.name}'")
-            return 0
-        finally:
-            await db.close()
+    scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
+    try:
+        issued = generate_key(args.name, scopes)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if any(key.name == args.name for key in await key_store.list_keys(conn)):
+        print(f"error: a key named '{args.name}' exists", file=sys.stderr)
+        return 2
+    await key_store.insert_key(
+        conn,
+        key_id=issued.key_id,
+        name=issued.name,
+        secret_hash=issued.secret_hash,
+        scopes=issued.scopes,
+    )
+    await audit_store.append(
+        conn,
+        actor=_cli_actor(),
+        key_id=None,
+        action="createKey",
+        method="CLI",
+        path="loyalty keys create",
+        status=201,
+        detail={"key_id": issued.key_id, "name": issued.name},
+    )
+    print(issued.token)
+    print(
+        f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
+        "the token above is shown once",
+        file=sys.stderr,
+    )
+    return 0
 
-    _ = SCOPES
-    with database_url(settings) as url:
-        migrate(url)
-        return asyncio.run(run(url))
+
+async def _keys_list(conn: Connection, args: argparse.Namespace) -> int:
+    from service.store import keys as key_store
+
+    for key in await key_store.list_keys(conn):
+        state = "revoked" if key.revoked_at else "active"
+        used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        print(f"{key.name}\t{','.join(key.scopes)}\t{state}\tused {used}")
+    return 0
+
+
+async def _keys_revoke(conn: Connection, args: argparse.Namespace) -> int:
+    from service.store import audit as audit_store
+    from service.store import keys as key_store
+
+    if not await key_store.revoke_key(conn, args.name):
+        print(f"error: no active key named '{args.name}'", file=sys.stderr)
+        return 1
+    await audit_store.append(
+        conn,
+        actor=_cli_actor(),
+        key_id=None,
+        action="revokeKey",
+        method="CLI",
+        path="loyalty keys revoke",
+        status=200,
+        detail={"name": args.name},
+    )
+    print(f"revoked key '{args.name}'")
+    return 0
 
 
 def _rules(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from service.cli_versions import _on_database
+from service.cli_database import on_database
 from service.settings import Settings
 from service.store.database import Database
 
@@ -46,7 +46,7 @@ def _reports(settings: Settings, args: argparse.Namespace) -> int:
         print(f"checked {compared} figures: {len(differences)} differ")
         return 1 if differences else 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -36,6 +36,7 @@ from service.decide.answers import (
 )
 from service.decide.engaging import LevelMove, changed_event, settle_engagement
 from service.decide.experimenting import by_arm
+from service.decide.idempotency import event_key, replay_or_conflict
 from service.decide.plan import challenge_windows
 from service.decide.referral import link_referral, reverse_referrer, reward_referrer
 from service.decide.rows import BadgeLevelRow, BadgeRow, EventRow, StreakUnitRow
@@ -423,13 +424,10 @@ def decide_event(
     state = step.member(event.member_id)
     stored = state.events.get(event.id)
     if stored is not None:  # a replay, or a second delivery in the same set
-        if stored.body_hash != prepared.body_hash:
-            raise Conflict(
-                f"event '{event.id}' was already received with a different body",
-                field="id",
-                code="event_id_reused",
-            )
-        return replace(stored.result, replay=True)
+        answer = replay_or_conflict(
+            stored.body_hash, prepared.body_hash, stored.result, event_key(event.id)
+        )
+        return replace(answer, replay=True)
     tiers = ruleset.program.tiers
     now = step.now
     tier_before = review_now(tiers, state, now) if tiers is not None else None
