@@ -57,7 +57,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         if row is None:
             print("error: no ruleset is active (publish one first)")
             return 1
-        ruleset = load_ruleset_from_files(dict(row["files"]))
+        ruleset = load_ruleset_from_files(dict(row.files))
         now = datetime.now(UTC)
         report = await report_on(db, ruleset, args.experiment_id, args.window_days, now)
         print(msgspec.json.encode(report).decode() if args.json else report_text(report))

@@ -23,7 +23,7 @@ async def _timezone(db: Database) -> str | None:
         row = await ruleset_store.fetch_active(conn)
     if row is None:
         return None
-    return load_ruleset_from_files(dict(row["files"])).program.timezone
+    return load_ruleset_from_files(dict(row.files)).program.timezone
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
