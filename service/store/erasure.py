@@ -162,12 +162,13 @@ async def _rewrite_texts(
         )
 
 
-async def lock_member(conn: Connection, member_id: str) -> Any:
-    """The member's row, locked (None when there is no such member or it was erased)."""
-    return await conn.raw.fetchrow(
+async def lock_member(conn: Connection, member_id: str) -> bool:
+    """Lock the member's row; False when there is no such member or it was erased."""
+    row = await conn.raw.fetchrow(
         "SELECT member_id FROM members WHERE member_id = $1 AND erased_at IS NULL FOR UPDATE",
         member_id,
     )
+    return row is not None
 
 
 async def pseudonymise(

@@ -185,6 +185,6 @@ async def audit_page(services: Services, limit: int, cursor: str | None) -> Audi
         before = int(cursor)
     async with services.db.connection() as conn:
         rows = await audit_store.page(conn, before, limit + 1)
-    entries = [msgspec.convert(dict(r), AuditEntry) for r in rows[:limit]]
+    entries = [AuditEntry(**msgspec.structs.asdict(r)) for r in rows[:limit]]
     more = len(rows) > limit
     return AuditPage(entries=entries, next_cursor=str(entries[-1].id) if more else None)
