@@ -18,7 +18,12 @@ from service.cli_database import database_url
 from service.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from service.store.database import Connection
+
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What `add_subparsers` answers: the commands of a parser."""
 
 __all__ = ["database_url", "main"]
 
@@ -361,18 +366,31 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from service.auth import SCOPES
     from service.cli_experiments import add_experiment_commands
-    from service.cli_history import add_backtest_command
     from service.cli_reports import add_report_commands
-    from service.cli_versions import add_version_commands
     from service.cli_webhooks import add_webhook_commands
 
     parser = argparse.ArgumentParser(
         prog="loyalty", description="Loyalty and gamification service."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_serve(commands)
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+    _add_keys(commands)
+    _add_rules(commands)
+    _add_ledger(commands)
+    add_experiment_commands(commands)
+    add_report_commands(commands)
+    _add_worker(commands)
+    add_webhook_commands(commands)
+    commands.add_parser(
+        "openapi", help="print the OpenAPI document the code generates"
+    ).set_defaults(run=_openapi)
+    return parser
 
+
+def _add_serve(commands: Subcommands) -> None:
+    """`loyalty serve`."""
     serve = commands.add_parser("serve", help="run the HTTP service (migrates first)")
     serve.add_argument("--host", help="address to bind (LOYALTY_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (LOYALTY_PORT, default 8000)")
@@ -382,7 +400,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+
+def _add_keys(commands: Subcommands) -> None:
+    """`loyalty keys create | list | revoke`."""
+    from service.auth import SCOPES
 
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -398,6 +419,12 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("--name", required=True)
     keys.set_defaults(run=_keys)
+
+
+def _add_rules(commands: Subcommands) -> None:
+    """`loyalty rules`: on a rules folder, and on the stored versions."""
+    from service.cli_history import add_backtest_command
+    from service.cli_versions import add_version_commands
 
     rules = commands.add_parser(
         "rules",
@@ -440,6 +467,9 @@ def _parser() -> argparse.ArgumentParser:
     add_version_commands(rule_commands)  # on the database; no rules folder
     add_backtest_command(rule_commands)
 
+
+def _add_ledger(commands: Subcommands) -> None:
+    """`loyalty ledger verify | replay`."""
     ledger = commands.add_parser("ledger", help="check the points ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_commands.add_parser(
@@ -457,9 +487,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ledger.set_defaults(run=_ledger)
 
-    add_experiment_commands(commands)
-    add_report_commands(commands)
 
+def _add_worker(commands: Subcommands) -> None:
+    """`loyalty worker`."""
     worker = commands.add_parser(
         "worker",
         help="activate pending points, expire lots, time out holds, deliver webhooks (serve "
@@ -467,13 +497,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.set_defaults(run=_worker)
-
-    add_webhook_commands(commands)
-
-    commands.add_parser(
-        "openapi", help="print the OpenAPI document the code generates"
-    ).set_defaults(run=_openapi)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
