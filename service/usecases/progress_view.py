@@ -6,7 +6,9 @@ the worker has applied a lapse."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
@@ -24,6 +26,7 @@ from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store import progress as progress_store
 from service.store.database import Connection
+from service.store.ledger import Counter
 from service.store.members import StoredProfile
 from service.store.progress import HeldBadge
 from service.store.progress_reads import ProgressRead, ProgressRows
@@ -44,10 +47,12 @@ __all__ = [
     "ChallengesView",
     "StreakView",
     "TierView",
+    "badge_counter",
     "badges_view",
     "challenges_view",
     "member_progress",
     "member_progress_read",
+    "next_badge_level",
 ]
 
 
@@ -330,12 +335,7 @@ async def badges_view(services: Services, member_id: str) -> BadgesView:
         if badge is None or not badge.levels or badge.counter is None:
             out.append(_plain_badge(row, badge.name if badge else row.badge_id))
             continue
-        counter = badge.counter
-        if counter.startswith("attributes."):
-            raw = profile.attributes.get(counter.removeprefix("attributes."), 0)
-            value = raw if isinstance(raw, int) else 0
-        else:
-            value = state.counters[counter].count if counter in state.counters else 0
+        value = badge_counter(badge.counter, profile.attributes, state.counters)
         out.append(_levelled_badge(row, badge, value, reached))
     return BadgesView(badges=out)
 
@@ -378,14 +378,30 @@ def _levelled_badge(
             )
             for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
         ],
-        next=(
-            NextBadgeLevel(
-                level=upcoming[0] + 1,
-                name=names[upcoming[0]],
-                threshold=thresholds[upcoming[0]],
-                missing=upcoming[1],
-            )
-            if upcoming
-            else None
-        ),
+        next=next_badge_level(names, thresholds, upcoming),
+    )
+
+
+def badge_counter(
+    counter: str, attributes: Mapping[str, Any], counters: Mapping[str, Counter]
+) -> int:
+    """What a levelled badge counts for the member: an int attribute (`attributes.<name>`,
+    0 when it is not one) or the number of events of a type."""
+    if counter.startswith("attributes."):
+        raw = attributes.get(counter.removeprefix("attributes."), 0)
+        return raw if isinstance(raw, int) else 0
+    return counters[counter].count if counter in counters else 0
+
+
+def next_badge_level(
+    names: list[str], thresholds: list[int], upcoming: tuple[int, int] | None
+) -> NextBadgeLevel | None:
+    """The next level (`next_level`'s index and what is missing), named."""
+    if not upcoming:
+        return None
+    return NextBadgeLevel(
+        level=upcoming[0] + 1,
+        name=names[upcoming[0]],
+        threshold=thresholds[upcoming[0]],
+        missing=upcoming[1],
     )
