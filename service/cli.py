@@ -12,9 +12,9 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from service.cli_database import database_url
+from service.cli_database import database_url, print_error
 from service.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -114,7 +114,6 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
     from service.auth import generate_key
-    from service.store import audit as audit_store
     from service.store import keys as key_store
 
     scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
@@ -133,15 +132,12 @@ async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
         secret_hash=issued.secret_hash,
         scopes=issued.scopes,
     )
-    await audit_store.append(
+    await _audit(
         conn,
-        actor=_cli_actor(),
-        key_id=None,
-        action="createKey",
-        method="CLI",
-        path="loyalty keys create",
-        status=201,
-        detail={"key_id": issued.key_id, "name": issued.name},
+        "createKey",
+        "loyalty keys create",
+        201,
+        {"key_id": issued.key_id, "name": issued.name},
     )
     print(issued.token)
     print(
@@ -150,6 +146,24 @@ async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+async def _audit(
+    conn: Connection, action: str, command: str, status: int, detail: dict[str, Any]
+) -> None:
+    """Record a command in the audit log, as the CLI's user did it."""
+    from service.store import audit as audit_store
+
+    await audit_store.append(
+        conn,
+        actor=_cli_actor(),
+        key_id=None,
+        action=action,
+        method="CLI",
+        path=command,
+        status=status,
+        detail=detail,
+    )
 
 
 async def _keys_list(conn: Connection, args: argparse.Namespace) -> int:
@@ -163,22 +177,12 @@ async def _keys_list(conn: Connection, args: argparse.Namespace) -> int:
 
 
 async def _keys_revoke(conn: Connection, args: argparse.Namespace) -> int:
-    from service.store import audit as audit_store
     from service.store import keys as key_store
 
     if not await key_store.revoke_key(conn, args.name):
         print(f"error: no active key named '{args.name}'", file=sys.stderr)
         return 1
-    await audit_store.append(
-        conn,
-        actor=_cli_actor(),
-        key_id=None,
-        action="revokeKey",
-        method="CLI",
-        path="loyalty keys revoke",
-        status=200,
-        detail={"name": args.name},
-    )
+    await _audit(conn, "revokeKey", "loyalty keys revoke", 200, {"name": args.name})
     print(f"revoked key '{args.name}'")
     return 0
 
@@ -288,8 +292,7 @@ def _rules_dry_run(settings: Settings, directory: Path, member_id: str, event_ar
         try:
             answer = await dry_run_on(db, draft, "draft", accepted, request)
         except DomainError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            print(f"error: {where}{exc.detail}", file=sys.stderr)
+            print_error(exc)
             return 1
         finally:
             await db.close()

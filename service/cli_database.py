@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from service.errors import DomainError
     from service.store.database import Database
 
-__all__ = ["database_url", "on_database"]
+__all__ = ["database_url", "on_database", "print_error"]
 
 
 @contextlib.contextmanager
@@ -32,6 +33,12 @@ def database_url(settings: Settings) -> Iterator[str]:
         yield url
     finally:
         embedded.release()
+
+
+def print_error(exc: DomainError) -> None:
+    """A refusal as one line on stderr, naming the field it is about."""
+    where = f"{exc.field}: " if exc.field else ""
+    print(f"error: {where}{exc.detail}", file=sys.stderr)
 
 
 def on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
@@ -52,8 +59,7 @@ def on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) 
             print(f"{len(exc.problems)} problem(s) found; the active ruleset is unchanged")
             return 1
         except DomainError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            print(f"error: {where}{exc.detail}", file=sys.stderr)
+            print_error(exc)
             return 1
         finally:
             await db.close()

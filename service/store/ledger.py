@@ -267,14 +267,7 @@ async def balance_page(conn: Connection, after: str, limit: int) -> list[Balance
     return [
         BalancesToCheck(
             member_id=row["member_id"],
-            balances=Balances(
-                available=row["available"],
-                pending=row["pending"],
-                held=row["held"],
-                debt=row["debt"],
-                lifetime_earned=row["lifetime_earned"],
-                lifetime_spent=row["lifetime_spent"],
-            ),
+            balances=msgspec.convert(dict(row), Balances),
             entries=row["entries"],
             entry_rows=row["entry_rows"],
         )

@@ -498,14 +498,7 @@ def _member(
 
 
 def _balances(b: Any) -> Balances:
-    return Balances(
-        available=b.available,
-        pending=b.pending,
-        held=b.held,
-        debt=b.debt,
-        lifetime_earned=b.lifetime_earned,
-        lifetime_spent=b.lifetime_spent,
-    )
+    return msgspec.convert(b, Balances, from_attributes=True)
 
 
 def _order(o: Any) -> Order:
