@@ -121,4 +121,5 @@ async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[
         # Plan each search for its own values: a generic plan cannot know that a name prefix
         # matches nothing, and walks the whole id index filtering (0.9 s at 1,000,000 members).
         await conn.raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return [FoundMember(**row) for row in await conn.raw.fetch(sql, *args)]
+        rows = await conn.raw.fetch(sql, *args)
+    return [FoundMember(**{**row, "events": int(row["events"])}) for row in rows]
