@@ -88,14 +88,14 @@ class ActiveRuleset:
         """Load the database's active version if it differs from the one in force."""
         async with self._db.connection() as conn:
             row = await ruleset_store.fetch_active_version(conn)
-            if row is None or (self._current and self._current.version == row["version"]):
+            if row is None or (self._current and self._current.version == row.version):
                 return
             full = await ruleset_store.fetch_active(conn)
         if full is None:
             return
-        ruleset = load_ruleset_from_files(dict(full["files"]))
-        if ruleset.version != full["version"]:
-            logger.warning("stored ruleset %s hashes differently", full["version"][:16])
+        ruleset = load_ruleset_from_files(dict(full.files))
+        if ruleset.version != full.version:
+            logger.warning("stored ruleset %s hashes differently", full.version[:16])
         self._current = ruleset
         logger.info("ruleset %s is active", ruleset.short_version)
 

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import gc
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 from typing import Any
 
@@ -98,14 +98,15 @@ def _openapi() -> OpenAPIConfig:
     )
 
 
-def create_app(
-    settings: Settings, *, clock: Clock | None = None, publish_rules_dir: bool = True
-) -> Litestar:
-    """Build the app for `settings`; `settings.database_url` must be resolved already.
-
-    With no active ruleset in the database, the rules folder is published at start."""
-    metrics = Metrics()
-    limiter = RateLimiter.from_settings(settings)
+def _lifespan(
+    settings: Settings,
+    clock: Clock | None,
+    publish_rules_dir: bool,
+    metrics: Metrics,
+    limiter: RateLimiter,
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down: the pool, the active ruleset, the services and the background
+    tasks, stopped in the reverse order."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -120,77 +121,107 @@ def create_app(
         try:
             rules = ActiveRuleset(db)
             await rules.start(settings.rules_path if publish_rules_dir else None)
-            app.state.services = Services(
-                settings=settings,
-                db=db,
-                api_keys=ApiKeys(db, settings.api_key_cache_seconds),
-                member_tokens=MemberTokens(
-                    await _token_secrets(settings, db), settings.token_ttl_seconds
-                ),
-                clock=clock or SystemClock(),
-                metrics=metrics,
-                rules=rules,
-            )
-            services = app.state.services
-            groups: EventGroups[Any, Any] = EventGroups(
-                functools.partial(intake.run_set, services),
-                window=settings.group_window_ms / 1000,
-                max_events=settings.group_max_events,
-                leaders=settings.group_leaders,
-                max_groups=max(settings.group_leaders, settings.db_pool_max // 2),
-            )
+            services = await _services(settings, db, rules, clock, metrics)
+            app.state.services = services
+            groups = _event_groups(services)
             services.event_groups = groups
             limiter.start(db)
             stop = asyncio.Event()
-            worker = None
-            if settings.worker_interval_seconds > 0:
-                worker = asyncio.create_task(
-                    run_worker(app.state.services, settings.worker_interval_seconds, stop),
-                    name="worker",
-                )
-            deliveries = None
-            if settings.webhook_interval_seconds > 0:
-                deliveries = asyncio.create_task(
-                    run_webhooks(services, settings.webhook_interval_seconds, stop),
-                    name="webhooks",
-                )
+            tasks = _background(services, stop)
             # What start-up built (modules, the compiled ruleset, the pool) lives as long as the
             # process: keep it out of the cyclic collector's scans (about 5 % of a busy worker).
             gc.freeze()
             yield
             stop.set()
-            if worker is not None:
-                await worker
-            if deliveries is not None:
-                await deliveries
+            for task in tasks:
+                await task
             await groups.close()
             await limiter.stop()
             await rules.stop()
         finally:
             await db.close()
 
-    api_routes = [
-        *member_admin.ROUTES,
-        *members.ROUTES,
-        *events.ROUTES,
-        *rule_routes.ROUTES,
-        *rule_version_routes.ROUTES,
-        *backtest_routes.ROUTES,
-        *redemptions.ROUTES,
-        *adjustments.ROUTES,
-        *leaderboards.ROUTES,
-        *progress.ROUTES,
-        *webhook_routes.ROUTES,
-        *key_routes.ROUTES,
-        *experiment_routes.ROUTES,
-        *report_routes.ROUTES,
-    ]
+    return lifespan
+
+
+async def _services(
+    settings: Settings, db: Database, rules: ActiveRuleset, clock: Clock | None, metrics: Metrics
+) -> Services:
+    return Services(
+        settings=settings,
+        db=db,
+        api_keys=ApiKeys(db, settings.api_key_cache_seconds),
+        member_tokens=MemberTokens(await _token_secrets(settings, db), settings.token_ttl_seconds),
+        clock=clock or SystemClock(),
+        metrics=metrics,
+        rules=rules,
+    )
+
+
+def _event_groups(services: Services) -> EventGroups[Any, Any]:
+    """Concurrent single events, grouped into sets decided together."""
+    settings = services.settings
+    return EventGroups(
+        functools.partial(intake.run_set, services),
+        window=settings.group_window_ms / 1000,
+        max_events=settings.group_max_events,
+        leaders=settings.group_leaders,
+        max_groups=max(settings.group_leaders, settings.db_pool_max // 2),
+    )
+
+
+def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The worker and the webhook deliveries, each when its interval is set; until `stop`."""
+    settings = services.settings
+    tasks = []
+    if settings.worker_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                run_worker(services, settings.worker_interval_seconds, stop), name="worker"
+            )
+        )
+    if settings.webhook_interval_seconds > 0:
+        tasks.append(
+            asyncio.create_task(
+                run_webhooks(services, settings.webhook_interval_seconds, stop), name="webhooks"
+            )
+        )
+    return tasks
+
+
+_API_ROUTES = (
+    member_admin.ROUTES,
+    members.ROUTES,
+    events.ROUTES,
+    rule_routes.ROUTES,
+    rule_version_routes.ROUTES,
+    backtest_routes.ROUTES,
+    redemptions.ROUTES,
+    adjustments.ROUTES,
+    leaderboards.ROUTES,
+    progress.ROUTES,
+    webhook_routes.ROUTES,
+    key_routes.ROUTES,
+    experiment_routes.ROUTES,
+    report_routes.ROUTES,
+)
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, publish_rules_dir: bool = True
+) -> Litestar:
+    """Build the app for `settings`; `settings.database_url` must be resolved already.
+
+    With no active ruleset in the database, the rules folder is published at start."""
+    metrics = Metrics()
+    limiter = RateLimiter.from_settings(settings)
+    api_routes = [route for routes in _API_ROUTES for route in routes]
     document_problems(api_routes)
     api = Router(path="/", route_handlers=api_routes, guards=[access_guard])
     app = Litestar(
         route_handlers=[*health.ROUTES, api, dashboard_router()],
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan],
+        lifespan=[_lifespan(settings, clock, publish_rules_dir, metrics, limiter)],
         openapi_config=_openapi(),
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,

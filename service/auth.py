@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 import jwt
 import msgspec
@@ -125,13 +125,13 @@ class ApiKeys:
         if len(parts) != 3 or parts[0] != "lk" or not parts[1] or not parts[2]:
             raise Unauthenticated("malformed API key")
         async with self._db.connection() as conn:
-            row = await key_store.fetch_key(conn, parts[1])
-            if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
+            key = await key_store.fetch_key(conn, parts[1])
+            if key is None or not hmac.compare_digest(key.secret_hash, _hash(parts[2])):
                 raise Unauthenticated("unknown or revoked API key")
-            used = row["last_used_at"]
+            used = key.last_used_at
             if used is None or used < datetime.now(UTC) - LAST_USED_PRECISION:
-                await key_store.mark_used(conn, row["key_id"])
-        principal = _principal(row)
+                await key_store.mark_used(conn, key.key_id)
+        principal = _principal(key)
         if self._cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -142,12 +142,12 @@ class ApiKeys:
         """The key with this id as stored now (never cached), or None when it is unknown or
         revoked: for a session that outlives the request that proved the key's secret."""
         async with self._db.connection() as conn:
-            row = await key_store.fetch_key(conn, key_id)
-        return None if row is None else _principal(row)
+            key = await key_store.fetch_key(conn, key_id)
+        return None if key is None else _principal(key)
 
 
-def _principal(row: Any) -> ApiKeyPrincipal:
-    return ApiKeyPrincipal(key_id=row["key_id"], name=row["name"], scopes=frozenset(row["scopes"]))
+def _principal(key: key_store.ActiveKey) -> ApiKeyPrincipal:
+    return ApiKeyPrincipal(key_id=key.key_id, name=key.name, scopes=frozenset(key.scopes))
 
 
 class MemberTokens:

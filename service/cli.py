@@ -10,29 +10,22 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from service.cli_database import database_url, print_error
 from service.settings import Settings, SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from service.store.database import Connection
+
+    Subcommands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What `add_subparsers` answers: the commands of a parser."""
+
 __all__ = ["database_url", "main"]
-
-
-@contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """The database every command uses: DATABASE_URL, else the embedded server (started if
-    needed, and stopped afterwards only if no other process still uses it)."""
-    if settings.database_url:
-        yield settings.database_url
-        return
-    from service.store.embedded import EmbeddedPostgres
-
-    embedded = EmbeddedPostgres(settings.data_path, binaries=settings.pg_bin)
-    url = embedded.acquire()
-    try:
-        yield url
-    finally:
-        embedded.release()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -107,78 +100,91 @@ def _cli_actor() -> str:
 
 
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
-    from service.auth import SCOPES, generate_key
-    from service.store import audit as audit_store
-    from service.store import keys as key_store
+    from service.cli_database import on_database
     from service.store.database import Database
-    from service.store.migrate import migrate
 
-    async def run(url: str) -> int:
-        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
-        await db.open()
-        try:
-            async with db.transaction() as conn:
-                if args.keys_command == "create":
-                    scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
-                    try:
-                        issued = generate_key(args.name, scopes)
-                    except ValueError as exc:
-                        print(f"error: {exc}", file=sys.stderr)
-                        return 2
-                    if any(row["name"] == args.name for row in await key_store.list_keys(conn)):
-                        print(f"error: a key named '{args.name}' exists", file=sys.stderr)
-                        return 2
-                    await key_store.insert_key(
-                        conn,
-                        key_id=issued.key_id,
-                        name=issued.name,
-                        secret_hash=issued.secret_hash,
-                        scopes=issued.scopes,
-                    )
-                    await audit_store.append(
-                        conn,
-                        actor=_cli_actor(),
-                        key_id=None,
-                        action="createKey",
-                        method="CLI",
-                        path="loyalty keys create",
-                        status=201,
-                        detail={"key_id": issued.key_id, "name": issued.name},
-                    )
-                    print(issued.token)
-                    print(
-                        f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
-                        "the token above is shown once",
-                        file=sys.stderr,
-                    )
-                elif args.keys_command == "list":
-                    for row in await key_store.list_keys(conn):
-                        state = "revoked" if row["revoked_at"] else "active"
-                        used = row["last_used_at"].isoformat() if row["last_used_at"] else "never"
-                        print(f"{row['name']}\t{','.join(row['scopes'])}\t{state}\tused {used}")
-                elif args.keys_command == "revoke":
-                    if not await key_store.revoke_key(conn, args.name):
-                        print(f"error: no active key named '{args.name}'", file=sys.stderr)
-                        return 1
-                    await audit_store.append(
-                        conn,
-                        actor=_cli_actor(),
-                        key_id=None,
-                        action="revokeKey",
-                        method="CLI",
-                        path="loyalty keys revoke",
-                        status=200,
-                        detail={"name": args.name},
-                    )
-                    print(f"revoked key '{args.name}'")
-            return 0
-        finally:
-            await db.close()
+    commands = {"create": _keys_create, "list": _keys_list, "revoke": _keys_revoke}
 
-    _ = SCOPES
-    with database_url(settings) as url:
-        migrate(url)
-        return asyncio.run(run(url))
+    async def work(db: Database) -> int:
+        async with db.transaction() as conn:
+            return await commands[args.keys_command](conn, args)
+
+    return on_database(settings, work)
+
+
+async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
+    from service.auth import generate_key
+    from service.store import keys as key_store
+
+    scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
+    try:
+        issued = generate_key(args.name, scopes)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if any(key.name == args.name for key in await key_store.list_keys(conn)):
+        print(f"error: a key named '{args.name}' exists", file=sys.stderr)
+        return 2
+    await key_store.insert_key(
+        conn,
+        key_id=issued.key_id,
+        name=issued.name,
+        secret_hash=issued.secret_hash,
+        scopes=issued.scopes,
+    )
+    await _audit(
+        conn,
+        "createKey",
+        "loyalty keys create",
+        201,
+        {"key_id": issued.key_id, "name": issued.name},
+    )
+    print(issued.token)
+    print(
+        f"created key '{issued.name}' with scopes {', '.join(issued.scopes)}; "
+        "the token above is shown once",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _audit(
+    conn: Connection, action: str, command: str, status: int, detail: dict[str, Any]
+) -> None:
+    """Record a command in the audit log, as the CLI's user did it."""
+    from service.store import audit as audit_store
+
+    await audit_store.append(
+        conn,
+        actor=_cli_actor(),
+        key_id=None,
+        action=action,
+        method="CLI",
+        path=command,
+        status=status,
+        detail=detail,
+    )
+
+
+async def _keys_list(conn: Connection, args: argparse.Namespace) -> int:
+    from service.store import keys as key_store
+
+    for key in await key_store.list_keys(conn):
+        state = "revoked" if key.revoked_at else "active"
+        used = key.last_used_at.isoformat() if key.last_used_at else "never"
+        print(f"{key.name}\t{','.join(key.scopes)}\t{state}\tused {used}")
+    return 0
+
+
+async def _keys_revoke(conn: Connection, args: argparse.Namespace) -> int:
+    from service.store import keys as key_store
+
+    if not await key_store.revoke_key(conn, args.name):
+        print(f"error: no active key named '{args.name}'", file=sys.stderr)
+        return 1
+    await _audit(conn, "revokeKey", "loyalty keys revoke", 200, {"name": args.name})
+    print(f"revoked key '{args.name}'")
+    return 0
 
 
 def _rules(settings: Settings, args: argparse.Namespace) -> int:
@@ -286,8 +292,7 @@ def _rules_dry_run(settings: Settings, directory: Path, member_id: str, event_ar
         try:
             answer = await dry_run_on(db, draft, "draft", accepted, request)
         except DomainError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            print(f"error: {where}{exc.detail}", file=sys.stderr)
+            print_error(exc)
             return 1
         finally:
             await db.close()
@@ -364,18 +369,31 @@ def _openapi(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from service.auth import SCOPES
     from service.cli_experiments import add_experiment_commands
-    from service.cli_history import add_backtest_command
     from service.cli_reports import add_report_commands
-    from service.cli_versions import add_version_commands
     from service.cli_webhooks import add_webhook_commands
 
     parser = argparse.ArgumentParser(
         prog="loyalty", description="Loyalty and gamification service."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_serve(commands)
+    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+    _add_keys(commands)
+    _add_rules(commands)
+    _add_ledger(commands)
+    add_experiment_commands(commands)
+    add_report_commands(commands)
+    _add_worker(commands)
+    add_webhook_commands(commands)
+    commands.add_parser(
+        "openapi", help="print the OpenAPI document the code generates"
+    ).set_defaults(run=_openapi)
+    return parser
 
+
+def _add_serve(commands: Subcommands) -> None:
+    """`loyalty serve`."""
     serve = commands.add_parser("serve", help="run the HTTP service (migrates first)")
     serve.add_argument("--host", help="address to bind (LOYALTY_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (LOYALTY_PORT, default 8000)")
@@ -385,7 +403,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
-    commands.add_parser("migrate", help="upgrade the database schema").set_defaults(run=_migrate)
+
+def _add_keys(commands: Subcommands) -> None:
+    """`loyalty keys create | list | revoke`."""
+    from service.auth import SCOPES
 
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -401,6 +422,12 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("--name", required=True)
     keys.set_defaults(run=_keys)
+
+
+def _add_rules(commands: Subcommands) -> None:
+    """`loyalty rules`: on a rules folder, and on the stored versions."""
+    from service.cli_history import add_backtest_command
+    from service.cli_versions import add_version_commands
 
     rules = commands.add_parser(
         "rules",
@@ -443,6 +470,9 @@ def _parser() -> argparse.ArgumentParser:
     add_version_commands(rule_commands)  # on the database; no rules folder
     add_backtest_command(rule_commands)
 
+
+def _add_ledger(commands: Subcommands) -> None:
+    """`loyalty ledger verify | replay`."""
     ledger = commands.add_parser("ledger", help="check the points ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_commands.add_parser(
@@ -460,9 +490,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ledger.set_defaults(run=_ledger)
 
-    add_experiment_commands(commands)
-    add_report_commands(commands)
 
+def _add_worker(commands: Subcommands) -> None:
+    """`loyalty worker`."""
     worker = commands.add_parser(
         "worker",
         help="activate pending points, expire lots, time out holds, deliver webhooks (serve "
@@ -470,13 +500,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.set_defaults(run=_worker)
-
-    add_webhook_commands(commands)
-
-    commands.add_parser(
-        "openapi", help="print the OpenAPI document the code generates"
-    ).set_defaults(run=_openapi)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

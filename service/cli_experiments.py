@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from service.cli_versions import _on_database
+from service.cli_database import on_database
 from service.settings import Settings
 from service.store.database import Database
 
@@ -57,13 +57,13 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         if row is None:
             print("error: no ruleset is active (publish one first)")
             return 1
-        ruleset = load_ruleset_from_files(dict(row["files"]))
+        ruleset = load_ruleset_from_files(dict(row.files))
         now = datetime.now(UTC)
         report = await report_on(db, ruleset, args.experiment_id, args.window_days, now)
         print(msgspec.json.encode(report).decode() if args.json else report_text(report))
         return 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def add_experiment_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -158,7 +158,7 @@ def add_backtest_command(rule_commands: argparse._SubParsersAction) -> None:  # 
 
 
 def _backtest_entry(settings: Settings, args: argparse.Namespace) -> int:
-    from service.cli import database_url
+    from service.cli_database import database_url
     from service.store.migrate import migrate
 
     with database_url(settings) as url:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from service.cli_versions import _on_database
+from service.cli_database import on_database
 from service.settings import Settings
 from service.store.database import Database
 
@@ -23,7 +23,7 @@ async def _timezone(db: Database) -> str | None:
         row = await ruleset_store.fetch_active(conn)
     if row is None:
         return None
-    return load_ruleset_from_files(dict(row["files"])).program.timezone
+    return load_ruleset_from_files(dict(row.files)).program.timezone
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
@@ -46,7 +46,7 @@ def _reports(settings: Settings, args: argparse.Namespace) -> int:
         print(f"checked {compared} figures: {len(differences)} differ")
         return 1 if differences else 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def add_report_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -4,48 +4,17 @@ database (no rules folder needed)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from service.cli_database import on_database
 from service.settings import Settings
 
 if TYPE_CHECKING:
     from service.store.database import Database
 
 __all__ = ["add_version_commands"]
-
-
-def _on_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
-    """Run `work` on the service's database (migrated first), as `rules publish` does; a
-    refusal is one line on stderr and exit 1."""
-    from service.cli import database_url
-    from service.errors import DomainError, RulesetRefused
-    from service.store.database import Database
-    from service.store.migrate import migrate
-
-    async def run(url: str) -> int:
-        db = Database(url, min_size=0, max_size=2, timeout=settings.db_timeout_seconds)
-        await db.open()
-        try:
-            return await work(db)
-        except RulesetRefused as exc:
-            for problem in exc.problems:
-                print(problem)
-            print(f"{len(exc.problems)} problem(s) found; the active ruleset is unchanged")
-            return 1
-        except DomainError as exc:
-            where = f"{exc.field}: " if exc.field else ""
-            print(f"error: {where}{exc.detail}", file=sys.stderr)
-            return 1
-        finally:
-            await db.close()
-
-    with database_url(settings) as url:
-        migrate(url)
-        return asyncio.run(run(url))
 
 
 def _when(moment: datetime | None) -> str:
@@ -79,7 +48,7 @@ def _versions(settings: Settings, args: argparse.Namespace) -> int:
             print(f"(older ones not shown: --limit {args.limit} was reached)")
         return 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def _show(settings: Settings, args: argparse.Namespace) -> int:
@@ -106,7 +75,7 @@ def _show(settings: Settings, args: argparse.Namespace) -> int:
             sys.stdout.write(text if text.endswith("\n") or not text else f"{text}\n")
         return 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def _diff(settings: Settings, args: argparse.Namespace) -> int:
@@ -131,7 +100,7 @@ def _diff(settings: Settings, args: argparse.Namespace) -> int:
             print(f"rules {said or 'the same'}", file=sys.stderr)
         return 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def _rollback(settings: Settings, args: argparse.Namespace) -> int:
@@ -151,7 +120,7 @@ def _rollback(settings: Settings, args: argparse.Namespace) -> int:
         print(published.version)
         return 0
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def add_version_commands(rule_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from service.cli_database import on_database
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -105,8 +106,6 @@ async def _run(settings: Settings, args: argparse.Namespace, db: Database) -> in
 
 
 def _command(settings: Settings, args: argparse.Namespace) -> int:
-    from service.cli_versions import _on_database
-
     async def work(db: Database) -> int:
         try:
             return await _run(settings, args, db)
@@ -114,7 +113,7 @@ def _command(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {exc}")
             return 2
 
-    return _on_database(settings, work)
+    return on_database(settings, work)
 
 
 def _timing(parser: argparse.ArgumentParser) -> None:

@@ -77,7 +77,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     with contextlib.suppress(DatabaseUnavailable):
         async with services.db.connection() as conn:
             stats = await webhook_store.delivery_stats(conn, services.clock.now())
-        services.metrics.set_webhook_queue(stats["queued"], stats["dead"], stats["lag"])
+        services.metrics.set_webhook_queue(stats.queued, stats.dead, stats.lag)
     return Response(services.metrics.exposition(), media_type=PROMETHEUS_TEXT)
 
 

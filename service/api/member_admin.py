@@ -22,6 +22,50 @@ __all__ = ["ROUTES"]
 _ID_CHARS = r"^[A-Za-z0-9._:@+\-]{1,128}(?!\n)$"
 
 
+IdPrefix = Annotated[
+    str | None, Parameter(pattern=_ID_CHARS, description="Member ids starting with this.")
+]
+NamePrefix = Annotated[
+    str | None,
+    Parameter(
+        min_length=1,
+        max_length=80,
+        description="Display names starting with this (case-insensitive).",
+    ),
+]
+AttributeName = Annotated[
+    str | None,
+    Parameter(min_length=1, max_length=64, description="A member attribute; give `value` too."),
+]
+AttributeValue = Annotated[
+    str | None,
+    Parameter(
+        max_length=256,
+        description="The attribute's value (as JSON for a non-string attribute: true, 3).",
+    ),
+]
+TierId = Annotated[str | None, Parameter(min_length=1, max_length=64, description="A tier id.")]
+EngagementLevel = Annotated[
+    str | None,
+    Parameter(
+        description="An engagement level of the program (`member.engagement.level`), "
+        "as last recorded by an event or the worker",
+        max_length=64,
+    ),
+]
+ActiveAfter = Annotated[
+    datetime | None, Parameter(description="Had an event at or after this moment.")
+]
+ActiveBefore = Annotated[
+    datetime | None,
+    Parameter(description="Had no event at or after this moment (never active included)."),
+]
+PageLimit = Annotated[int, Parameter(ge=1, le=200, description="members per page (<= 200)")]
+PageCursor = Annotated[
+    str | None, Parameter(pattern=_ID_CHARS, description="next_cursor of the previous page")
+]
+
+
 @get(
     "/v1/members",
     operation_id="searchMembers",
@@ -31,50 +75,16 @@ _ID_CHARS = r"^[A-Za-z0-9._:@+\-]{1,128}(?!\n)$"
 )
 async def get_members(
     request: Request[Any, Any, Any],
-    id_prefix: Annotated[
-        str | None, Parameter(pattern=_ID_CHARS, description="Member ids starting with this.")
-    ] = None,
-    name: Annotated[
-        str | None,
-        Parameter(
-            min_length=1,
-            max_length=80,
-            description="Display names starting with this (case-insensitive).",
-        ),
-    ] = None,
-    attribute: Annotated[
-        str | None,
-        Parameter(min_length=1, max_length=64, description="A member attribute; give `value` too."),
-    ] = None,
-    value: Annotated[
-        str | None,
-        Parameter(
-            max_length=256,
-            description="The attribute's value (as JSON for a non-string attribute: true, 3).",
-        ),
-    ] = None,
-    tier: Annotated[
-        str | None, Parameter(min_length=1, max_length=64, description="A tier id.")
-    ] = None,
-    engagement: Annotated[
-        str | None,
-        Parameter(
-            description="An engagement level of the program (`member.engagement.level`), "
-            "as last recorded by an event or the worker",
-            max_length=64,
-        ),
-    ] = None,
-    active_after: Annotated[
-        datetime | None, Parameter(description="Had an event at or after this moment.")
-    ] = None,
-    active_before: Annotated[
-        datetime | None,
-        Parameter(description="Had no event at or after this moment (never active included)."),
-    ] = None,
-    limit: Annotated[int, Parameter(ge=1, le=200, description="members per page (<= 200)")] = 50,
-    cursor: Annotated[
-        str | None, Parameter(pattern=_ID_CHARS, description="next_cursor of the previous page")
-    ] = None,
+    id_prefix: IdPrefix = None,
+    name: NamePrefix = None,
+    attribute: AttributeName = None,
+    value: AttributeValue = None,
+    tier: TierId = None,
+    engagement: EngagementLevel = None,
+    active_after: ActiveAfter = None,
+    active_before: ActiveBefore = None,
+    limit: PageLimit = 50,
+    cursor: PageCursor = None,
 ) -> MemberPage:
     """Scope `members:read`. Every filter given must hold; members come in member-id order
     (byte order), a page at a time. Erased members are never found."""

@@ -14,12 +14,13 @@ import msgspec
 
 from service.core.ledger import Entry, ExpiryPolicy, InsufficientPoints, adjust
 from service.decide.answers import BalancesView, balances_view
+from service.decide.idempotency import header_key, replay_or_conflict
 from service.decide.redemptions import open_member
 from service.decide.rows import AdjustmentRow
 from service.decide.state import StoredAdjustment
 from service.decide.step import Step
 from service.engine import Ruleset
-from service.errors import Conflict, Unprocessable
+from service.errors import Unprocessable
 
 __all__ = ["AdjustRequest", "AdjustmentEntry", "AdjustmentResult", "decide_adjustment"]
 
@@ -74,13 +75,10 @@ def _entry(e: Entry) -> AdjustmentEntry:
 
 
 def _stored(stored: StoredAdjustment, request: AdjustRequest) -> AdjustmentResult:
-    if stored.request_hash != request.body_hash:
-        raise Conflict(
-            f"Idempotency-Key '{request.key}' was already used with a different body",
-            field="Idempotency-Key",
-            code="idempotency_key_reused",
-        )
-    result = msgspec.convert(stored.result, AdjustmentResult)
+    answer = replay_or_conflict(
+        stored.request_hash, request.body_hash, stored.result, header_key(request.key)
+    )
+    result = msgspec.convert(answer, AdjustmentResult)
     return msgspec.structs.replace(result, replay=True)
 
 

@@ -36,6 +36,7 @@ from service.decide.answers import (
 )
 from service.decide.engaging import LevelMove, changed_event, settle_engagement
 from service.decide.experimenting import by_arm
+from service.decide.idempotency import event_key, replay_or_conflict
 from service.decide.plan import challenge_windows
 from service.decide.referral import link_referral, reverse_referrer, reward_referrer
 from service.decide.rows import BadgeLevelRow, BadgeRow, EventRow, StreakUnitRow
@@ -445,18 +446,16 @@ def decide_event(
 
 
 def _replayed(state: MemberState, prepared: Prepared) -> EventResult | None:
-    """The stored answer of an event already booked (its body must be the same), or None."""
+    """The stored answer of an event already booked (a replay, or a second delivery in the
+    same set; its body must be the same), or None."""
     event = prepared.event
     stored = state.events.get(event.id)
     if stored is None:
         return None
-    if stored.body_hash != prepared.body_hash:  # a replay, or a second delivery in the same set
-        raise Conflict(
-            f"event '{event.id}' was already received with a different body",
-            field="id",
-            code="event_id_reused",
-        )
-    return replace(stored.result, replay=True)
+    answer = replay_or_conflict(
+        stored.body_hash, prepared.body_hash, stored.result, event_key(event.id)
+    )
+    return replace(answer, replay=True)
 
 
 def _book_event(

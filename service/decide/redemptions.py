@@ -25,6 +25,7 @@ from service.core.ledger import (
     release,
     spend,
 )
+from service.decide.idempotency import header_key, replay_or_conflict
 from service.decide.rows import CodeReturnRow, CodeRow, StockRow
 from service.decide.state import MemberState, Redemption, RedemptionStatus, SetState
 from service.decide.step import Step
@@ -242,13 +243,8 @@ def redeem(
     state, _ = open_member(step, ruleset, step.member(request.member_id), request.actor)
     stored = next((r for r in state.redemptions.values() if r.idempotency_key == request.key), None)
     if stored is not None:
-        if stored.request_hash != request.body_hash:
-            raise Conflict(
-                f"Idempotency-Key '{request.key}' was already used with a different body",
-                field="Idempotency-Key",
-                code="idempotency_key_reused",
-            )
-        return stored, True
+        key = header_key(request.key)
+        return replay_or_conflict(stored.request_hash, request.body_hash, stored, key), True
     reward = request.reward
     limit = reward.per_member_limit if reward is not None else None
     held = state.active_redemptions.get(reward.id, 0) if reward is not None else 0

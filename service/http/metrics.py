@@ -31,6 +31,14 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         target = None if self.multiprocess else self.registry
+        self._add_http(target)
+        self._add_pipeline(target)
+        self._add_webhooks(target)
+        self._add_pool(target)
+        if self.multiprocess:
+            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
+
+    def _add_http(self, target: CollectorRegistry | None) -> None:
         self.requests = Counter(
             "loyalty_http_requests_total",
             "HTTP requests answered, by method, route template and status.",
@@ -44,6 +52,8 @@ class Metrics:
             buckets=_BUCKETS,
             registry=target,
         )
+
+    def _add_pipeline(self, target: CollectorRegistry | None) -> None:
         self.set_events = Histogram(
             "loyalty_event_set_events",
             "Events per set the pipeline decided and saved in one transaction (a batch, or "
@@ -66,6 +76,8 @@ class Metrics:
             buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
             registry=target,
         )
+
+    def _add_webhooks(self, target: CollectorRegistry | None) -> None:
         self.webhook_attempts = Counter(
             "loyalty_webhook_attempts_total",
             "Webhook delivery attempts by outcome: delivered (2xx), failed (to be retried), "
@@ -92,6 +104,8 @@ class Metrics:
             registry=target,
             **shared,  # type: ignore[arg-type]
         )
+
+    def _add_pool(self, target: CollectorRegistry | None) -> None:
         gauge_mode = {"multiprocess_mode": "livesum"} if self.multiprocess else {}
         self.pool_size = Gauge(
             "loyalty_db_pool_connections",
@@ -111,8 +125,6 @@ class Metrics:
             registry=target,
             **gauge_mode,  # type: ignore[arg-type]
         )
-        if self.multiprocess:
-            MultiProcessCollector(self.registry)  # type: ignore[no-untyped-call]
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from service.replay.report import LaneReport
 from service.usecases.backtest import BacktestReport
 
 __all__ = ["render"]
@@ -47,8 +48,43 @@ def render(report: BacktestReport, *, markdown: bool = False) -> str:
         f"{report.members} members ({report.events_per_second:,.0f} events/s)",
         "",
     ]
+    out += _table(["", "booked", "draft", "difference"], _totals(report), markdown)
+    out += ["", f"{h}Points per rule (net of refunds)", ""]
+    out += _table(
+        ["rule", "booked", "draft", "difference", "fired (booked / draft)"],
+        _per_rule(a, b),
+        markdown,
+    )
+    for title, booked, draft, what in (
+        ("Members per tier at the end", a.tiers_at_end, b.tiers_at_end, "tier"),
+        ("Tier moves", a.tier_moves, b.tier_moves, "move"),
+        ("Badges granted", a.badges, b.badges, "badge"),
+        ("Challenges completed", a.challenges_completed, b.challenges_completed, "challenge"),
+        ("Streak milestones", a.streak_milestones, b.streak_milestones, "streak: milestone"),
+        ("Caps reached (members)", a.caps_reached, b.caps_reached, "rule:period"),
+        ("Rules failing at run time (events)", a.failed_rules, b.failed_rules, "rule"),
+    ):
+        out += ["", f"{h}{title}", ""]
+        out += _side_by_side(booked, draft, markdown, what)
+    out += ["", f"{h}Rules that never fired", ""]
+    out += [
+        f"- booked: {', '.join(a.never_fired) or 'none'}",
+        f"- draft: {', '.join(b.never_fired) or 'none'}",
+    ]
+    out += [
+        f"- budgets used up: booked {', '.join(a.budgets_reached) or 'none'}; "
+        f"draft {', '.join(b.budgets_reached) or 'none'}"
+    ]
+    out += _most_affected(report, markdown, h)
+    out += ["", "Notes: " + "; ".join(report.notes) + "."]
+    return "\n".join(out) + "\n"
+
+
+def _totals(report: BacktestReport) -> list[list[object]]:
+    """Points earned, reversed and net, the cost, and the refusals: booked against draft."""
+    a, b = report.booked, report.draft
     money = f" ({report.currency}, {report.point_value} per point)" if report.point_value else ""
-    totals: list[list[object]] = [
+    return [
         [
             "points earned",
             a.points_earned,
@@ -76,10 +112,12 @@ def render(report: BacktestReport, *, markdown: bool = False) -> str:
             _signed(b.redemptions_refused - a.redemptions_refused),
         ],
     ]
-    out += _table(["", "booked", "draft", "difference"], totals, markdown)
-    rules = sorted(set(a.rules) | set(b.rules))
+
+
+def _per_rule(a: LaneReport, b: LaneReport) -> list[list[object]]:
+    """Each rule's net points and how often it fired, booked against draft."""
     rows: list[list[object]] = []
-    for rule_id in rules:
+    for rule_id in sorted(set(a.rules) | set(b.rules)):
         x, y = a.rules.get(rule_id), b.rules.get(rule_id)
         net_x = (x.earned - x.reversed) if x else 0
         net_y = (y.earned - y.reversed) if y else 0
@@ -92,32 +130,13 @@ def render(report: BacktestReport, *, markdown: bool = False) -> str:
                 f"{x.fired if x else 0} / {y.fired if y else 0}",
             ]
         )
-    out += ["", f"{h}Points per rule (net of refunds)", ""]
-    out += _table(
-        ["rule", "booked", "draft", "difference", "fired (booked / draft)"], rows, markdown
-    )
-    for title, booked, draft, what in (
-        ("Members per tier at the end", a.tiers_at_end, b.tiers_at_end, "tier"),
-        ("Tier moves", a.tier_moves, b.tier_moves, "move"),
-        ("Badges granted", a.badges, b.badges, "badge"),
-        ("Challenges completed", a.challenges_completed, b.challenges_completed, "challenge"),
-        ("Streak milestones", a.streak_milestones, b.streak_milestones, "streak: milestone"),
-        ("Caps reached (members)", a.caps_reached, b.caps_reached, "rule:period"),
-        ("Rules failing at run time (events)", a.failed_rules, b.failed_rules, "rule"),
-    ):
-        out += ["", f"{h}{title}", ""]
-        out += _side_by_side(booked, draft, markdown, what)
-    out += ["", f"{h}Rules that never fired", ""]
-    out += [
-        f"- booked: {', '.join(a.never_fired) or 'none'}",
-        f"- draft: {', '.join(b.never_fired) or 'none'}",
-    ]
-    out += [
-        f"- budgets used up: booked {', '.join(a.budgets_reached) or 'none'}; "
-        f"draft {', '.join(b.budgets_reached) or 'none'}"
-    ]
-    out += ["", f"{h}Members most affected", ""]
-    rows = [
+    return rows
+
+
+def _most_affected(report: BacktestReport, markdown: bool, h: str) -> list[str]:
+    """The members whose points the draft changes most, and the events of the first."""
+    out = ["", f"{h}Members most affected", ""]
+    rows: list[list[object]] = [
         [m.member_id, m.booked, m.draft, _signed(m.difference), len(m.events)]
         for m in report.most_affected
     ]
@@ -136,5 +155,4 @@ def render(report: BacktestReport, *, markdown: bool = False) -> str:
             for e in top.events
         ]
         out += _table(["when", "type", "event", "booked", "draft"], rows, markdown)
-    out += ["", "Notes: " + "; ".join(report.notes) + "."]
-    return "\n".join(out) + "\n"
+    return out

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, insert, select
 
 from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import audit_log
 
-__all__ = ["append", "page"]
+__all__ = ["StoredAction", "append", "page"]
 
 _APPEND = compile_query(
     insert(audit_log).values(
@@ -57,6 +59,21 @@ async def append(
     )
 
 
-async def page(conn: Connection, before: int, limit: int) -> list[Any]:
+class StoredAction(msgspec.Struct, frozen=True, kw_only=True):
+    """One admin action as the audit log keeps it."""
+
+    id: int
+    at: datetime
+    actor: str
+    key_id: str | None
+    action: str
+    method: str
+    path: str
+    status: int
+    detail: dict[str, Any]
+
+
+async def page(conn: Connection, before: int, limit: int) -> list[StoredAction]:
     """Actions numbered below `before`, newest first."""
-    return list(await conn.fetch(_PAGE, {"before": before, "limit": limit}))
+    rows = await conn.fetch(_PAGE, {"before": before, "limit": limit})
+    return [StoredAction(**row) for row in rows]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -20,6 +19,7 @@ from service.store.sql import Query
 
 __all__ = [
     "BoardRow",
+    "MemberStanding",
     "Neighbourhood",
     "apply_bucket_changes",
     "member_standing_row",
@@ -131,6 +131,18 @@ _CLEAR_HISTOGRAM = Query(
 )
 
 
+class MemberStanding(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's name and visibility, the segment looked in, and their score there (None:
+    not on the board) with its order key (`neg_score`, `reached_at`)."""
+
+    display_name: str | None
+    hidden: bool
+    segment: str
+    score: int | None
+    neg_score: int | None
+    reached_at: datetime | None
+
+
 class BoardRow(msgspec.Struct, frozen=True):
     """A member on a board, with what a board shows of them."""
 
@@ -183,10 +195,10 @@ async def member_standing_row(
     period_key: str,
     segment: str | None,
     segment_attr: str | None,
-) -> Any:
+) -> MemberStanding | None:
     """The member's profile bits, the segment used (the given one, else the member's attribute
-    value), and their score row on it (score NULL when not on the board); None: no member."""
-    return await conn.fetchrow(
+    value), and their score row on it (score None when not on the board); None: no member."""
+    row = await conn.fetchrow(
         _MEMBER_ROW,
         {
             "member_id": member_id,
@@ -196,6 +208,7 @@ async def member_standing_row(
             "segment_attr": segment_attr,
         },
     )
+    return None if row is None else MemberStanding(**row)
 
 
 async def neighbourhood(

@@ -162,12 +162,13 @@ async def _rewrite_texts(
         )
 
 
-async def lock_member(conn: Connection, member_id: str) -> Any:
-    """The member's row, locked (None when there is no such member or it was erased)."""
-    return await conn.raw.fetchrow(
+async def lock_member(conn: Connection, member_id: str) -> bool:
+    """Lock the member's row; False when there is no such member or it was erased."""
+    row = await conn.raw.fetchrow(
         "SELECT member_id FROM members WHERE member_id = $1 AND erased_at IS NULL FOR UPDATE",
         member_id,
     )
+    return row is not None
 
 
 async def pseudonymise(
@@ -182,12 +183,35 @@ async def pseudonymise(
     raw = conn.raw
     # lets the ledger's append-only trigger accept this transaction's id rewrites (only them)
     await raw.execute("SELECT set_config('loyalty.erasure', 'on', true)")
-    scores = await raw.fetch(
+    await _leave_boards(conn, old)
+    await _rename_member(conn, old, new, old_suffix, new_suffix)
+    # the other side of the member's referrals names them: a referrer's `referral:<id>` lots
+    # and orders and the reasons and answers that say who was referred (or who referred)
+    related = [
+        r["other"]
+        for r in await raw.fetch(
+            "SELECT referrer_id AS other FROM referrals WHERE member_id = $1 "
+            "UNION SELECT member_id FROM referrals WHERE referrer_id = $1",
+            new,
+        )
+    ]
+    if related:
+        await _rename_referral_ids(conn, related, f"referral:{old}", f"referral:{new}")
+    # the stored answers and the reasons name the member: theirs, and their referrals' others
+    await _rewrite_texts(conn, [new], old, new, old_suffix, new_suffix, everything=True)
+    if related:
+        await _rewrite_texts(conn, related, old, new, old_suffix, new_suffix, everything=False)
+    await raw.execute("SELECT set_config('loyalty.erasure', 'off', true)")
+
+
+async def _leave_boards(conn: Connection, member_id: str) -> None:
+    """Delete the member's leaderboard scores and take them out of the histograms."""
+    scores = await conn.raw.fetch(
         "DELETE FROM board_scores WHERE member_id = $1 "
         "RETURNING board_id, period_key, segment, score",
-        old,
+        member_id,
     )
-    shard = histogram_shard(old)
+    shard = histogram_shard(member_id)
     changes = []
     for r in scores:
         bucket = bucket_of(int(r["score"]))
@@ -197,6 +221,14 @@ async def pseudonymise(
             )
     if changes:
         await apply_bucket_changes(conn, sorted(changes))
+
+
+async def _rename_member(
+    conn: Connection, old: str, new: str, old_suffix: str, new_suffix: str
+) -> None:
+    """Empty the profile and give every row of the member, and the ids that end with it, the
+    new name."""
+    raw = conn.raw
     await raw.execute(
         "UPDATE members SET member_id = $2, display_name = NULL, timezone = NULL, "
         "birthday = NULL, attributes = '{}'::jsonb, hidden = true, erased_at = now(), "
@@ -229,39 +261,28 @@ async def pseudonymise(
         f"member:{old}",
         f"member:{new}",
     )
-    # the other side of the member's referrals names them: a referrer's `referral:<id>` lots
-    # and orders and the reasons and answers that say who was referred (or who referred)
-    related = [
-        r["other"]
-        for r in await raw.fetch(
-            "SELECT referrer_id AS other FROM referrals WHERE member_id = $1 "
-            "UNION SELECT member_id FROM referrals WHERE referrer_id = $1",
-            new,
+
+
+async def _rename_referral_ids(
+    conn: Connection, related: list[str], old_ref: str, new_ref: str
+) -> None:
+    """The `referral:<id>` lots and orders of the member's referrers and referees."""
+    for table in ("lots", "ledger_entries"):
+        await conn.raw.execute(
+            f"UPDATE {table} SET lot_id = $3 || substr(lot_id, length($2) + 1) "
+            "WHERE member_id = ANY($1::text[]) "
+            "AND (lot_id = $2 OR left(lot_id, length($2) + 1) = $2 || '@')",
+            related,
+            old_ref,
+            new_ref,
         )
-    ]
-    if related:
-        old_ref, new_ref = f"referral:{old}", f"referral:{new}"
-        for table in ("lots", "ledger_entries"):
-            await raw.execute(
-                f"UPDATE {table} SET lot_id = $3 || substr(lot_id, length($2) + 1) "
-                "WHERE member_id = ANY($1::text[]) "
-                "AND (lot_id = $2 OR left(lot_id, length($2) + 1) = $2 || '@')",
-                related,
-                old_ref,
-                new_ref,
-            )
-            await raw.execute(
-                f"UPDATE {table} SET order_id = $3 || substr(order_id, length($2) + 1) "
-                "WHERE member_id = ANY($1::text[]) AND left(order_id, length($2) + 1) = $2 || ':'",
-                related,
-                old_ref,
-                new_ref,
-            )
-    # the stored answers and the reasons name the member: theirs, and their referrals' others
-    await _rewrite_texts(conn, [new], old, new, old_suffix, new_suffix, everything=True)
-    if related:
-        await _rewrite_texts(conn, related, old, new, old_suffix, new_suffix, everything=False)
-    await raw.execute("SELECT set_config('loyalty.erasure', 'off', true)")
+        await conn.raw.execute(
+            f"UPDATE {table} SET order_id = $3 || substr(order_id, length($2) + 1) "
+            "WHERE member_id = ANY($1::text[]) AND left(order_id, length($2) + 1) = $2 || ':'",
+            related,
+            old_ref,
+            new_ref,
+        )
 
 
 async def is_member(conn: Connection, member_id: str) -> bool:

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from service.store.database import Connection
 
-__all__ = ["arm_of_member", "exposed_members", "record_splits", "stored_splits"]
+__all__ = ["Exposure", "arm_of_member", "exposed_members", "record_splits", "stored_splits"]
 
 _SPLITS = "SELECT experiment_id, split, started_at FROM experiments WHERE experiment_id = ANY($1)"
 _START = """
@@ -72,6 +74,14 @@ async def exposed_members(
     return list(await conn.raw.fetch(_MEMBERS, experiment_id, timezone, window_days))
 
 
-async def arm_of_member(conn: Connection, member_id: str, experiment_id: str) -> Any:
-    """(arm, at) of the member's first exposure, or None."""
-    return await conn.raw.fetchrow(_ARM, member_id, experiment_id)
+class Exposure(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's first exposure to an experiment: the arm, and when."""
+
+    arm: str
+    at: datetime
+
+
+async def arm_of_member(conn: Connection, member_id: str, experiment_id: str) -> Exposure | None:
+    """The member's first exposure, or None."""
+    row = await conn.raw.fetchrow(_ARM, member_id, experiment_id)
+    return None if row is None else Exposure(**row)

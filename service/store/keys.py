@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
+import msgspec
 from sqlalchemy import bindparam, func, insert, select, update
 
 from service.store.database import Connection
@@ -11,6 +12,8 @@ from service.store.sql import compile_query
 from service.store.tables import api_keys
 
 __all__ = [
+    "ActiveKey",
+    "StoredKey",
     "fetch_key",
     "insert_key",
     "list_keys",
@@ -18,6 +21,29 @@ __all__ = [
     "revoke_key",
     "revoke_key_id",
 ]
+
+
+class ActiveKey(msgspec.Struct, frozen=True, kw_only=True):
+    """An active key as a request is checked against it: its secret only as a hash."""
+
+    key_id: str
+    name: str
+    secret_hash: str
+    scopes: list[str]
+    last_used_at: datetime | None
+
+
+class StoredKey(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as listed, revoked or not, without its hash."""
+
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    created_by: str | None
+    last_used_at: datetime | None
+
 
 _INSERT = compile_query(
     insert(api_keys).values(
@@ -85,14 +111,15 @@ async def insert_key(
     )
 
 
-async def fetch_key(conn: Connection, key_id: str) -> Any:
+async def fetch_key(conn: Connection, key_id: str) -> ActiveKey | None:
     """The active key with this id, or None."""
-    return await conn.fetchrow(_FETCH, {"key_id": key_id})
+    row = await conn.fetchrow(_FETCH, {"key_id": key_id})
+    return None if row is None else ActiveKey(**row)
 
 
-async def list_keys(conn: Connection) -> list[Any]:
+async def list_keys(conn: Connection) -> list[StoredKey]:
     """Every key, oldest first, without hashes."""
-    return await conn.fetch(_LIST)
+    return [StoredKey(**row) for row in await conn.fetch(_LIST)]
 
 
 async def revoke_key(conn: Connection, name: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import bindparam, select
 
+from service.core.entries import Entry
 from service.core.ledger import Balances, Lot
 from service.store.database import Connection
 from service.store.progress_reads import (
@@ -25,10 +26,13 @@ from service.store.sql import compile_query
 from service.store.tables import balances, ledger_entries
 
 __all__ = [
+    "BalancesToCheck",
     "Counter",
+    "MemberEntry",
     "MemberState",
     "Profile",
     "StoredBalances",
+    "StoredEntry",
     "Usage",
     "balance_page",
     "entries_between",
@@ -182,9 +186,31 @@ _ENTRIES = compile_query(
 )
 
 
-async def fetch_entries(conn: Connection, member_id: str, before: int, limit: int) -> list[Any]:
+class StoredEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One ledger entry as stored: numbered, with when it was recorded and by whom."""
+
+    entry_no: int
+    kind: str
+    balance: str
+    points: int
+    lot_id: str | None
+    reason: str
+    at: datetime
+    recorded_at: datetime
+    event_id: str | None
+    rule_id: str | None
+    ruleset_version: str | None
+    redemption_id: str | None
+    order_id: str | None
+    actor: str | None
+
+
+async def fetch_entries(
+    conn: Connection, member_id: str, before: int, limit: int
+) -> list[StoredEntry]:
     """Entries numbered below `before`, newest first."""
-    return await conn.fetch(_ENTRIES, {"member_id": member_id, "before": before, "limit": limit})
+    params = {"member_id": member_id, "before": before, "limit": limit}
+    return [StoredEntry(**row) for row in await conn.fetch(_ENTRIES, params)]
 
 
 _DUE = compile_query(
@@ -220,14 +246,43 @@ WHERE NOT EXISTS (SELECT 1 FROM balances b WHERE b.member_id = e.member_id)
 """
 
 
-async def balance_page(conn: Connection, after: str, limit: int) -> list[Any]:
+class BalancesToCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's balances row: the balances, the entry count it keeps and the rows counted."""
+
+    member_id: str
+    balances: Balances
+    entries: int
+    entry_rows: int
+
+
+class MemberEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One ledger entry of a member."""
+
+    member_id: str
+    entry: Entry
+
+
+async def balance_page(conn: Connection, after: str, limit: int) -> list[BalancesToCheck]:
     """Balances rows after member id `after` (with their entry counts), in id order."""
-    return list(await conn.raw.fetch(_BALANCE_PAGE_SQL, after, limit))
+    return [
+        BalancesToCheck(
+            member_id=row["member_id"],
+            balances=msgspec.convert(dict(row), Balances),
+            entries=row["entries"],
+            entry_rows=row["entry_rows"],
+        )
+        for row in await conn.raw.fetch(_BALANCE_PAGE_SQL, after, limit)
+    ]
 
 
-async def entries_between(conn: Connection, after: str, last: str) -> list[Any]:
+async def entries_between(conn: Connection, after: str, last: str) -> list[MemberEntry]:
     """Every entry of the members with ids in (after, last], in member and entry order."""
-    return list(await conn.raw.fetch(_ALL_ENTRIES_SQL, after, last))
+    out = []
+    for row in await conn.raw.fetch(_ALL_ENTRIES_SQL, after, last):
+        fields = dict(row)
+        member_id = fields.pop("member_id")
+        out.append(MemberEntry(member_id=member_id, entry=msgspec.convert(fields, Entry)))
+    return out
 
 
 async def members_without_balances(conn: Connection) -> list[str]:

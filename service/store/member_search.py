@@ -17,7 +17,7 @@ import msgspec
 
 from service.store.database import Connection
 
-__all__ = ["SearchFilter", "search_members"]
+__all__ = ["FoundMember", "SearchFilter", "search_members"]
 
 _TOP = "\U0010ffff"
 """Above every character: `prefix <= id < prefix + _TOP` is "id starts with prefix"."""
@@ -91,7 +91,20 @@ def _sql(f: SearchFilter) -> tuple[str, list[Any]]:
     return " AND ".join(where), args
 
 
-async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[Any]:
+class FoundMember(msgspec.Struct, frozen=True, kw_only=True):
+    """A member a search found, with its tier, engagement level (None: never moved), the last
+    time it was active and its number of events."""
+
+    member_id: str
+    display_name: str | None
+    created_at: datetime
+    tier: str | None
+    engagement: str | None
+    last_active_at: datetime | None
+    events: int
+
+
+async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[FoundMember]:
     """Up to `limit` members matching `f`, in member-id byte order, each with its tier, the
     last time it was active and its number of events."""
     where, args = _sql(f)
@@ -108,4 +121,5 @@ async def search_members(conn: Connection, f: SearchFilter, limit: int) -> list[
         # Plan each search for its own values: a generic plan cannot know that a name prefix
         # matches nothing, and walks the whole id index filtering (0.9 s at 1,000,000 members).
         await conn.raw.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return list(await conn.raw.fetch(sql, *args))
+        rows = await conn.raw.fetch(sql, *args)
+    return [FoundMember(**{**row, "events": int(row["events"])}) for row in rows]

@@ -462,22 +462,10 @@ def _member(
     seqs = rows("tier_seqs")
     referrals = rows("referrals")
     rewarded = rows("rewarded")
-    units: dict[str, list[date]] = defaultdict(list)
-    for _, streak_id, unit in rows("streak_units"):
-        units[streak_id].append(unit)
     return MemberState(
         member_id=member_id,
         profile=profile or Profile(),
-        balances=Balances(
-            available=b.available,
-            pending=b.pending,
-            held=b.held,
-            debt=b.debt,
-            lifetime_earned=b.lifetime_earned,
-            lifetime_spent=b.lifetime_spent,
-        )
-        if b is not None
-        else Balances(),
+        balances=_balances(b) if b is not None else Balances(),
         entries=b.entries if b is not None else 0,
         lots=tuple(rows("lots")),
         counters={c.event_type: Counter(c.count, c.last_at) for c in rows("counters")},
@@ -485,18 +473,7 @@ def _member(
         badges={x.badge_id: x.level for x in rows("badges")},
         usage={usage_key(u.rule_id, u.period_key): Usage(u.times, u.points) for u in rows("usage")},
         events={e.event_id: StoredEvent(e.body_hash, e.result) for e in rows("events")},
-        orders={
-            o.order_id: Order(
-                order_id=o.order_id,
-                purchase_event_id=o.purchase_event_id,
-                amount=o.amount,
-                points_earned=o.points_earned,
-                refunded_amount=o.refunded_amount,
-                points_reversed=o.points_reversed,
-                purchased_at=o.purchased_at,
-            )
-            for o in rows("orders")
-        },
+        orders={o.order_id: _order(o) for o in rows("orders")},
         tier=TierState(tier.tier, tier.since, tier.held_until) if tier is not None else TierState(),
         metric_days={d.day: d.value for d in rows("metric_days")},
         metric_since=metric_since,
@@ -507,12 +484,7 @@ def _member(
             (c.challenge_id, c.window_key): ChallengeRow(c.step, c.progress, c.completed_at)
             for c in rows("challenges")
         },
-        streaks={
-            s.streak_id: StreakHistory(
-                tuple(units.get(s.streak_id, ())), s.longest, s.run_start, s.rewarded
-            )
-            for s in rows("streaks")
-        },
+        streaks=_streaks(rows("streaks"), rows("streak_units")),
         referral=_referral(referrals[0]) if referrals else None,
         referrals_rewarded=rewarded[0][1] if rewarded else 0,
         boards={(s.board_id, s.period_key, s.segment): s.score for s in rows("boards")},
@@ -523,6 +495,34 @@ def _member(
             for _, key, request_hash, result in rows("adjustments")
         },
     )
+
+
+def _balances(b: Any) -> Balances:
+    return msgspec.convert(b, Balances, from_attributes=True)
+
+
+def _order(o: Any) -> Order:
+    return Order(
+        order_id=o.order_id,
+        purchase_event_id=o.purchase_event_id,
+        amount=o.amount,
+        points_earned=o.points_earned,
+        refunded_amount=o.refunded_amount,
+        points_reversed=o.points_reversed,
+        purchased_at=o.purchased_at,
+    )
+
+
+def _streaks(streaks: list[Any], streak_units: list[Any]) -> dict[str, StreakHistory]:
+    units: dict[str, list[date]] = defaultdict(list)
+    for _, streak_id, unit in streak_units:
+        units[streak_id].append(unit)
+    return {
+        s.streak_id: StreakHistory(
+            tuple(units.get(s.streak_id, ())), s.longest, s.run_start, s.rewarded
+        )
+        for s in streaks
+    }
 
 
 def _engagement(rows: list[_EngagementRow]) -> EngagementLevelState:

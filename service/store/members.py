@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -11,7 +13,21 @@ from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import members
 
-__all__ = ["ensure_member", "fetch_member", "upsert_profile"]
+__all__ = ["StoredProfile", "ensure_member", "fetch_member", "upsert_profile"]
+
+
+class StoredProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's profile as stored (`_PROFILE`)."""
+
+    member_id: str
+    display_name: str | None
+    timezone: str | None
+    birthday: date | None
+    hidden: bool
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
 
 _PROFILE = (
     members.c.member_id,
@@ -56,9 +72,10 @@ _UPSERT = compile_query(
 )
 
 
-async def fetch_member(conn: Connection, member_id: str) -> Any:
-    """The member's profile row, or None."""
-    return await conn.fetchrow(_FETCH, {"member_id": member_id})
+async def fetch_member(conn: Connection, member_id: str) -> StoredProfile | None:
+    """The member's profile, or None."""
+    row = await conn.fetchrow(_FETCH, {"member_id": member_id})
+    return None if row is None else StoredProfile(**row)
 
 
 async def ensure_member(conn: Connection, member_id: str) -> None:
@@ -75,9 +92,9 @@ async def upsert_profile(
     birthday: Any,
     hidden: bool | None,
     attributes: dict[str, Any],
-) -> Any:
+) -> StoredProfile:
     """Create or update a profile; omitted fields keep their value, attributes are merged."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         _UPSERT,
         {
             "member_id": member_id,
@@ -88,3 +105,4 @@ async def upsert_profile(
             "attributes": attributes,
         },
     )
+    return StoredProfile(**row)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
+import msgspec
 from sqlalchemy import bindparam, select
 
 from service.store.database import Connection
@@ -15,9 +16,40 @@ from service.store.tables import (
 )
 
 __all__ = [
+    "HeldBadge",
+    "ReachedLevel",
+    "StoredChallenge",
     "badge_rows",
     "challenge_rows",
 ]
+
+
+class StoredChallenge(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's progress in one window of a challenge."""
+
+    challenge_id: str
+    window_key: str
+    step: int
+    progress: int
+    completed_at: datetime | None
+
+
+class HeldBadge(msgspec.Struct, frozen=True, kw_only=True):
+    """A badge a member holds, at its level, and the rule that granted it."""
+
+    badge_id: str
+    level: int
+    granted_at: datetime
+    rule_id: str | None
+
+
+class ReachedLevel(msgspec.Struct, frozen=True, kw_only=True):
+    """A level of a levelled badge a member reached, and when."""
+
+    badge_id: str
+    level: int
+    level_name: str
+    granted_at: datetime
 
 
 _cp = challenge_progress.c
@@ -46,13 +78,16 @@ _LEVEL_ROWS = compile_query(
 )
 
 
-async def challenge_rows(conn: Connection, member_id: str) -> list[Any]:
+async def challenge_rows(conn: Connection, member_id: str) -> list[StoredChallenge]:
     """Every challenge window the member has progress in."""
-    return await conn.fetch(_ALL_CHALLENGES, {"member_id": member_id})
+    rows = await conn.fetch(_ALL_CHALLENGES, {"member_id": member_id})
+    return [StoredChallenge(**row) for row in rows]
 
 
-async def badge_rows(conn: Connection, member_id: str) -> tuple[list[Any], list[Any]]:
+async def badge_rows(
+    conn: Connection, member_id: str
+) -> tuple[list[HeldBadge], list[ReachedLevel]]:
     """(badges held, levels reached with their dates)."""
     held = await conn.fetch(_BADGE_ROWS, {"member_id": member_id})
     levels = await conn.fetch(_LEVEL_ROWS, {"member_id": member_id})
-    return held, levels
+    return [HeldBadge(**row) for row in held], [ReachedLevel(**row) for row in levels]

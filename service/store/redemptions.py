@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     DateTime,
     Text,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
+from service.decide.state import Redemption
 from service.store.database import Connection
 from service.store.sql import compile_query
 from service.store.tables import coupon_codes, redemptions, reward_stock
@@ -88,12 +90,20 @@ _SEED = compile_query(
 )
 
 
+def _redemption(row: Any) -> Redemption:
+    """A redemptions row as the decision step's value."""
+    fields = dict(row)
+    fields.pop("member_id", None)
+    return msgspec.convert(fields, Redemption)
+
+
 async def fetch(
     conn: Connection, member_id: str, redemption_id: str, *, for_update: bool = False
-) -> Any:
+) -> Redemption | None:
     """One redemption (row-locked with `for_update`), or None."""
     query = _BY_ID_LOCKED if for_update else _BY_ID
-    return await conn.fetchrow(query, {"member_id": member_id, "redemption_id": redemption_id})
+    row = await conn.fetchrow(query, {"member_id": member_id, "redemption_id": redemption_id})
+    return None if row is None else _redemption(row)
 
 
 async def find_expired_holds(conn: Connection, now: datetime, limit: int) -> list[str]:
@@ -104,12 +114,14 @@ async def find_expired_holds(conn: Connection, now: datetime, limit: int) -> lis
 
 async def page(
     conn: Connection, member_id: str, before: tuple[datetime, str] | None, limit: int
-) -> list[Any]:
+) -> list[Redemption]:
     """Up to `limit` redemptions, newest first, older than `before` (created_at, id)."""
     if before is None:
-        return await conn.fetch(_FIRST_PAGE, {"member_id": member_id, "limit": limit})
-    params = {"member_id": member_id, "before_at": before[0], "before_id": before[1]}
-    return await conn.fetch(_PAGE, {**params, "limit": limit})
+        rows = await conn.fetch(_FIRST_PAGE, {"member_id": member_id, "limit": limit})
+    else:
+        params = {"member_id": member_id, "before_at": before[0], "before_id": before[1]}
+        rows = await conn.fetch(_PAGE, {**params, "limit": limit})
+    return [_redemption(row) for row in rows]
 
 
 async def stock_issued(conn: Connection) -> dict[str, int]:

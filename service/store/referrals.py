@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 import asyncpg
+import msgspec
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -13,6 +14,8 @@ from service.store.sql import compile_query
 from service.store.tables import referral_codes, referrals
 
 __all__ = [
+    "Referee",
+    "StoredReferral",
     "code_of",
     "fetch_referral",
     "insert_code",
@@ -50,14 +53,40 @@ async def insert_code(conn: Connection, code: str, member_id: str) -> bool:
     return await conn.fetchval(_INSERT_CODE, {"code": code, "member_id": member_id}) is not None
 
 
-async def fetch_referral(conn: Connection, referee_id: str) -> Any:
+class StoredReferral(msgspec.Struct, frozen=True, kw_only=True):
+    """A referee's link to their referrer (a `referrals` row), and what it paid."""
+
+    member_id: str
+    referrer_id: str
+    code: str
+    linked_at: datetime
+    link_event_id: str
+    order_id: str | None
+    rewarded_at: datetime | None
+    referee_points: int
+    referrer_points: int
+    referrer_reversed: int
+
+
+class Referee(msgspec.Struct, frozen=True, kw_only=True):
+    """One of a referrer's referees: when linked and rewarded, what the referrer got back."""
+
+    member_id: str
+    linked_at: datetime
+    rewarded_at: datetime | None
+    referrer_points: int
+    referrer_reversed: int
+
+
+async def fetch_referral(conn: Connection, referee_id: str) -> StoredReferral | None:
     """The referral of a referee, or None."""
-    return await conn.fetchrow(_FETCH, {"member_id": referee_id})
+    row = await conn.fetchrow(_FETCH, {"member_id": referee_id})
+    return None if row is None else StoredReferral(**row)
 
 
-async def referrals_of(conn: Connection, referrer_id: str) -> list[Any]:
+async def referrals_of(conn: Connection, referrer_id: str) -> list[Referee]:
     """The referrer's referees, oldest first."""
-    return await conn.fetch(_OF, {"referrer_id": referrer_id})
+    return [Referee(**row) for row in await conn.fetch(_OF, {"referrer_id": referrer_id})]
 
 
 def is_deadlock(exc: BaseException) -> bool:

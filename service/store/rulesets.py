@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
+import msgspec
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -13,6 +14,11 @@ from service.store.tables import active_ruleset, ruleset_activations, rulesets
 
 __all__ = [
     "CHANNEL",
+    "ActiveVersion",
+    "StoredActivation",
+    "StoredRuleset",
+    "StoredVersion",
+    "VersionSummary",
     "activate",
     "fetch_activations",
     "fetch_active",
@@ -26,6 +32,47 @@ __all__ = [
 
 CHANNEL = "loyalty_ruleset"
 """The NOTIFY channel every replica listens on to switch rulesets."""
+
+
+class ActiveVersion(msgspec.Struct, frozen=True, kw_only=True):
+    """Which version is active, since when."""
+
+    version: str
+    activated_at: datetime
+
+
+class StoredRuleset(ActiveVersion, frozen=True, kw_only=True):
+    """The active version with its files (name -> YAML text)."""
+
+    files: dict[str, str]
+
+
+class VersionSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored version as listed (`_SUMMARY`): never its files' text."""
+
+    version: str
+    created_at: datetime
+    published_by: str | None
+    rule_count: int | None
+    file_names: list[str] | None
+    active: bool
+    last_activated_at: datetime | None
+    activations: int
+
+
+class StoredVersion(VersionSummary, frozen=True, kw_only=True):
+    """A stored version as listed, with its files (name -> YAML text)."""
+
+    files: dict[str, str]
+
+
+class StoredActivation(msgspec.Struct, frozen=True, kw_only=True):
+    """One activation of a version: when, and by whom."""
+
+    version: str
+    activated_at: datetime
+    activated_by: str | None
+
 
 _STORE = compile_query(
     insert(rulesets)
@@ -143,24 +190,27 @@ async def activate(conn: Connection, version: str, *, activated_by: str | None) 
     await conn.fetchval(_NOTIFY, {"version": version})
 
 
-async def fetch_active_version(conn: Connection) -> Any:
-    """(version, activated_at) of the active ruleset, or None."""
-    return await conn.fetchrow(_ACTIVE_VERSION)
+async def fetch_active_version(conn: Connection) -> ActiveVersion | None:
+    """The active version and when it was activated, or None."""
+    row = await conn.fetchrow(_ACTIVE_VERSION)
+    return None if row is None else ActiveVersion(**row)
 
 
-async def fetch_active(conn: Connection) -> Any:
-    """(version, files, activated_at) of the active ruleset, or None."""
-    return await conn.fetchrow(_ACTIVE)
+async def fetch_active(conn: Connection) -> StoredRuleset | None:
+    """The active version with its files, or None."""
+    row = await conn.fetchrow(_ACTIVE)
+    return None if row is None else StoredRuleset(**row)
 
 
-async def fetch_versions(conn: Connection, limit: int) -> list[Any]:
+async def fetch_versions(conn: Connection, limit: int) -> list[VersionSummary]:
     """The `limit` newest stored versions (newest first), as `_SUMMARY` describes them."""
-    return await conn.fetch(_VERSIONS, {"limit": limit})
+    return [VersionSummary(**row) for row in await conn.fetch(_VERSIONS, {"limit": limit})]
 
 
-async def fetch_version(conn: Connection, version: str) -> Any:
+async def fetch_version(conn: Connection, version: str) -> StoredVersion | None:
     """One stored version as listed, with its `files` (name -> text); None if unknown."""
-    return await conn.fetchrow(_VERSION, {"version": version})
+    row = await conn.fetchrow(_VERSION, {"version": version})
+    return None if row is None else StoredVersion(**row)
 
 
 async def versions_starting_with(conn: Connection, prefix: str, limit: int = 2) -> list[str]:
@@ -169,9 +219,10 @@ async def versions_starting_with(conn: Connection, prefix: str, limit: int = 2) 
     return [row["version"] for row in rows]
 
 
-async def fetch_activations(conn: Connection, limit: int) -> list[Any]:
-    """The `limit` latest activations (version, activated_at, activated_by), newest first."""
-    return await conn.fetch(_ACTIVATIONS, {"limit": limit})
+async def fetch_activations(conn: Connection, limit: int) -> list[StoredActivation]:
+    """The `limit` latest activations, newest first."""
+    rows = await conn.fetch(_ACTIVATIONS, {"limit": limit})
+    return [StoredActivation(**row) for row in rows]
 
 
 async def keep_rule_count(conn: Connection, version: str, rule_count: int) -> None:

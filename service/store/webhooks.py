@@ -9,13 +9,22 @@ nothing of that lane until the first pass commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
+
+import msgspec
 
 from service.store.database import Connection
 
 __all__ = [
+    "DeliveryStats",
+    "DeliveryStatus",
     "DueDelivery",
+    "EndpointStatus",
+    "ExpiringPoints",
+    "StoredDelivery",
+    "StoredEndpoint",
+    "StreakCandidate",
     "dead_letter_disabled",
     "delete_endpoint",
     "delivery_stats",
@@ -43,6 +52,77 @@ _ENDPOINT_COLUMNS = (
 )
 
 
+EndpointStatus = Literal["active", "paused", "disabled"]
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+
+
+class StoredEndpoint(msgspec.Struct, frozen=True, kw_only=True):
+    """An endpoint as stored (`_ENDPOINT_COLUMNS`), with its signing secrets."""
+
+    endpoint_id: str
+    url: str
+    description: str
+    kinds: list[str]
+    expiring_days: int
+    at_risk_hours: int
+    status: EndpointStatus
+    disabled_reason: str | None
+    secret: str
+    previous_secret: str | None
+    previous_secret_until: datetime | None
+    failing_since: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _endpoint(row: Any) -> StoredEndpoint | None:
+    return None if row is None else StoredEndpoint(**row)
+
+
+class StoredDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery of a message to an endpoint, with the message's kind."""
+
+    message_id: str
+    member_id: str
+    seq: int
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    kind: str
+
+
+class ExpiringPoints(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's points that expire at one moment."""
+
+    member_id: str
+    expires_at: datetime
+    points: int
+
+
+class StreakCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    """A member's streak run with its latest unit and its length, in the member's time zone."""
+
+    member_id: str
+    streak_id: str
+    run_start: date
+    last_unit: date
+    length: int
+    timezone: str | None
+
+
+class DeliveryStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Pending deliveries, dead letters, and how long the oldest pending one has waited (s)."""
+
+    queued: int
+    dead: int
+    lag: float
+
+
 async def insert_endpoint(conn: Connection, row: dict[str, Any]) -> None:
     """Store a new endpoint."""
     await conn.raw.execute(
@@ -60,67 +140,77 @@ async def insert_endpoint(conn: Connection, row: dict[str, Any]) -> None:
     )
 
 
-async def endpoints(conn: Connection) -> list[Any]:
+async def endpoints(conn: Connection) -> list[StoredEndpoint]:
     """Every endpoint, oldest first."""
-    return list(
-        await conn.raw.fetch(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, endpoint_id"
-        )
+    rows = await conn.raw.fetch(
+        f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY created_at, endpoint_id"
     )
+    return [StoredEndpoint(**row) for row in rows]
 
 
-async def endpoint(conn: Connection, endpoint_id: str, *, lock: bool = False) -> Any:
+async def endpoint(
+    conn: Connection, endpoint_id: str, *, lock: bool = False
+) -> StoredEndpoint | None:
     """One endpoint, or None."""
     suffix = " FOR UPDATE" if lock else ""
-    return await conn.raw.fetchrow(
-        f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE endpoint_id = $1{suffix}",
-        endpoint_id,
+    return _endpoint(
+        await conn.raw.fetchrow(
+            f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE endpoint_id = $1{suffix}",
+            endpoint_id,
+        )
     )
 
 
 async def update_endpoint(
     conn: Connection, endpoint_id: str, changes: dict[str, Any], now: datetime
-) -> Any:
+) -> StoredEndpoint | None:
     """Change some of an endpoint's fields (names from this module's columns); the new row."""
     allowed = {"url", "description", "kinds", "expiring_days", "at_risk_hours"}
     assert set(changes) <= allowed, changes
     names = sorted(changes)
     assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, 3))
     sets = f"{assignments}, updated_at = $2" if assignments else "updated_at = $2"
-    return await conn.raw.fetchrow(
+    row = await conn.raw.fetchrow(
         f"UPDATE webhook_endpoints SET {sets} WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
         endpoint_id,
         now,
         *(changes[name] for name in names),
     )
+    return _endpoint(row)
 
 
-async def set_status(conn: Connection, endpoint_id: str, status: str, now: datetime) -> Any:
+async def set_status(
+    conn: Connection, endpoint_id: str, status: str, now: datetime
+) -> StoredEndpoint | None:
     """Pause, or (re)activate an endpoint: activating clears why it was disabled and its
     failure clock. The new row, or None."""
-    return await conn.raw.fetchrow(
-        "UPDATE webhook_endpoints SET status = $2, updated_at = $3, "
-        "disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE disabled_reason END, "
-        "failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END "
-        f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
-        endpoint_id,
-        status,
-        now,
+    return _endpoint(
+        await conn.raw.fetchrow(
+            "UPDATE webhook_endpoints SET status = $2, updated_at = $3, "
+            "disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE disabled_reason END, "
+            "failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END "
+            f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
+            endpoint_id,
+            status,
+            now,
+        )
     )
 
 
 async def rotate_secret(
     conn: Connection, endpoint_id: str, secret: str, previous_until: datetime, now: datetime
-) -> Any:
+) -> StoredEndpoint | None:
     """Sign with `secret` from now on, and with the old one too until `previous_until`."""
-    return await conn.raw.fetchrow(
-        "UPDATE webhook_endpoints SET previous_secret = secret, secret = $2, "
-        "previous_secret_until = $3, updated_at = $4 "
-        f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
-        endpoint_id,
-        secret,
-        previous_until,
-        now,
+    return _endpoint(
+        await conn.raw.fetchrow(
+            "UPDATE webhook_endpoints SET previous_secret = secret, secret = $2, "
+            "previous_secret_until = $3, updated_at = $4 "
+            f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
+            endpoint_id,
+            secret,
+            previous_until,
+            now,
+        )
     )
 
 
@@ -136,22 +226,21 @@ async def delete_endpoint(conn: Connection, endpoint_id: str) -> bool:
 
 async def list_deliveries(
     conn: Connection, endpoint_id: str, status: str | None, before_seq: int | None, limit: int
-) -> list[Any]:
+) -> list[StoredDelivery]:
     """An endpoint's deliveries, newest first, optionally of one status and older than a seq."""
-    return list(
-        await conn.raw.fetch(
-            "SELECT d.message_id, d.member_id, d.seq, d.status, d.attempts, d.created_at, "
-            "d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, "
-            "d.delivered_at, m.kind FROM webhook_deliveries d "
-            "JOIN webhook_messages m ON m.message_id = d.message_id "
-            "WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) "
-            "AND ($3::bigint IS NULL OR d.seq < $3) ORDER BY d.seq DESC LIMIT $4",
-            endpoint_id,
-            status,
-            before_seq,
-            limit,
-        )
+    rows = await conn.raw.fetch(
+        "SELECT d.message_id, d.member_id, d.seq, d.status, d.attempts, d.created_at, "
+        "d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.last_error, "
+        "d.delivered_at, m.kind FROM webhook_deliveries d "
+        "JOIN webhook_messages m ON m.message_id = d.message_id "
+        "WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.status = $2) "
+        "AND ($3::bigint IS NULL OR d.seq < $3) ORDER BY d.seq DESC LIMIT $4",
+        endpoint_id,
+        status,
+        before_seq,
+        limit,
     )
+    return [StoredDelivery(**row) for row in rows]
 
 
 async def redeliver(
@@ -349,41 +438,38 @@ async def insert_time_messages(conn: Connection, messages: Sequence[Any]) -> int
     return int(count)
 
 
-async def expiring_lots(conn: Connection, now: datetime, until: datetime) -> list[Any]:
+async def expiring_lots(conn: Connection, now: datetime, until: datetime) -> list[ExpiringPoints]:
     """Points that expire after `now` and by `until`, per member and moment of expiry."""
-    return list(
-        await conn.raw.fetch(
-            "SELECT member_id, expires_at, sum(remaining)::bigint AS points FROM lots "
-            "WHERE remaining > 0 AND state <> 'expired' AND expires_at > $1 AND expires_at <= $2 "
-            "GROUP BY member_id, expires_at ORDER BY member_id, expires_at",
-            now,
-            until,
-        )
+    rows = await conn.raw.fetch(
+        "SELECT member_id, expires_at, sum(remaining)::bigint AS points FROM lots "
+        "WHERE remaining > 0 AND state <> 'expired' AND expires_at > $1 AND expires_at <= $2 "
+        "GROUP BY member_id, expires_at ORDER BY member_id, expires_at",
+        now,
+        until,
     )
+    return [ExpiringPoints(**row) for row in rows]
 
 
-async def streak_candidates(conn: Connection, since: Any) -> list[Any]:
-    """Streaks whose latest unit is `since` or later: (member, streak, run start, latest unit,
-    units in the run, the member's time zone)."""
-    return list(
-        await conn.raw.fetch(
-            "SELECT s.member_id, s.streak_id, s.run_start, max(u.unit) AS last_unit, "
-            "count(*) FILTER (WHERE u.unit >= s.run_start) AS length, m.timezone "
-            "FROM member_streaks s "
-            "JOIN streak_units u ON u.member_id = s.member_id AND u.streak_id = s.streak_id "
-            "JOIN members m ON m.member_id = s.member_id "
-            "WHERE s.run_start IS NOT NULL "
-            "GROUP BY s.member_id, s.streak_id, s.run_start, m.timezone "
-            "HAVING max(u.unit) >= $1",
-            since,
-        )
+async def streak_candidates(conn: Connection, since: date) -> list[StreakCandidate]:
+    """Streaks whose latest unit is `since` or later."""
+    rows = await conn.raw.fetch(
+        "SELECT s.member_id, s.streak_id, s.run_start, max(u.unit) AS last_unit, "
+        "count(*) FILTER (WHERE u.unit >= s.run_start) AS length, m.timezone "
+        "FROM member_streaks s "
+        "JOIN streak_units u ON u.member_id = s.member_id AND u.streak_id = s.streak_id "
+        "JOIN members m ON m.member_id = s.member_id "
+        "WHERE s.run_start IS NOT NULL "
+        "GROUP BY s.member_id, s.streak_id, s.run_start, m.timezone "
+        "HAVING max(u.unit) >= $1",
+        since,
     )
+    return [StreakCandidate(**row) for row in rows]
 
 
-async def delivery_stats(conn: Connection, now: datetime) -> Any:
+async def delivery_stats(conn: Connection, now: datetime) -> DeliveryStats:
     """Pending deliveries (of endpoints that are not paused), dead letters, and how long the
     oldest pending one has waited (seconds)."""
-    return await conn.raw.fetchrow(
+    row = await conn.raw.fetchrow(
         "SELECT count(*) FILTER (WHERE d.status = 'pending') AS queued, "
         "count(*) FILTER (WHERE d.status = 'dead') AS dead, "
         "coalesce(extract(epoch FROM $1 - min(d.created_at) FILTER "
@@ -392,3 +478,4 @@ async def delivery_stats(conn: Connection, now: datetime) -> Any:
         "AND e.status <> 'paused' WHERE d.status IN ('pending', 'dead')",
         now,
     )
+    return DeliveryStats(**row)

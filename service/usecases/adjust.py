@@ -8,7 +8,6 @@ With an Idempotency-Key a repeated request is answered from the stored adjustmen
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from service.decide.adjustments import (
     AdjustRequest,
     decide_adjustment,
 )
+from service.decide.idempotency import body_hash
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.errors import InvalidInput
@@ -30,7 +30,6 @@ from service.usecases.redeem import checked_key
 
 __all__ = ["AdjustmentEntry", "AdjustmentIn", "AdjustmentResult", "adjust_points"]
 
-_canonical = msgspec.json.Encoder(order="sorted")
 _LIMIT = 1_000_000_000
 
 
@@ -58,7 +57,7 @@ async def adjust_points(
         reason=body.reason,
         actor=actor,
         key=key,
-        body_hash=hashlib.sha256(_canonical.encode(body)).hexdigest(),
+        body_hash=body_hash(body),
         adjustment_id=f"adj-{uuid.uuid4().hex}",
     )
 

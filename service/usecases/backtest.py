@@ -95,7 +95,7 @@ async def backtest(
         rulesets = Rulesets(await history.ruleset_files(conn))
         active = await ruleset_store.fetch_active_version(conn)
         _, total = await history.count_operations(conn, since, until)
-    fallback = active["version"] if active else None
+    fallback = active.version if active else None
     run = _Run(rulesets, draft, since, until, fallback, top)
     seen = 0
     page_members = min(500, members) if members else 500

@@ -32,7 +32,7 @@ from service.engine.files import BoardDef
 from service.errors import InvalidInput, NotFound
 from service.services import Services
 from service.store import boards as board_store
-from service.store.boards import BoardRow
+from service.store.boards import BoardRow, MemberStanding, Neighbourhood
 from service.store.database import Connection
 from service.store.member_sets import load_set, lock_set
 from service.store.set_writes import apply_histogram, save_rows
@@ -204,7 +204,7 @@ async def standing(
         )
         if row is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
-        shown_segment = row["segment"] if board.segment is not None else None
+        shown_segment = row.segment if board.segment is not None else None
         result = Standing(
             board=board.id,
             name=board.name,
@@ -221,25 +221,39 @@ async def standing(
             below=[],
             gap=None,
         )
-        if row["score"] is None:
+        if row.score is None:
             return result
-        score = int(row["score"])
-        bucket = bucket_of(score)
-        around = await board_store.neighbourhood(
-            conn,
-            board_id=board.id,
-            period_key=key,
-            segment=row["segment"],
-            bucket=bucket,
-            group_end=(group_of(bucket) + 1) * GROUP_SIZE,
-            bucket_high=bucket_bounds(bucket)[1],
-            member_id=member_id,
-            neg_score=int(row["neg_score"]),
-            reached_at=row["reached_at"],
-            around=NEIGHBOURS,
-        )
+        around = await _around(conn, board.id, key, member_id, row)
+    return _ranked(
+        result, around, BoardRow(member_id, row.score, row.display_name, row.hidden), viewer
+    )
+
+
+async def _around(
+    conn: Connection, board_id: str, key: str, member_id: str, row: MemberStanding
+) -> Neighbourhood:
+    """Who is ahead of the member (on the board, with a score) and their neighbours."""
+    assert row.score is not None and row.neg_score is not None and row.reached_at is not None
+    bucket = bucket_of(row.score)
+    return await board_store.neighbourhood(
+        conn,
+        board_id=board_id,
+        period_key=key,
+        segment=row.segment,
+        bucket=bucket,
+        group_end=(group_of(bucket) + 1) * GROUP_SIZE,
+        bucket_high=bucket_bounds(bucket)[1],
+        member_id=member_id,
+        neg_score=row.neg_score,
+        reached_at=row.reached_at,
+        around=NEIGHBOURS,
+    )
+
+
+def _ranked(result: Standing, around: Neighbourhood, me: BoardRow, viewer: str | None) -> Standing:
+    """The standing of a member on the board: rank, neighbours each way and the gap."""
+    score = me.score
     rank = around.in_higher_buckets + around.ahead_in_bucket + 1
-    me = BoardRow(member_id, score, row["display_name"], row["hidden"])
     return msgspec.structs.replace(
         result,
         ranked=True,

@@ -4,25 +4,32 @@ streak with its next milestone; and the program's leaderboards with their curren
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from service.core.badges import next_level
 from service.core.boards import period_key_for
 from service.core.periods import period_bounds
+from service.engine.files import BadgeDef
 from service.errors import NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
+from service.store.ledger import Counter
 from service.usecases.progress_view import (
     ActiveChallenge,
     BadgeLevelView,
+    BadgeView,
     NextBadgeLevel,
     StreakView,
+    badge_counter,
     badges_view,
     challenges_view,
     member_progress,
     member_progress_read,
+    next_badge_level,
 )
 
 __all__ = ["BadgeProgress", "BoardInfo", "Boards", "GameCatalog", "boards", "game_catalog"]
@@ -67,51 +74,11 @@ async def game_catalog(services: Services, member_id: str) -> GameCatalog:
     if state.profile is None or state.game is None:
         raise NotFound(f"no member '{member_id}'", field="member_id")
     _, streaks = member_progress(ruleset, state.game, state.profile.timezone, now)
-    badges = []
-    for badge in ruleset.program.badges.values():
-        mine = held.get(badge.id)
-        names = list(badge.levels or {})
-        thresholds = list((badge.levels or {}).values())
-        counter: int | None = None
-        if badge.counter is not None and badge.levels:
-            if badge.counter.startswith("attributes."):
-                raw = state.profile.attributes.get(badge.counter.removeprefix("attributes."), 0)
-                counter = raw if isinstance(raw, int) else 0
-            else:
-                known = state.counters.get(badge.counter)
-                counter = known.count if known is not None else 0
-        upcoming = next_level(thresholds, counter) if counter is not None else None
-        levels = (
-            mine.levels
-            if mine is not None and mine.levels
-            else [
-                BadgeLevelView(level=i + 1, name=n, threshold=t, earned_at=None)
-                for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
-            ]
-        )
-        badges.append(
-            BadgeProgress(
-                id=badge.id,
-                name=badge.name,
-                description=badge.description,
-                earned=mine is not None,
-                earned_at=mine.earned_at if mine else None,
-                level=mine.level if mine else None,
-                level_name=mine.level_name if mine else None,
-                counter=counter,
-                levels=levels,
-                next=(
-                    NextBadgeLevel(
-                        level=upcoming[0] + 1,
-                        name=names[upcoming[0]],
-                        threshold=thresholds[upcoming[0]],
-                        missing=upcoming[1],
-                    )
-                    if upcoming
-                    else None
-                ),
-            )
-        )
+    attributes = state.profile.attributes
+    badges = [
+        _badge_progress(badge, held.get(badge.id), attributes, state.counters)
+        for badge in ruleset.program.badges.values()
+    ]
     challenges = (await challenges_view(services, member_id)).active
     return GameCatalog(
         badges=badges,
@@ -119,6 +86,41 @@ async def game_catalog(services: Services, member_id: str) -> GameCatalog:
         challenges=challenges,
         streaks=streaks,
         as_of=now,
+    )
+
+
+def _badge_progress(
+    badge: BadgeDef,
+    mine: BadgeView | None,
+    attributes: Mapping[str, Any],
+    counters: Mapping[str, Counter],
+) -> BadgeProgress:
+    """A badge of the program with the member's progress in it (`mine`: held)."""
+    names = list(badge.levels or {})
+    thresholds = list((badge.levels or {}).values())
+    counter: int | None = None
+    if badge.counter is not None and badge.levels:
+        counter = badge_counter(badge.counter, attributes, counters)
+    upcoming = next_level(thresholds, counter) if counter is not None else None
+    levels = (
+        mine.levels
+        if mine is not None and mine.levels
+        else [
+            BadgeLevelView(level=i + 1, name=n, threshold=t, earned_at=None)
+            for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
+        ]
+    )
+    return BadgeProgress(
+        id=badge.id,
+        name=badge.name,
+        description=badge.description,
+        earned=mine is not None,
+        earned_at=mine.earned_at if mine else None,
+        level=mine.level if mine else None,
+        level_name=mine.level_name if mine else None,
+        counter=counter,
+        levels=levels,
+        next=next_badge_level(names, thresholds, upcoming),
     )
 
 

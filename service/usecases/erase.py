@@ -60,7 +60,7 @@ async def erase_member(services: Services, member_id: str, actor: str) -> Erased
         return result
 
     async def then(conn: Connection) -> None:
-        if await erasure_store.lock_member(conn, member_id) is None:
+        if not await erasure_store.lock_member(conn, member_id):
             raise NotFound(f"no member '{member_id}'", field="member_id")
         await erasure_store.pseudonymise(
             conn, member_id, pseudonym, _suffix(member_id), _suffix(pseudonym)

@@ -55,8 +55,8 @@ async def member_arm(services: Services, experiment_id: str, member_id: str) -> 
     return MemberArm(
         experiment_id=experiment_id,
         member_id=member_id,
-        arm=row["arm"] if row is not None else arm_of(experiment, member_id),
-        exposed_at=row["at"] if row is not None else None,
+        arm=row.arm if row is not None else arm_of(experiment, member_id),
+        exposed_at=row.at if row is not None else None,
     )
 
 

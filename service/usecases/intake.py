@@ -12,7 +12,6 @@ answers the first result (`replay`), another body is a 409.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +29,7 @@ from service.decide import (
     read_plan,
     referrer_days,
 )
+from service.decide.idempotency import body_hash
 from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
 from service.engine.events import check_occurred_at
 from service.errors import DomainError, NotBooked, Unprocessable
@@ -54,7 +54,6 @@ __all__ = [
 
 logger = logging.getLogger("service.intake")
 
-_canonical = msgspec.json.Encoder(order="sorted")
 _ATTEMPTS = 4
 """A set is run again after a deadlock (only a referral found mid-set can cause one) or when
 the decision found state it needs that the load did not read (then loaded on the next try)."""
@@ -125,8 +124,7 @@ def prepare(ruleset: Ruleset, event_in: EventIn, accepted: Accepted) -> Checked:
         "occurred_at": event.occurred_at.timestamp(),
         "attributes": attributes,
     }
-    body_hash = hashlib.sha256(_canonical.encode(body)).hexdigest()
-    return Checked(Prepared(event, body_hash), ruleset.version, event_in, accepted)
+    return Checked(Prepared(event, body_hash(body)), ruleset.version, event_in, accepted)
 
 
 class _Again(Exception):

@@ -15,6 +15,7 @@ from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.services import Services
 from service.store import audit as audit_store
 from service.store import keys as key_store
+from service.store.keys import StoredKey
 
 __all__ = [
     "AuditEntry",
@@ -86,7 +87,7 @@ async def create_key(services: Services, creator: ApiKeyPrincipal, body: KeyIn) 
     _check_grant(creator, body.scopes)
     issued = generate_key(body.name, body.scopes)
     async with services.db.transaction() as conn:
-        if any(row["name"] == body.name for row in await key_store.list_keys(conn)):
+        if any(key.name == body.name for key in await key_store.list_keys(conn)):
             raise Conflict(f"a key named '{body.name}' exists already", field="name")
         await key_store.insert_key(
             conn,
@@ -97,28 +98,28 @@ async def create_key(services: Services, creator: ApiKeyPrincipal, body: KeyIn) 
             created_by=creator.name,
         )
         rows = await key_store.list_keys(conn)
-    row = next(r for r in rows if r["key_id"] == issued.key_id)
-    return CreatedKey(**_view(row), token=issued.token)
+    key = next(k for k in rows if k.key_id == issued.key_id)
+    return CreatedKey(**msgspec.structs.asdict(_view(key)), token=issued.token)
 
 
-def _view(row: Any) -> dict[str, Any]:
-    return msgspec.structs.asdict(msgspec.convert(dict(row), KeyView))
+def _view(key: StoredKey) -> KeyView:
+    return msgspec.convert(msgspec.structs.asdict(key), KeyView)
 
 
 async def list_keys(services: Services) -> KeyList:
     """Every key, oldest first, without secrets."""
     async with services.db.connection() as conn:
         rows = await key_store.list_keys(conn)
-    return KeyList(keys=[msgspec.convert(dict(r), KeyView) for r in rows])
+    return KeyList(keys=[_view(k) for k in rows])
 
 
 async def revoke_key(services: Services, revoker: ApiKeyPrincipal, key_id: str) -> KeyView:
     """Revoke a key holding no scope the revoker lacks; NotFound for no such active key."""
     async with services.db.transaction() as conn:
-        row = next((r for r in await key_store.list_keys(conn) if r["key_id"] == key_id), None)
-        if row is None or row["revoked_at"] is not None:
+        key = next((k for k in await key_store.list_keys(conn) if k.key_id == key_id), None)
+        if key is None or key.revoked_at is not None:
             raise NotFound(f"no active key '{key_id}'", field="key_id")
-        lacking = sorted(s for s in row["scopes"] if not revoker.holds(s))
+        lacking = sorted(s for s in key.scopes if not revoker.holds(s))
         if lacking:
             raise Forbidden(
                 f"a key cannot revoke a key holding scopes it lacks: {', '.join(lacking)}",
@@ -126,7 +127,7 @@ async def revoke_key(services: Services, revoker: ApiKeyPrincipal, key_id: str) 
             )
         await key_store.revoke_key_id(conn, key_id)
         rows = await key_store.list_keys(conn)
-    return msgspec.convert(dict(next(r for r in rows if r["key_id"] == key_id)), KeyView)
+    return _view(next(k for k in rows if k.key_id == key_id))
 
 
 class AuditEntry(msgspec.Struct, kw_only=True):
@@ -184,6 +185,6 @@ async def audit_page(services: Services, limit: int, cursor: str | None) -> Audi
         before = int(cursor)
     async with services.db.connection() as conn:
         rows = await audit_store.page(conn, before, limit + 1)
-    entries = [msgspec.convert(dict(r), AuditEntry) for r in rows[:limit]]
+    entries = [AuditEntry(**msgspec.structs.asdict(r)) for r in rows[:limit]]
     more = len(rows) > limit
     return AuditPage(entries=entries, next_cursor=str(entries[-1].id) if more else None)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
-from service.core.ledger import Balances, Entry, verify
+from service.core.ledger import Entry, verify
 from service.store import ledger as ledger_store
 from service.store.database import Database
 
@@ -34,29 +34,20 @@ async def verify_ledger(db: Database) -> AsyncIterator[MemberMismatch | int]:
             page = await ledger_store.balance_page(conn, after, _PAGE)
             if not page:
                 break
-            rows = await ledger_store.entries_between(conn, after, page[-1]["member_id"])
+            rows = await ledger_store.entries_between(conn, after, page[-1].member_id)
             by_member: dict[str, list[Entry]] = defaultdict(list)
             for row in rows:
-                fields = dict(row)
-                by_member[fields.pop("member_id")].append(msgspec.convert(fields, Entry))
+                by_member[row.member_id].append(row.entry)
             for balance in page:
-                member_id = balance["member_id"]
-                stored = Balances(
-                    available=balance["available"],
-                    pending=balance["pending"],
-                    held=balance["held"],
-                    debt=balance["debt"],
-                    lifetime_earned=balance["lifetime_earned"],
-                    lifetime_spent=balance["lifetime_spent"],
-                )
-                problems = verify(by_member.get(member_id, []), stored)
-                if balance["entries"] != balance["entry_rows"]:
+                member_id = balance.member_id
+                problems = verify(by_member.get(member_id, []), balance.balances)
+                if balance.entries != balance.entry_rows:
                     problems.append(
-                        f"entry count: balances says {balance['entries']}, "
-                        f"ledger has {balance['entry_rows']} rows"
+                        f"entry count: balances says {balance.entries}, "
+                        f"ledger has {balance.entry_rows} rows"
                     )
                 if problems:
                     yield MemberMismatch(member_id=member_id, problems=problems)
                 checked += 1
-            after = page[-1]["member_id"]
+            after = page[-1].member_id
     yield checked

@@ -12,7 +12,7 @@ from service.engine.events import InvalidEvent, validate_member_attributes
 from service.errors import InvalidInput
 from service.services import Services
 from service.store import member_search as search_store
-from service.store.member_search import SearchFilter
+from service.store.member_search import FoundMember, SearchFilter
 
 __all__ = ["MemberPage", "MemberQuery", "MemberSummary", "search_members"]
 
@@ -107,18 +107,18 @@ async def search_members(services: Services, q: MemberQuery) -> MemberPage:
     )
     async with services.db.connection() as conn:
         rows = await search_store.search_members(conn, f, q.limit + 1)
-    out = [_summary(row, row["engagement"] or levels[0]) for row in rows[: q.limit]]
+    out = [_summary(row, row.engagement or levels[0]) for row in rows[: q.limit]]
     more = len(rows) > q.limit
     return MemberPage(members=out, next_cursor=out[-1].member_id if more else None)
 
 
-def _summary(row: Any, level: str) -> MemberSummary:
+def _summary(row: FoundMember, level: str) -> MemberSummary:
     return MemberSummary(
-        member_id=row["member_id"],
-        display_name=row["display_name"],
-        tier=row["tier"],
+        member_id=row.member_id,
+        display_name=row.display_name,
+        tier=row.tier,
         engagement=level,
-        last_active_at=row["last_active_at"],
-        events=int(row["events"]),
-        created_at=row["created_at"],
+        last_active_at=row.last_active_at,
+        events=row.events,
+        created_at=row.created_at,
     )

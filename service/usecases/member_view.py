@@ -152,6 +152,6 @@ async def ledger_page(
         if await member_store.fetch_member(conn, member_id) is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
         rows = await ledger_store.fetch_entries(conn, member_id, before, limit + 1)
-    entries = [msgspec.convert(dict(row), LedgerEntryView) for row in rows[:limit]]
+    entries = [LedgerEntryView(**msgspec.structs.asdict(row)) for row in rows[:limit]]
     more = len(rows) > limit
     return LedgerPage(entries=entries, next_cursor=str(entries[-1].entry_no) if more else None)

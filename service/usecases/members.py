@@ -13,6 +13,7 @@ from service.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from service.services import Services
 from service.store import erasure as erasure_store
 from service.store import members as member_store
+from service.store.members import StoredProfile
 
 __all__ = [
     "MemberProfile",
@@ -69,8 +70,8 @@ class TokenIssued(msgspec.Struct, kw_only=True):
     expires_at: datetime
 
 
-def _profile(row: Any) -> MemberProfile:
-    return MemberProfile(**dict(row))
+def _profile(row: StoredProfile) -> MemberProfile:
+    return MemberProfile(**msgspec.structs.asdict(row))
 
 
 async def get_profile(services: Services, member_id: str) -> MemberProfile:

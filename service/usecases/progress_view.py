@@ -6,6 +6,7 @@ the worker has applied a lapse."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +19,16 @@ from service.core.tiers import TierMove, TierProgram, level_for
 from service.decide.plan import STREAK_HISTORY_DAYS
 from service.engine import Ruleset, StreakHistory
 from service.engine.effects import StepNumber
+from service.engine.files import BadgeDef
 from service.errors import NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store import progress as progress_store
 from service.store.database import Connection
+from service.store.ledger import Counter
+from service.store.members import StoredProfile
+from service.store.progress import HeldBadge
 from service.store.progress_reads import ProgressRead, ProgressRows
 from service.usecases.tiers import (
     MemberTier,
@@ -42,10 +47,12 @@ __all__ = [
     "ChallengesView",
     "StreakView",
     "TierView",
+    "badge_counter",
     "badges_view",
     "challenges_view",
     "member_progress",
     "member_progress_read",
+    "next_badge_level",
 ]
 
 
@@ -216,7 +223,7 @@ class ChallengesView(msgspec.Struct, kw_only=True):
     as_of: datetime
 
 
-async def _require_member(conn: Connection, member_id: str) -> Any:
+async def _require_member(conn: Connection, member_id: str) -> StoredProfile:
     profile = await member_store.fetch_member(conn, member_id)
     if profile is None:
         raise NotFound(f"no member '{member_id}'", field="member_id")
@@ -230,7 +237,7 @@ async def challenges_view(services: Services, member_id: str) -> ChallengesView:
     async with services.db.connection() as conn:
         await _require_member(conn, member_id)
         rows = await progress_store.challenge_rows(conn, member_id)
-    stored = {(r["challenge_id"], r["window_key"]): r for r in rows}
+    stored = {(r.challenge_id, r.window_key): r for r in rows}
     active = []
     for c in ruleset.challenges:
         key = window_key(c.every, c.start, c.end, now, tz)
@@ -238,9 +245,7 @@ async def challenges_view(services: Services, member_id: str) -> ChallengesView:
             continue
         row = stored.get((c.id, key))
         state = (
-            ChallengeProgress(
-                int(row["step"]), int(row["progress"]), row["completed_at"] is not None
-            )
+            ChallengeProgress(row.step, row.progress, row.completed_at is not None)
             if row
             else ChallengeProgress()
         ).within(len(c.steps))
@@ -268,13 +273,13 @@ async def challenges_view(services: Services, member_id: str) -> ChallengesView:
     names = {c.id: c.name for c in ruleset.challenges}
     completed = [
         CompletedChallenge(
-            id=r["challenge_id"],
-            name=names.get(r["challenge_id"], r["challenge_id"]),
-            window_key=r["window_key"],
-            completed_at=r["completed_at"],
+            id=r.challenge_id,
+            name=names.get(r.challenge_id, r.challenge_id),
+            window_key=r.window_key,
+            completed_at=r.completed_at,
         )
         for r in rows
-        if r["completed_at"] is not None
+        if r.completed_at is not None
     ]
     return ChallengesView(active=active, completed=completed, as_of=now)
 
@@ -323,63 +328,80 @@ async def badges_view(services: Services, member_id: str) -> BadgesView:
         profile = await _require_member(conn, member_id)
         held, levels = await progress_store.badge_rows(conn, member_id)
         state = await ledger_store.load_state(conn, member_id)
-    reached: dict[tuple[str, int], datetime] = {
-        (r["badge_id"], int(r["level"])): r["granted_at"] for r in levels
-    }
+    reached: dict[tuple[str, int], datetime] = {(r.badge_id, r.level): r.granted_at for r in levels}
     out = []
-    for row in sorted(held, key=lambda r: r["granted_at"]):
-        badge = ruleset.program.badges.get(row["badge_id"])
-        name = badge.name if badge else row["badge_id"]
+    for row in sorted(held, key=lambda r: r.granted_at):
+        badge = ruleset.program.badges.get(row.badge_id)
         if badge is None or not badge.levels or badge.counter is None:
-            out.append(
-                BadgeView(
-                    id=row["badge_id"],
-                    name=name,
-                    earned_at=row["granted_at"],
-                    level=None,
-                    level_name=None,
-                    counter=None,
-                    levels=[],
-                    next=None,
-                )
-            )
+            out.append(_plain_badge(row, badge.name if badge else row.badge_id))
             continue
-        counter = badge.counter
-        if counter.startswith("attributes."):
-            raw = profile["attributes"].get(counter.removeprefix("attributes."), 0)
-            value = raw if isinstance(raw, int) else 0
-        else:
-            value = state.counters[counter].count if counter in state.counters else 0
-        names, thresholds = list(badge.levels), list(badge.levels.values())
-        level = int(row["level"])
-        upcoming = next_level(thresholds, value)
-        out.append(
-            BadgeView(
-                id=badge.id,
-                name=name,
-                earned_at=reached.get((badge.id, 1), row["granted_at"]),
-                level=level,
-                level_name=names[level - 1] if 0 < level <= len(names) else None,
-                counter=value,
-                levels=[
-                    BadgeLevelView(
-                        level=i + 1,
-                        name=n,
-                        threshold=t,
-                        earned_at=reached.get((badge.id, i + 1)),
-                    )
-                    for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
-                ],
-                next=(
-                    NextBadgeLevel(
-                        level=upcoming[0] + 1,
-                        name=names[upcoming[0]],
-                        threshold=thresholds[upcoming[0]],
-                        missing=upcoming[1],
-                    )
-                    if upcoming
-                    else None
-                ),
-            )
-        )
+        value = badge_counter(badge.counter, profile.attributes, state.counters)
+        out.append(_levelled_badge(row, badge, value, reached))
     return BadgesView(badges=out)
+
+
+def _plain_badge(row: HeldBadge, name: str) -> BadgeView:
+    """A badge without levels (or no longer in the ruleset)."""
+    return BadgeView(
+        id=row.badge_id,
+        name=name,
+        earned_at=row.granted_at,
+        level=None,
+        level_name=None,
+        counter=None,
+        levels=[],
+        next=None,
+    )
+
+
+def _levelled_badge(
+    row: HeldBadge, badge: BadgeDef, value: int, reached: dict[tuple[str, int], datetime]
+) -> BadgeView:
+    """A levelled badge at the member's counter `value`: every level, and the next one."""
+    assert badge.levels is not None
+    names, thresholds = list(badge.levels), list(badge.levels.values())
+    level = row.level
+    upcoming = next_level(thresholds, value)
+    return BadgeView(
+        id=badge.id,
+        name=badge.name,
+        earned_at=reached.get((badge.id, 1), row.granted_at),
+        level=level,
+        level_name=names[level - 1] if 0 < level <= len(names) else None,
+        counter=value,
+        levels=[
+            BadgeLevelView(
+                level=i + 1,
+                name=n,
+                threshold=t,
+                earned_at=reached.get((badge.id, i + 1)),
+            )
+            for i, (n, t) in enumerate(zip(names, thresholds, strict=True))
+        ],
+        next=next_badge_level(names, thresholds, upcoming),
+    )
+
+
+def badge_counter(
+    counter: str, attributes: Mapping[str, Any], counters: Mapping[str, Counter]
+) -> int:
+    """What a levelled badge counts for the member: an int attribute (`attributes.<name>`,
+    0 when it is not one) or the number of events of a type."""
+    if counter.startswith("attributes."):
+        raw = attributes.get(counter.removeprefix("attributes."), 0)
+        return raw if isinstance(raw, int) else 0
+    return counters[counter].count if counter in counters else 0
+
+
+def next_badge_level(
+    names: list[str], thresholds: list[int], upcoming: tuple[int, int] | None
+) -> NextBadgeLevel | None:
+    """The next level (`next_level`'s index and what is missing), named."""
+    if not upcoming:
+        return None
+    return NextBadgeLevel(
+        level=upcoming[0] + 1,
+        name=names[upcoming[0]],
+        threshold=thresholds[upcoming[0]],
+        missing=upcoming[1],
+    )

@@ -12,7 +12,7 @@ from service.errors import Forbidden, NotFound
 from service.services import Services
 from service.store import reads as read_store
 from service.store import redemptions as redemption_store
-from service.usecases.redemption_view import Redemption, member_of, redemption_of, stored_of
+from service.usecases.redemption_view import Redemption, member_of, redemption_of
 
 __all__ = ["StoredEvent", "event_view", "redemption_view"]
 
@@ -36,8 +36,8 @@ async def event_view(services: Services, member_id: str, event_id: str) -> Store
         row = await read_store.fetch_event(conn, member_id, event_id)
     if row is None:
         raise NotFound(f"member '{member_id}' has no event '{event_id}'", field="event_id")
-    fields = dict(row)
-    fields["result"] = msgspec.convert(fields["result"], EventResult, strict=False)
+    fields = msgspec.structs.asdict(row)
+    fields["result"] = msgspec.convert(row.result, EventResult, strict=False)
     return StoredEvent(**fields)
 
 
@@ -61,4 +61,4 @@ async def redemption_view(
         raise NotFound(
             f"no redemption '{redemption_id}'", field="redemption_id", code="unknown_redemption"
         )
-    return redemption_of(stored_of(row))
+    return redemption_of(row)

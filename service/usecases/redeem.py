@@ -11,7 +11,6 @@ zero. Settling holds (commit, cancel, timeouts) lives in `service.usecases.holds
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import string
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from typing import Annotated, Any
 import msgspec
 
 from service.decide.answers import balances_view
+from service.decide.idempotency import body_hash
 from service.decide.redemptions import RedeemRequest
 from service.decide.redemptions import redeem as decide_redemption
 from service.decide.state import SetState
@@ -38,7 +38,6 @@ from service.usecases.redemption_view import (
 
 __all__ = ["RedeemIn", "cancel", "checked_key", "commit", "redeem", "release_expired_holds"]
 
-_canonical = msgspec.json.Encoder(order="sorted")
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_LENGTH = 8
 _KEY_MAX = 128
@@ -98,7 +97,6 @@ def _request(
             )
     points = reward.cost if reward is not None else body.points
     assert points is not None
-    body_hash = hashlib.sha256(_canonical.encode(body)).hexdigest()
     return _Request(
         ruleset=ruleset,
         member_id=member_id,
@@ -106,7 +104,7 @@ def _request(
         reward=reward,
         points=points,
         body=body,
-        body_hash=body_hash,
+        body_hash=body_hash(body),
         actor=actor,
     )
 

@@ -13,7 +13,6 @@ import binascii
 import re
 import secrets
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -35,7 +34,6 @@ __all__ = [
     "redemption_of",
     "result_of",
     "reward_of",
-    "stored_of",
 ]
 
 _ID = re.compile(r"^rd_[0-9a-f]{16}\.(?P<member>[A-Za-z0-9_-]{2,172})$")
@@ -114,13 +112,6 @@ def redemption_of(stored: Stored) -> Redemption:
         hold_expires_at=stored.hold_expires_at,
         settled_at=stored.settled_at,
     )
-
-
-def stored_of(row: Any) -> Stored:
-    """A redemptions row as the decision step's value."""
-    fields = dict(row)
-    fields.pop("member_id", None)
-    return msgspec.convert(fields, Stored)
 
 
 def result_of(stored: Stored, balances: BalancesView, *, replay: bool = False) -> RedemptionResult:

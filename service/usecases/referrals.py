@@ -61,10 +61,10 @@ async def referral_view(services: Services, member_id: str) -> ReferralView:
         own = await referral_store.fetch_referral(conn, member_id)
     referees = [
         Referee(
-            member_id=r["member_id"],
-            linked_at=r["linked_at"],
-            rewarded_at=r["rewarded_at"],
-            points=int(r["referrer_points"]) - int(r["referrer_reversed"]),
+            member_id=r.member_id,
+            linked_at=r.linked_at,
+            rewarded_at=r.rewarded_at,
+            points=r.referrer_points - r.referrer_reversed,
         )
         for r in rows
     ]
@@ -74,7 +74,7 @@ async def referral_view(services: Services, member_id: str) -> ReferralView:
         referrer_points=policy.referrer_points if policy else 0,
         referee_points=policy.referee_points if policy else 0,
         max_per_referrer=policy.max_per_referrer if policy else None,
-        rewarded=sum(1 for r in rows if r["referrer_points"]),
-        referred_by=own["referrer_id"] if own else None,
+        rewarded=sum(1 for r in rows if r.referrer_points),
+        referred_by=own.referrer_id if own else None,
         referees=referees,
     )

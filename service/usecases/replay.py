@@ -167,14 +167,14 @@ async def replay_check(
     for version, digest in tampered.items():
         yield f"ruleset {version}: its stored files hash to {digest}"
     bad = set(tampered)
-    current = rulesets.get(active["version"]) if active and active["version"] not in bad else None
+    current = rulesets.get(active.version) if active and active.version not in bad else None
     members = operations = different = erased_different = 0
     async for page in member_pages(db, only=only, one_page=_budgeted(rulesets, bad)):
         store = page.store
         async with db.connection() as conn:
             rows = await history.stored_rows(conn, page.members)
             erased = await history.erased(conn, page.members)
-        broken = _replay_page(page, rows, rulesets, active["version"] if active else None, bad)
+        broken = _replay_page(page, rows, rulesets, active.version if active else None, bad)
         for member_id, why in sorted(broken.items()):
             yield f"{member_id}: {why}"
         stored = store_of(rows, store)

@@ -11,7 +11,7 @@ from service.services import Services
 from service.store import members as member_store
 from service.store import redemptions as store
 from service.usecases.holds import release_due_holds
-from service.usecases.redemption_view import RedemptionPage, member_of, redemption_of, stored_of
+from service.usecases.redemption_view import RedemptionPage, member_of, redemption_of
 
 __all__ = ["Catalog", "RewardView", "catalog", "list_redemptions"]
 
@@ -80,12 +80,15 @@ async def list_redemptions(
                     row = await store.fetch(conn, member_id, cursor)
             if row is None:
                 raise InvalidInput("cursor is not one this API gave out", field="cursor")
-            before = (row["created_at"], row["redemption_id"])
+            before = (row.created_at, row.redemption_id)
         rows = await store.page(conn, member_id, before, limit + 1)
-    if any(r["status"] == "held" and r["hold_expires_at"] <= now for r in rows):
+    if any(
+        r.status == "held" and r.hold_expires_at is not None and r.hold_expires_at <= now
+        for r in rows
+    ):
         await release_due_holds(services, member_id, now)
         async with services.db.connection() as conn:
             rows = await store.page(conn, member_id, before, limit + 1)
-    items = [redemption_of(stored_of(row)) for row in rows[:limit]]
+    items = [redemption_of(row) for row in rows[:limit]]
     more = len(rows) > limit
     return RedemptionPage(redemptions=items, next_cursor=items[-1].id if more else None)

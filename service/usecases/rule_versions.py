@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import datetime
-from typing import Any
 
 import msgspec
 
@@ -22,6 +21,7 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.services import Services
 from service.store import rulesets as ruleset_store
 from service.store.database import Connection, Database
+from service.store.rulesets import StoredVersion, VersionSummary
 from service.usecases.rules import PublishedRuleset, publish, publish_to
 
 __all__ = [
@@ -125,33 +125,34 @@ class RulesetDiff(msgspec.Struct, kw_only=True):
     the files of either version."""
 
 
-def _summary(row: Any, rules: int | None) -> RuleVersion:
+def _summary(row: VersionSummary, rules: int | None) -> RuleVersion:
     return RuleVersion(
-        version=row["version"],
-        short_version=row["version"][:16],
-        created_at=row["created_at"],
-        published_by=row["published_by"],
-        files=sorted(row["file_names"] or ()),
+        version=row.version,
+        short_version=row.version[:16],
+        created_at=row.created_at,
+        published_by=row.published_by,
+        files=sorted(row.file_names or ()),
         rules=rules,
-        active=row["active"],
-        last_activated_at=row["last_activated_at"],
-        activations=row["activations"],
+        active=row.active,
+        last_activated_at=row.last_activated_at,
+        activations=row.activations,
     )
 
 
-async def _counted_rules(db: Database, row: Any) -> int | None:
+async def _counted_rules(db: Database, row: VersionSummary) -> int | None:
     """The rule count of a listed version; one stored before counts were kept is loaded once
     and its count kept (None if today's loader refuses it)."""
-    if row["rule_count"] is not None:
-        return int(row["rule_count"])
+    if row.rule_count is not None:
+        return row.rule_count
     async with db.connection() as conn:
-        stored = await ruleset_store.fetch_version(conn, row["version"])
+        stored = await ruleset_store.fetch_version(conn, row.version)
+    assert stored is not None, "a listed version is stored"
     try:
-        ruleset = await asyncio.to_thread(load_ruleset_from_files, dict(stored["files"]))
+        ruleset = await asyncio.to_thread(load_ruleset_from_files, dict(stored.files))
     except RulesetInvalid:
         return None
     async with db.transaction() as conn:
-        await ruleset_store.keep_rule_count(conn, row["version"], len(ruleset.rules))
+        await ruleset_store.keep_rule_count(conn, row.version, len(ruleset.rules))
     return len(ruleset.rules)
 
 
@@ -167,10 +168,10 @@ async def versions(db: Database, limit: int = DEFAULT_LIMIT) -> RuleVersions:
         versions=listed,
         activations=[
             Activation(
-                version=row["version"],
-                short_version=row["version"][:16],
-                activated_at=row["activated_at"],
-                activated_by=row["activated_by"],
+                version=row.version,
+                short_version=row.version[:16],
+                activated_at=row.activated_at,
+                activated_by=row.activated_by,
             )
             for row in history[:limit]
         ],
@@ -202,16 +203,18 @@ async def resolve(conn: Connection, given: str, field: str = "version") -> str:
     return found[0]
 
 
-async def _stored(db: Database, given: str, field: str = "version") -> Any:
+async def _stored(db: Database, given: str, field: str = "version") -> StoredVersion:
     async with db.connection() as conn:
         version = await resolve(conn, given, field)
-        return await ruleset_store.fetch_version(conn, version)
+        stored = await ruleset_store.fetch_version(conn, version)
+    assert stored is not None, "a resolved version is stored"
+    return stored
 
 
 async def version_view(db: Database, given: str) -> RuleVersionView:
     """The version `given` names, with its files."""
     row = await _stored(db, given)
-    summary = _summary(row, row["rule_count"])
+    summary = _summary(row, row.rule_count)
     return RuleVersionView(
         version=summary.version,
         short_version=summary.short_version,
@@ -220,7 +223,7 @@ async def version_view(db: Database, given: str) -> RuleVersionView:
         active=summary.active,
         last_activated_at=summary.last_activated_at,
         rules=summary.rules,
-        files=dict(sorted(row["files"].items())),
+        files=dict(sorted(row.files.items())),
     )
 
 
@@ -231,11 +234,11 @@ def _rule_changes(a: dict[str, str], b: dict[str, str]) -> RuleChanges | None:
         return None
 
 
-def _diff(a: Any, b: Any) -> RulesetDiff:
-    files_a, files_b = dict(a["files"]), dict(b["files"])
+def _diff(a: StoredVersion, b: StoredVersion) -> RulesetDiff:
+    files_a, files_b = dict(a.files), dict(b.files)
     return RulesetDiff(
-        a=a["version"],
-        b=b["version"],
+        a=a.version,
+        b=b.version,
         files=file_changes(files_a, files_b),
         rules=_rule_changes(files_a, files_b),
     )
@@ -253,11 +256,11 @@ async def roll_back_on(db: Database, given: str, by: str) -> PublishedRuleset:
     """Publish again the files of the version `given` names, as `by` (for the CLI: the
     replicas switch on NOTIFY). Refused like any publication if they no longer load."""
     row = await _stored(db, given)
-    _, published = await publish_to(db, dict(row["files"]), by)
+    _, published = await publish_to(db, dict(row.files), by)
     return published
 
 
 async def roll_back(services: Services, given: str, by: str) -> PublishedRuleset:
     """Publish again the files of the version `given` names; this replica switches at once."""
     row = await _stored(services.db, given)
-    return await publish(services, dict(row["files"]), by)
+    return await publish(services, dict(row.files), by)

@@ -124,10 +124,10 @@ async def publish_to(
     except RulesetRefused as exc:
         async with db.connection() as conn:
             row = await ruleset_store.fetch_active_version(conn)
-        raise RulesetRefused(exc.problems, active_version=row and row["version"]) from None
+        raise RulesetRefused(exc.problems, active_version=row.version if row else None) from None
     async with db.transaction() as conn:
         row = await ruleset_store.fetch_active_version(conn)
-        changed = row is None or row["version"] != ruleset.version
+        changed = row is None or row.version != ruleset.version
         if changed:
             await start_experiments(conn, ruleset)
             await ruleset_store.store_ruleset(
@@ -139,10 +139,11 @@ async def publish_to(
             )
             await ruleset_store.activate(conn, ruleset.version, activated_by=published_by)
             row = await ruleset_store.fetch_active_version(conn)
+    assert row is not None, "a ruleset is active"
     return ruleset, PublishedRuleset(
         version=ruleset.version,
         short_version=ruleset.short_version,
-        activated_at=row["activated_at"],
+        activated_at=row.activated_at,
         changed=changed,
         rules=len(ruleset.rules),
         files=sorted(ruleset.files),
@@ -196,14 +197,14 @@ async def active(services: Services) -> ActiveRulesetView:
         row = await ruleset_store.fetch_active_version(conn)
     if row is None:
         raise NotFound("no ruleset is active: publish one with POST /v1/admin/rules")
-    if services.rules.current.version != row["version"]:
+    if services.rules.current.version != row.version:
         await services.rules.refresh()
     ruleset = services.rules.current
     program = ruleset.program
     return ActiveRulesetView(
         version=ruleset.version,
         short_version=ruleset.short_version,
-        activated_at=row["activated_at"],
+        activated_at=row.activated_at,
         program=ProgramView(
             name=program.name, timezone=program.timezone, currency=program.currency
         ),

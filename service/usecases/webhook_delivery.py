@@ -32,7 +32,8 @@ from service.core.streaks import unit_of
 from service.core.webhooks import backoff, message_id, signatures
 from service.services import Services
 from service.store import webhooks as store
-from service.store.webhooks import DueDelivery
+from service.store.database import Connection
+from service.store.webhooks import DueDelivery, StoredEndpoint
 from service.usecases.webhook_targets import TargetRefused, check_target
 
 __all__ = ["PassResult", "find_time_driven", "new_client", "run_delivery_pass", "run_webhooks"]
@@ -74,11 +75,11 @@ def _body(d: DueDelivery) -> bytes:
     return _encode({"type": d.kind, "timestamp": d.created_at, "data": d.payload})
 
 
-def _live_secrets(endpoint: Any, now: datetime) -> list[str]:
-    live = [endpoint["secret"]]
-    until = endpoint["previous_secret_until"]
-    if endpoint["previous_secret"] and until is not None and now < until:
-        live.append(endpoint["previous_secret"])
+def _live_secrets(endpoint: StoredEndpoint, now: datetime) -> list[str]:
+    live = [endpoint.secret]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and now < until:
+        live.append(endpoint.previous_secret)
     return live
 
 
@@ -86,10 +87,12 @@ class _Pass:
     """One pass's sending: lanes in parallel (bounded), each lane in order, stopping at its
     first failure."""
 
-    def __init__(self, services: Services, client: aiohttp.ClientSession, endpoints: Any) -> None:
+    def __init__(
+        self, services: Services, client: aiohttp.ClientSession, endpoints: list[StoredEndpoint]
+    ) -> None:
         self.services = services
         self.client = client
-        self.endpoints = {e["endpoint_id"]: e for e in endpoints}
+        self.endpoints = {e.endpoint_id: e for e in endpoints}
         self.refused: dict[str, str | None] = {}
         self.results: list[dict[str, Any]] = []
         self.outcome: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [ok, failed]
@@ -98,8 +101,8 @@ class _Pass:
         self.deadline = time.monotonic() + services.settings.webhook_timeout_seconds
         self.rng = random.Random()  # jitter, not a secret
 
-    async def _refusal(self, endpoint: Any) -> str | None:
-        url = endpoint["url"]
+    async def _refusal(self, endpoint: StoredEndpoint) -> str | None:
+        url = endpoint.url
         if url not in self.refused:
             try:
                 await check_target(url, self.services.settings.allowed_networks)
@@ -128,7 +131,7 @@ class _Pass:
             async with (
                 self.semaphore,  # the whole exchange within the session's total timeout
                 self.client.post(
-                    endpoint["url"], data=body, headers=headers, allow_redirects=False
+                    endpoint.url, data=body, headers=headers, allow_redirects=False
                 ) as response,
             ):
                 await response.content.read(_MAX_ANSWER)  # read: the connection is reused
@@ -226,30 +229,34 @@ async def run_delivery_pass(services: Services, client: aiohttp.ClientSession) -
     return result
 
 
-def _wanting(endpoints: Any, kind: str) -> list[Any]:
-    return [e for e in endpoints if e["status"] != "disabled" and kind in e["kinds"]]
+def _wanting(endpoints: list[StoredEndpoint], kind: str) -> list[StoredEndpoint]:
+    return [e for e in endpoints if e.status != "disabled" and kind in e.kinds]
 
 
-async def _expiring(services: Services, conn: Any, endpoints: Any, now: datetime) -> list[Any]:
+async def _expiring(
+    services: Services, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
+) -> list[Any]:
     messages = []
     for e in _wanting(endpoints, "points.expiring"):
-        until = now + timedelta(days=e["expiring_days"])
+        until = now + timedelta(days=e.expiring_days)
         for lot in await store.expiring_lots(conn, now, until):
-            member, at = lot["member_id"], lot["expires_at"]
+            member, at = lot.member_id, lot.expires_at
             messages.append(
                 {
-                    "message_id": message_id("points.expiring", e["endpoint_id"], member, at),
+                    "message_id": message_id("points.expiring", e.endpoint_id, member, at),
                     "member_id": member,
                     "kind": "points.expiring",
-                    "endpoint_id": e["endpoint_id"],
-                    "payload": {"member_id": member, "points": lot["points"], "expires_at": at},
+                    "endpoint_id": e.endpoint_id,
+                    "payload": {"member_id": member, "points": lot.points, "expires_at": at},
                     "created_at": now,
                 }
             )
     return messages
 
 
-async def _at_risk(services: Services, conn: Any, endpoints: Any, now: datetime) -> list[Any]:
+async def _at_risk(
+    services: Services, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
+) -> list[Any]:
     wanting = _wanting(endpoints, "streak.at_risk")
     if not wanting:
         return []
@@ -261,32 +268,32 @@ async def _at_risk(services: Services, conn: Any, endpoints: Any, now: datetime)
     since = (now - timedelta(days=9)).date()
     messages = []
     for row in await store.streak_candidates(conn, since):
-        streak = streaks.get(row["streak_id"])
+        streak = streaks.get(row.streak_id)
         if streak is None:
             continue
-        tz = row["timezone"] or ruleset.program.timezone
+        tz = row.timezone or ruleset.program.timezone
         step = timedelta(days=7 if streak.unit == "week" else 1)
         current = unit_of(streak.unit, now, tz)
-        if row["last_unit"] != current - step:
+        if row.last_unit != current - step:
             continue  # done already in this unit, or broken before it
         ends = _unit_end(current + step, tz)
         for e in wanting:
-            if not now < ends <= now + timedelta(hours=e["at_risk_hours"]):
+            if not now < ends <= now + timedelta(hours=e.at_risk_hours):
                 continue
-            member = row["member_id"]
-            subject = (e["endpoint_id"], member, streak.id, current)
+            member = row.member_id
+            subject = (e.endpoint_id, member, streak.id, current)
             messages.append(
                 {
                     "message_id": message_id("streak.at_risk", *subject),
                     "member_id": member,
                     "kind": "streak.at_risk",
-                    "endpoint_id": e["endpoint_id"],
+                    "endpoint_id": e.endpoint_id,
                     "payload": {
                         "member_id": member,
                         "streak_id": streak.id,
                         "streak_name": streak.name,
-                        "length": row["length"],
-                        "last_unit": row["last_unit"],
+                        "length": row.length,
+                        "last_unit": row.last_unit,
                         "ends_at": ends,
                         "timezone": tz,
                     },

@@ -13,6 +13,7 @@ from service.core.webhooks import KINDS, new_secret
 from service.errors import Conflict, NotFound, Unprocessable
 from service.services import Services
 from service.store import webhooks as store
+from service.store.webhooks import DeliveryStatus, EndpointStatus, StoredEndpoint
 from service.usecases.webhook_targets import TargetRefused, check_target
 
 __all__ = [
@@ -66,7 +67,7 @@ AtRiskHours = Annotated[
         ge=1, le=23, description="`streak.at_risk` is sent this many hours before the day ends"
     ),
 ]
-Status = Literal["pending", "delivered", "dead"]
+Status = DeliveryStatus
 
 
 class EndpointIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -98,7 +99,7 @@ class EndpointView(msgspec.Struct, frozen=True, kw_only=True):
     kinds: list[str]
     expiring_days: int
     at_risk_hours: int
-    status: Literal["active", "paused", "disabled"]
+    status: EndpointStatus
     disabled_reason: str | None
     """Why the service disabled it (it failed for longer than the retry period)."""
     failing_since: datetime | None
@@ -165,20 +166,20 @@ class Redelivered(msgspec.Struct, frozen=True):
     redelivered: int
 
 
-def _view(row: Any) -> EndpointView:
+def _view(row: StoredEndpoint) -> EndpointView:
     return EndpointView(
-        endpoint_id=row["endpoint_id"],
-        url=row["url"],
-        description=row["description"],
-        kinds=list(row["kinds"]),
-        expiring_days=row["expiring_days"],
-        at_risk_hours=row["at_risk_hours"],
-        status=row["status"],
-        disabled_reason=row["disabled_reason"],
-        failing_since=row["failing_since"],
-        previous_secret_until=row["previous_secret_until"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        endpoint_id=row.endpoint_id,
+        url=row.url,
+        description=row.description,
+        kinds=list(row.kinds),
+        expiring_days=row.expiring_days,
+        at_risk_hours=row.at_risk_hours,
+        status=row.status,
+        disabled_reason=row.disabled_reason,
+        failing_since=row.failing_since,
+        previous_secret_until=row.previous_secret_until,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -212,7 +213,7 @@ async def create_endpoint(services: Services, data: EndpointIn) -> EndpointCreat
     async with services.db.transaction() as conn:
         await store.insert_endpoint(conn, row)
         stored = await store.endpoint(conn, endpoint_id)
-    view = _view(stored)
+    view = _found(stored, endpoint_id)
     return EndpointCreated(**msgspec.structs.asdict(view), secret=secret)
 
 
@@ -222,7 +223,7 @@ async def list_endpoints(services: Services) -> EndpointList:
         return EndpointList([_view(r) for r in await store.endpoints(conn)])
 
 
-def _found(row: Any, endpoint_id: str) -> EndpointView:
+def _found(row: StoredEndpoint | None, endpoint_id: str) -> EndpointView:
     if row is None:
         raise NotFound(f"no webhook endpoint {endpoint_id!r}", field="endpoint_id")
     return _view(row)
@@ -290,18 +291,18 @@ async def list_deliveries(
         rows = await store.list_deliveries(conn, endpoint_id, status, before, limit + 1)
     views = [
         DeliveryView(
-            message_id=r["message_id"],
-            seq=r["seq"],
-            kind=r["kind"],
-            member_id=r["member_id"],
-            status=r["status"],
-            attempts=r["attempts"],
-            created_at=r["created_at"],
-            next_attempt_at=r["next_attempt_at"] if r["status"] == "pending" else None,
-            last_attempt_at=r["last_attempt_at"],
-            last_status_code=r["last_status_code"],
-            last_error=r["last_error"],
-            delivered_at=r["delivered_at"],
+            message_id=r.message_id,
+            seq=r.seq,
+            kind=r.kind,
+            member_id=r.member_id,
+            status=r.status,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            next_attempt_at=r.next_attempt_at if r.status == "pending" else None,
+            last_attempt_at=r.last_attempt_at,
+            last_status_code=r.last_status_code,
+            last_error=r.last_error,
+            delivered_at=r.delivered_at,
         )
         for r in rows[:limit]
     ]

@@ -21,6 +21,26 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    _active_ruleset()
+    _balances()
+    _challenge_progress()
+    _coupon_codes()
+    _events()
+    _ledger_entries()
+    _lots()
+    _member_badges()
+    _member_counters()
+    _orders()
+    _redemptions()
+    _reward_stock()
+    _rule_budgets()
+    _rule_usage()
+    _rulesets()
+    _indexes()
+    _ledger_entries_append_only()
+
+
+def _active_ruleset() -> None:
     op.create_table(
         "active_ruleset",
         sa.Column("singleton", sa.Boolean(), server_default="true", nullable=False),
@@ -34,6 +54,9 @@ def upgrade() -> None:
         sa.CheckConstraint("singleton", name=op.f("ck_active_ruleset_one_row")),
         sa.PrimaryKeyConstraint("singleton", name=op.f("pk_active_ruleset")),
     )
+
+
+def _balances() -> None:
     op.create_table(
         "balances",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -53,6 +76,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_balances")),
     )
+
+
+def _challenge_progress() -> None:
     op.create_table(
         "challenge_progress",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -64,6 +90,9 @@ def upgrade() -> None:
             "member_id", "challenge_id", "window_key", name=op.f("pk_challenge_progress")
         ),
     )
+
+
+def _coupon_codes() -> None:
     op.create_table(
         "coupon_codes",
         sa.Column("reward_id", sa.Text(), nullable=False),
@@ -73,6 +102,9 @@ def upgrade() -> None:
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("reward_id", "code", name=op.f("pk_coupon_codes")),
     )
+
+
+def _events() -> None:
     op.create_table(
         "events",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -86,6 +118,9 @@ def upgrade() -> None:
         sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.PrimaryKeyConstraint("member_id", "event_id", name=op.f("pk_events")),
     )
+
+
+def _ledger_entries() -> None:
     op.create_table(
         "ledger_entries",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -110,6 +145,9 @@ def upgrade() -> None:
         sa.Column("actor", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("member_id", "entry_no", name=op.f("pk_ledger_entries")),
     )
+
+
+def _lots() -> None:
     op.create_table(
         "lots",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -129,6 +167,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("member_id", "lot_id", name=op.f("pk_lots")),
     )
+
+
+def _member_badges() -> None:
     op.create_table(
         "member_badges",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -139,6 +180,9 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("member_id", "badge_id", name=op.f("pk_member_badges")),
     )
+
+
+def _member_counters() -> None:
     op.create_table(
         "member_counters",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -147,6 +191,9 @@ def upgrade() -> None:
         sa.Column("last_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("member_id", "event_type", name=op.f("pk_member_counters")),
     )
+
+
+def _orders() -> None:
     op.create_table(
         "orders",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -160,6 +207,9 @@ def upgrade() -> None:
         sa.Column("points_reversed", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("member_id", "order_id", name=op.f("pk_orders")),
     )
+
+
+def _redemptions() -> None:
     op.create_table(
         "redemptions",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -181,18 +231,27 @@ def upgrade() -> None:
             "member_id", "idempotency_key", name=op.f("uq_redemptions_member_id_idempotency_key")
         ),
     )
+
+
+def _reward_stock() -> None:
     op.create_table(
         "reward_stock",
         sa.Column("reward_id", sa.Text(), nullable=False),
         sa.Column("issued", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("reward_id", name=op.f("pk_reward_stock")),
     )
+
+
+def _rule_budgets() -> None:
     op.create_table(
         "rule_budgets",
         sa.Column("rule_id", sa.Text(), nullable=False),
         sa.Column("spent", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("rule_id", name=op.f("pk_rule_budgets")),
     )
+
+
+def _rule_usage() -> None:
     op.create_table(
         "rule_usage",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -202,6 +261,9 @@ def upgrade() -> None:
         sa.Column("points", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("member_id", "rule_id", "period_key", name=op.f("pk_rule_usage")),
     )
+
+
+def _rulesets() -> None:
     op.create_table(
         "rulesets",
         sa.Column("version", sa.Text(), nullable=False),
@@ -216,6 +278,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("version", name=op.f("pk_rulesets")),
     )
 
+
+def _indexes() -> None:
+    """Create the indexes."""
     op.create_index("ix_balances_next_maturity_at", "balances", ["next_maturity_at"])
     op.create_index(
         "ix_redemptions_hold_expires_at",
@@ -223,6 +288,10 @@ def upgrade() -> None:
         ["hold_expires_at"],
         postgresql_where=sa.text("status = 'held'"),
     )
+
+
+def _ledger_entries_append_only() -> None:
+    """Create the trigger that keeps ledger_entries append-only."""
     op.execute(
         """
         CREATE FUNCTION ledger_entries_append_only() RETURNS trigger

@@ -21,10 +21,25 @@ _TS = sa.DateTime(timezone=True)
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    _challenge_progress()
+    _member_tiers()
+    _tier_history()
+    _tier_metric_days()
+    _member_badge_levels()
+    _streak_units()
+    _member_streaks()
+    _referral_codes()
+    _referrals()
+
+
+def _challenge_progress() -> None:
     op.add_column(
         "challenge_progress",
         sa.Column("step", sa.Integer(), server_default="0", nullable=False),
     )
+
+
+def _member_tiers() -> None:
     op.create_table(
         "member_tiers",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -35,6 +50,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_member_tiers")),
     )
     op.create_index("ix_member_tiers_held_until", "member_tiers", ["held_until"])
+
+
+def _tier_history() -> None:
     op.create_table(
         "tier_history",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -45,6 +63,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("member_id", "seq", name=op.f("pk_tier_history")),
     )
+
+
+def _tier_metric_days() -> None:
     op.create_table(
         "tier_metric_days",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -53,6 +74,9 @@ def upgrade() -> None:
         sa.Column("value", sa.Numeric(18, 4), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("member_id", "metric", "day", name=op.f("pk_tier_metric_days")),
     )
+
+
+def _member_badge_levels() -> None:
     op.create_table(
         "member_badge_levels",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -65,6 +89,9 @@ def upgrade() -> None:
             "member_id", "badge_id", "level", name=op.f("pk_member_badge_levels")
         ),
     )
+
+
+def _streak_units() -> None:
     op.create_table(
         "streak_units",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -72,6 +99,9 @@ def upgrade() -> None:
         sa.Column("unit", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("member_id", "streak_id", "unit", name=op.f("pk_streak_units")),
     )
+
+
+def _member_streaks() -> None:
     op.create_table(
         "member_streaks",
         sa.Column("member_id", sa.Text(), nullable=False),
@@ -81,6 +111,9 @@ def upgrade() -> None:
         sa.Column("rewarded", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("member_id", "streak_id", name=op.f("pk_member_streaks")),
     )
+
+
+def _referral_codes() -> None:
     op.create_table(
         "referral_codes",
         sa.Column("code", sa.Text(), nullable=False),
@@ -89,6 +122,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_referral_codes")),
         sa.UniqueConstraint("member_id", name=op.f("uq_referral_codes_member_id")),
     )
+
+
+def _referrals() -> None:
     op.create_table(
         "referrals",
         sa.Column("member_id", sa.Text(), nullable=False),

@@ -23,6 +23,12 @@ def _at(name: str, nullable: bool = True) -> sa.Column[object]:
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    _webhook_endpoints()
+    _webhook_messages()
+    _webhook_deliveries()
+
+
+def _webhook_endpoints() -> None:
     op.create_table(
         "webhook_endpoints",
         sa.Column("endpoint_id", sa.Text(), nullable=False),
@@ -44,6 +50,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("endpoint_id", name=op.f("pk_webhook_endpoints")),
     )
+
+
+def _webhook_messages() -> None:
     op.create_table(
         "webhook_messages",
         sa.Column("message_id", sa.Text(), nullable=False),
@@ -56,6 +65,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("message_id", name=op.f("pk_webhook_messages")),
         sa.UniqueConstraint("seq", name=op.f("uq_webhook_messages_seq")),
     )
+
+
+def _webhook_deliveries() -> None:
     op.create_table(
         "webhook_deliveries",
         sa.Column("endpoint_id", sa.Text(), nullable=False),
