@@ -106,7 +106,7 @@ async def rollup_problems(db: Any) -> list[str]:
         row = await ruleset_store.fetch_active(conn)
     if row is None:
         return []
-    timezone = load_ruleset_from_files(dict(row["files"])).program.timezone
+    timezone = load_ruleset_from_files(dict(row.files)).program.timezone
     _, differences = await verify_rollups(db, timezone)
     return [f"{d.metric} {d.day} {d.key}: {d.stored} != {d.computed}" for d in differences]
 
