@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.settings import Settings, load_settings
+
 
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
@@ -138,22 +140,33 @@ def catch_up(clock: Any, body: dict[str, Any]) -> None:
         clock.set(at)
 
 
-def fuzz_settings(database_url: str) -> Any:
-    """Settings for the fuzz tests: no rate limits (they send thousands of requests), API keys
-    cached as in service."""
-    from service.settings import load_settings
+TOKEN_SECRETS = "test-secret-one-0123456789abcdef,test-secret-old-0123456789abcdef"
+"""The member-token secrets of every test app: the first signs, both verify (a rotation)."""
 
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=60,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        webhook_interval_seconds=0,
-        webhook_allow_networks="127.0.0.0/8",
-        db_timeout_seconds=30,
-        rate_limit_per_minute=0,
-        rate_limit_events_per_minute=0,
-    )
+NO_RATE_LIMITS: dict[str, object] = {
+    "api_key_cache_seconds": 60,
+    "rate_limit_per_minute": 0,
+    "rate_limit_events_per_minute": 0,
+}
+"""Overrides for tests that send thousands of requests (the fuzz tests): no rate limits, API
+keys cached as in service."""
+
+
+def app_settings(database_url: str, **overrides: object) -> Settings:
+    """The settings every app under test runs with, on `database_url`; `overrides` replace
+    single fields (a module changes them for all its tests with a `settings_overrides`
+    fixture, see conftest.py). Background loops are off (tests run the worker and the
+    webhook deliveries themselves), API keys are not cached, the loopback network may receive
+    webhooks."""
+    baseline: dict[str, object] = {
+        "database_url": database_url,
+        "token_secrets": TOKEN_SECRETS,
+        "api_key_cache_seconds": 0,
+        "db_pool_min": 1,
+        "db_pool_max": 10,
+        "worker_interval_seconds": 0,
+        "webhook_interval_seconds": 0,
+        "webhook_allow_networks": "127.0.0.0/8",
+        "db_timeout_seconds": 30,
+    }
+    return load_settings({}, **{**baseline, **overrides})

@@ -9,7 +9,6 @@ from helpers import bearer, member_token, purchase
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.settings import load_settings
 
 PER_MINUTE = 5
 EVENTS_PER_MINUTE = 12
@@ -18,20 +17,12 @@ NOW = 60 * 29_500_000 + 15.0
 
 
 @pytest.fixture
-def settings(database_url):
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=0,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        db_timeout_seconds=30,
-        rate_limit_per_minute=PER_MINUTE,
-        rate_limit_events_per_minute=EVENTS_PER_MINUTE,
-        rate_limit_sync_seconds=0.05,
-    )
+def settings_overrides():
+    return {
+        "rate_limit_per_minute": PER_MINUTE,
+        "rate_limit_events_per_minute": EVENTS_PER_MINUTE,
+        "rate_limit_sync_seconds": 0.05,
+    }
 
 
 @pytest.fixture
