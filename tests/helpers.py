@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from service.settings import Settings, load_settings
@@ -10,6 +11,36 @@ from service.settings import Settings, load_settings
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+Credential = str | Mapping[str, str]
+"""An API key or member token (its bearer header is sent), or the headers themselves."""
+
+
+def _headers(key: Credential) -> dict[str, str]:
+    return bearer(key) if isinstance(key, str) else dict(key)
+
+
+async def post(client: Any, key: Credential, path: str, body: Any, status: int = 201) -> Any:
+    """POST `body` as JSON to `path` with `key`; assert the answer's status (the message is
+    its text) and return its JSON."""
+    response = await client.post(path, json=body, headers=_headers(key))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def get(
+    client: Any,
+    key: Credential,
+    path: str,
+    status: int = 200,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """GET `path` (with query `params`) with `key`; assert the answer's status (the message
+    is its text) and return its JSON."""
+    response = await client.get(path, params=params, headers=_headers(key))
+    assert response.status_code == status, response.text
+    return response.json()
 
 
 async def member_token(client: Any, key: str, member_id: str) -> str:
@@ -130,14 +161,16 @@ async def assert_ledger_balances(db: Any) -> None:
         assert row["entries"] == counts.get(member_id, 0), f"{member_id}: entry count"
 
 
-def catch_up(clock: Any, body: dict[str, Any]) -> None:
+def catch_up(clock: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Move the test clock to the event's time if the event lies ahead of it: an event is
-    posted when it happens, or later (the service refuses events from the future)."""
+    posted when it happens, or later (the service refuses events from the future). Returns
+    the body, to post."""
     from datetime import datetime
 
     at = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
     if at > clock.now():
         clock.set(at)
+    return body
 
 
 TOKEN_SECRETS = "test-secret-one-0123456789abcdef,test-secret-old-0123456789abcdef"

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpers import bearer, purchase, refund
+from helpers import bearer, post, purchase, refund
 
 from service.usecases.engagement import review_engagement_due
-
-
-async def _post(client, key, body, status=201):
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def _history(db, member):
@@ -42,7 +36,9 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
 ):
     key = await make_key("admin")
     start = clock.now()
-    first = await _post(client, key, purchase("d1", "dora", "100.00", "2026-03-02T08:00:00Z"))
+    first = await post(
+        client, key, "/v1/events", purchase("d1", "dora", "100.00", "2026-03-02T08:00:00Z")
+    )
     # a member's first level is recorded, but raises nothing (nothing changed)
     assert first["engagement"] == {
         "from_level": None,
@@ -76,7 +72,9 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     assert await review_engagement_due(services, clock.now()) == 0  # done once
 
     # a late purchase (made 40 days ago, posted now) lifts her back, named in the history
-    late = await _post(client, key, purchase("d2", "dora", "30.00", "2026-03-22T08:00:00Z"))
+    late = await post(
+        client, key, "/v1/events", purchase("d2", "dora", "30.00", "2026-03-22T08:00:00Z")
+    )
     assert late["engagement"]["to_level"] == "moderately_engaged"
     assert (await _history(db, "dora"))[2][:2] == ("at_risk", "moderately_engaged")
     assert (await _history(db, "dora"))[2][3] == "d2"
@@ -86,13 +84,13 @@ async def test_an_event_that_lowers_the_level_raises_engagement_changed(
     client, make_key, clock, db
 ):
     key = await make_key("admin")
-    await _post(client, key, purchase("r1", "rae", "100.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("r1", "rae", "100.00", "2026-03-02T08:00:00Z"))
     clock.set(datetime(2026, 4, 21, 9, 0, tzinfo=UTC))  # 50 days on: still moderately engaged
     shown = (await client.get("/v1/members/rae", headers=bearer(key))).json()["engagement"]
     assert shown["level"] == "moderately_engaged"
     # the whole order refunded: the spend component drops and with it the level
-    result = await _post(
-        client, key, refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z")
+    result = await post(
+        client, key, "/v1/events", refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z")
     )
     assert result["engagement"]["from_level"] == "moderately_engaged"
     assert result["engagement"]["to_level"] == "at_risk"
@@ -113,6 +111,6 @@ async def test_engagement_changed_cannot_be_posted(client, make_key):
         "occurred_at": "2026-03-02T08:00:00Z",
         "attributes": {"from": "at_risk", "to": "highly_engaged"},
     }
-    problem = await _post(client, key, body, status=422)
+    problem = await post(client, key, "/v1/events", body, status=422)
     assert problem["errors"][0]["field"] == "type"
     assert "raised by the service itself" in str(problem["errors"][0])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from helpers import bearer, ledger_problems, member_token, purchase, refund, replay_problems
+from helpers import bearer, ledger_problems, member_token, post, purchase, refund, replay_problems
 
 from service.usecases.redemption_view import new_redemption_id
 
@@ -25,12 +25,6 @@ def _signup(event_id: str, member: str, code: str) -> dict:
 @pytest.fixture
 async def admin(make_key) -> dict[str, str]:
     return bearer(await make_key("admin", name="privacy-officer"))
-
-
-async def _post(client, auth, body) -> dict:
-    response = await client.post("/v1/events", json=body, headers=auth)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def _rows_naming(db, text: str) -> list[str]:
@@ -60,9 +54,9 @@ async def test_erasure_forgets_the_person_and_keeps_the_ledger(client, admin, ma
     assert (await client.put("/v1/members/zoe.q", json=profile, headers=admin)).status_code == 200
     await client.put("/v1/members/ann", json={"display_name": "Ann"}, headers=admin)
     code = (await client.get("/v1/members/ann/referral", headers=admin)).json()["code"]
-    await _post(client, admin, _signup("s-1", "zoe.q", code))
-    await _post(client, admin, purchase("p-1", "zoe.q", "80.00", order_id="o-1"))
-    await _post(client, admin, refund("f-1", "zoe.q", "o-1", "20.00"))
+    await post(client, admin, "/v1/events", _signup("s-1", "zoe.q", code))
+    await post(client, admin, "/v1/events", purchase("p-1", "zoe.q", "80.00", order_id="o-1"))
+    await post(client, admin, "/v1/events", refund("f-1", "zoe.q", "o-1", "20.00"))
     grant = {"member_id": "zoe.q", "points": 1000, "reason": "welcome gift"}
     assert (
         await client.post("/v1/admin/adjustments", json=grant, headers=admin)
@@ -172,15 +166,15 @@ async def test_the_erasure_door_in_the_ledger_trigger_opens_for_ids_only(client,
 async def test_erasing_a_referrer_keeps_their_referees_history_consistent(client, admin, db, ann):
     await client.put(f"/v1/members/{ann}", json={"display_name": "Ann"}, headers=admin)
     code = (await client.get(f"/v1/members/{ann}/referral", headers=admin)).json()["code"]
-    await _post(client, admin, _signup("s-1", "bob", code))
-    await _post(client, admin, purchase("p-1", "bob", "40.00", order_id="o-1"))
+    await post(client, admin, "/v1/events", _signup("s-1", "bob", code))
+    await post(client, admin, "/v1/events", purchase("p-1", "bob", "40.00", order_id="o-1"))
     erased = await client.delete(f"/v1/members/{ann}", headers=admin)
     assert erased.status_code == 200, erased.text
     pseudonym = erased.json()["pseudonym"]
     bob = (await client.get("/v1/members/bob/referral", headers=admin)).json()
     assert bob["referred_by"] == pseudonym
     # bob refunds later: the referral reversal reaches the pseudonymous referrer
-    await _post(client, admin, refund("f-1", "bob", "o-1", "40.00"))
+    await post(client, admin, "/v1/events", refund("f-1", "bob", "o-1", "40.00"))
     if ann == "ann":
         assert await _rows_naming(db, "ann") == []
     assert await ledger_problems(db) == []
@@ -197,9 +191,9 @@ async def test_erasure_refuses_an_unknown_member(client, admin):
 async def test_erasing_a_referee_with_an_awkward_id(client, admin, db, zoe):
     await client.put("/v1/members/ann", json={"display_name": "Ann"}, headers=admin)
     code = (await client.get("/v1/members/ann/referral", headers=admin)).json()["code"]
-    await _post(client, admin, _signup("s-1", zoe, code))
-    await _post(client, admin, purchase("p-1", zoe, "40.00", order_id="o-1"))
-    await _post(client, admin, refund("f-1", zoe, "o-1", "10.00"))
+    await post(client, admin, "/v1/events", _signup("s-1", zoe, code))
+    await post(client, admin, "/v1/events", purchase("p-1", zoe, "40.00", order_id="o-1"))
+    await post(client, admin, "/v1/events", refund("f-1", zoe, "o-1", "10.00"))
     erased = await client.delete(f"/v1/members/{zoe}", headers=admin)
     assert erased.status_code == 200, erased.text
     assert await ledger_problems(db) == []
@@ -216,7 +210,9 @@ async def test_an_erased_birthday_bonus_is_a_replay_note_not_a_failure(client, a
 
     profile = {"display_name": "Bea", "birthday": "1991-03-09", "timezone": "Europe/Berlin"}
     assert (await client.put("/v1/members/bea", json=profile, headers=admin)).status_code == 200
-    answer = await _post(client, admin, purchase("p-b", "bea", "50.00", order_id="o-b"))
+    answer = await post(
+        client, admin, "/v1/events", purchase("p-b", "bea", "50.00", order_id="o-b")
+    )
     assert "birthday-double" in [e["rule_id"] for e in answer["effects"]], answer
     erased = await client.delete("/v1/members/bea", headers=admin)
     assert erased.status_code == 200, erased.text
