@@ -90,6 +90,33 @@ def refund(
     }
 
 
+async def loyalty(
+    *args: str, env: Mapping[str, str], cwd: Any = None, status: int = 0
+) -> tuple[str, str]:
+    """Run the `loyalty` command with `args`, in this process's environment plus `env`;
+    assert it exits with `status` (the message shows what it wrote); return its stdout and
+    stderr."""
+    import asyncio
+    import os
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        *args,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = (text.decode() for text in await asyncio.wait_for(process.communicate(), 60))
+    assert process.returncode == status, (
+        f"loyalty {' '.join(args)}: exit {process.returncode}\n{out}{err}"
+    )
+    return out, err
+
+
 async def ledger_problems(db: Any) -> list[str]:
     """What `loyalty ledger verify` would report for this database (empty: all balanced)."""
     from service.usecases.ledger_check import MemberMismatch, verify_ledger
