@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from builders import member_state
 from helpers import bearer, catch_up, post, purchase
 
 
@@ -63,11 +64,8 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
     assert review["seconds_left"] == int(
         (datetime(2026, 3, 31, 22, tzinfo=UTC) - clock.now()).total_seconds()
     )
-    async with db.connection() as conn:
-        lots = await conn.raw.fetch(
-            "SELECT lot_id, points FROM lots WHERE rule_id = 'challenge:three-big-baskets'"
-        )
-    assert sorted(r["lot_id"] for r in lots) == [
+    lots = (await member_state(db, "alice")).lots
+    assert sorted(lot.lot_id for lot in lots if lot.rule_id == "challenge:three-big-baskets") == [
         "w10-5/challenge:three-big-baskets",
         "w11-11/challenge:three-big-baskets",
     ]

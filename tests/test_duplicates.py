@@ -117,6 +117,7 @@ async def test_every_event_twice_out_of_order_counts_once(client, make_key, db):
     expected: dict[str, int] = defaultdict(int)  # the reference model: each event once
     for event in events:
         expected[event["member_id"]] += int(event["attributes"]["amount"]) * 10
+    # SQL on purpose: every member's row and every stored event at once, against the model
     async with db.connection() as conn:
         rows = await conn.raw.fetch("SELECT member_id, available, pending FROM balances")
         stored_events = await conn.raw.fetchval("SELECT count(*) FROM events")

@@ -6,29 +6,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from builders import ledger_entries, member_rows
 from helpers import bearer, post, purchase, refund
 
 from service.usecases.engagement import review_engagement_due
 
 
 async def _history(db, member):
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT seq, from_level, to_level, at, event_id FROM engagement_history "
-            "WHERE member_id = $1 ORDER BY seq",
-            member,
-        )
-    return [(r["from_level"], r["to_level"], r["at"], r["event_id"]) for r in rows]
+    rows = sorted((await member_rows(db, member)).engagement_moves, key=lambda r: r.seq)
+    return [(r.from_level, r.to_level, r.at, r.event_id) for r in rows]
 
 
 async def _bonus_entries(db, member):
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT points, event_id, reason FROM ledger_entries "
-            "WHERE member_id = $1 AND rule_id = 're-engage-at-risk' ORDER BY entry_no",
-            member,
-        )
-    return [(r["points"], r["event_id"], r["reason"]) for r in rows]
+    entries = await ledger_entries(db, member)
+    return [
+        (e["points"], e["event_id"], e["reason"])
+        for e in entries
+        if e["rule_id"] == "re-engage-at-risk"
+    ]
 
 
 async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
@@ -61,10 +56,8 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     # the move is dated the day the level fell (53 days after the purchase, Berlin midnight),
     # noticed by the pass at now
     assert history[1][2] == clock.now()
-    async with db.connection() as conn:
-        due = await conn.raw.fetchval(
-            "SELECT drops_at FROM member_engagement WHERE member_id = 'dora'"
-        )
+    [engagement] = (await member_rows(db, "dora")).engagement
+    due = engagement.drops_at
     assert due is not None and due > clock.now()  # at risk falls to disengaged later
     assert await _bonus_entries(db, "dora") == [
         (150, "drift:2026-05-01/engagement/at_risk", "we miss you: 150 points to come back")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from builders import ledger_entries, member_state, stored_event
 from helpers import bearer, ledger_problems, post, purchase, refund
 
 from service.worker import mature_due
@@ -42,11 +43,9 @@ async def test_replaying_an_event_100_times_concurrently_books_it_once(client, m
     assert statuses.count(201) == 1 and statuses.count(200) == 99, statuses
     assert all(r.json()["replay"] for r in responses if r.status_code == 200)
     assert {r.json()["earned"] for r in responses} == {500}
-    async with db.connection() as conn:
-        entries = await conn.raw.fetchval("SELECT count(*) FROM ledger_entries")
-        lots = await conn.raw.fetchval("SELECT count(*) FROM lots")
-        pending = await conn.raw.fetchval("SELECT pending FROM balances WHERE member_id='alice'")
-    assert (entries, lots, pending) == (1, 1, 500)
+    state = await member_state(db, "alice")
+    entries = len(await ledger_entries(db, "alice"))
+    assert (entries, len(state.lots), state.balances.pending) == (1, 1, 500)
 
 
 async def test_same_id_with_a_changed_body_is_409(client, make_key):
@@ -94,9 +93,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     # reads are right before the worker runs
     assert (await balances())["available"] == 200
     assert await mature_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        kinds = await conn.raw.fetch("SELECT kind FROM ledger_entries ORDER BY entry_no")
-    assert [k["kind"] for k in kinds] == ["earn", "activate"]
+    assert [e["kind"] for e in await ledger_entries(db, "alice")] == ["earn", "activate"]
     member = (await client.get("/v1/members/alice", headers=bearer(key))).json()
     assert member["expiring_points_30_days"] == 0
     clock.set(clock.now() + timedelta(days=340))
@@ -105,10 +102,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     clock.set(clock.now() + timedelta(days=30))
     assert (await balances())["available"] == 0
     assert await mature_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        last = await conn.raw.fetchrow(
-            "SELECT kind, points FROM ledger_entries ORDER BY entry_no DESC LIMIT 1"
-        )
+    last = (await ledger_entries(db, "alice"))[-1]
     assert (last["kind"], last["points"]) == ("expire", -200)
 
 
@@ -204,7 +198,7 @@ async def test_verify_catches_a_tampered_ledger(client, make_key, db):
     key = await make_key("events:write")
     await post(client, key, EVENTS, purchase("e1", "alice", "10"))
     assert await ledger_problems(db) == []
-    async with db.transaction() as conn:
+    async with db.transaction() as conn:  # SQL on purpose: a tampered balances row
         await conn.raw.execute("UPDATE balances SET pending = pending + 1 WHERE member_id='alice'")
     problems = await ledger_problems(db)
     assert problems and "pending" in problems[0]
@@ -218,7 +212,7 @@ async def test_ledger_entries_cannot_be_updated_or_deleted(client, make_key, db)
 
     key = await make_key("events:write")
     await post(client, key, EVENTS, purchase("e1", "alice", "10"))
-    async with db.connection() as conn:
+    async with db.connection() as conn:  # SQL on purpose: the table itself refuses changes
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.raw.execute("UPDATE ledger_entries SET points = 1")
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -231,8 +225,6 @@ async def test_the_same_id_for_two_members_is_two_events(client, make_key, db):
     for member in ("alice", "bob"):
         result = await post(client, key, EVENTS, purchase("e1", member, "10"))
         assert result["replay"] is False and result["earned"] == 100
-    async with db.connection() as conn:
-        events = await conn.raw.fetchval("SELECT count(*) FROM events WHERE event_id = 'e1'")
-        pending = await conn.raw.fetch("SELECT member_id, pending FROM balances ORDER BY 1")
-    assert events == 2
-    assert [(r["member_id"], r["pending"]) for r in pending] == [("alice", 100), ("bob", 100)]
+    for member in ("alice", "bob"):
+        assert await stored_event(db, member, "e1") is not None
+        assert (await member_state(db, member)).balances.pending == 100

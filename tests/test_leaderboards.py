@@ -299,7 +299,7 @@ async def test_histogram_rank_equals_brute_force_rank(client, make_key, services
             )
             async with db.transaction() as conn:
                 await boards.record(conn, ruleset, event, points, now)
-    async with db.connection() as conn:
+    async with db.connection() as conn:  # SQL on purpose: the ranks computed directly
         expected = {
             r["member_id"]: r["rank"]
             for r in await conn.raw.fetch(

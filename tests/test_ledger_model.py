@@ -299,7 +299,8 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
 
 
 async def _compare_lots(db: Database, model: Model, now: datetime, step: int, op: tuple) -> None:
-    """Every live lot holds what the model says it holds: spending really was oldest first."""
+    """Every live lot holds what the model says it holds: spending really was oldest first.
+    SQL on purpose: every member's lots in one read, against the model, at every step."""
     async with db.connection() as conn:
         rows = await conn.raw.fetch(
             "SELECT lot_id, remaining FROM lots WHERE remaining > 0 AND "

@@ -97,6 +97,7 @@ async def test_only_a_hash_of_the_credential_is_stored(client_clock, make_key, d
     await client.get("/v1/members/alice", headers=bearer(key))
     _sync(client)
     async with db.connection() as conn:
+        # SQL on purpose: what is stored, column by column, must not hold the credential
         rows = await conn.raw.fetch("SELECT credential, hits FROM rate_limit_counts")
     assert [r["hits"] for r in rows] == [1]
     secret = key.split("_", 2)[2]
@@ -250,6 +251,7 @@ async def test_made_up_credentials_are_counted_per_address_and_never_stored(
     _sync(client)
     _sync(client)  # several syncs
     async with db.connection() as conn:
+        # SQL on purpose: nothing at all is stored for them
         stored = await conn.raw.fetchval("SELECT count(*) FROM rate_limit_counts")
     assert stored == 0
     # a real key from the same address is not held up by the junk

@@ -3,6 +3,7 @@ both sides in one transaction; refunding it takes both rewards back; nobody refe
 
 from __future__ import annotations
 
+from builders import ledger_entries
 from helpers import bearer, post, purchase, refund
 
 
@@ -53,11 +54,7 @@ async def test_two_sided_referral_and_its_reversal_on_refund(client, make_key, d
     assert rest["reversed"] == 325
     ann = await _balances(client, key, "ann")
     assert (ann["pending"], ann["available"]) == (0, 0)
-    async with db.connection() as conn:
-        entries = await conn.raw.fetch(
-            "SELECT kind, points, reason FROM ledger_entries WHERE member_id = 'ann' "
-            "ORDER BY entry_no"
-        )
+    entries = await ledger_entries(db, "ann")
     assert [(e["kind"], e["points"]) for e in entries] == [
         ("earn", 500),
         ("reverse", -250),

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+from builders import ruleset_versions
 from helpers import bearer, loyalty, member_token, purchase
 from test_rules_admin import DEMO_VERSION, demo_files, twenty_per_euro
 
@@ -85,12 +86,11 @@ async def test_a_bad_limit_is_400_naming_it(client, make_key, limit):
 
 async def test_a_version_stored_before_counts_were_kept_is_counted_once(client, make_key, db):
     admin = await make_key("admin")
-    async with db.transaction() as conn:
+    async with db.transaction() as conn:  # SQL on purpose: rows as stored before migration 0009
         await conn.raw.execute("UPDATE rulesets SET rule_count = NULL")
     [demo] = (await listed(client, admin))["versions"]
     assert demo["rules"] == 9
-    async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT rule_count FROM rulesets") == 9
+    assert [v["rule_count"] for v in await ruleset_versions(db)] == [9]
 
 
 async def test_the_migration_starts_the_history_with_the_version_active_then(
@@ -279,8 +279,7 @@ async def test_rolling_back_activates_the_old_version_everywhere_it_counts(clien
     assert again.status_code == 200, again.text
     assert again.json()["changed"] is False
     assert len((await listed(client, admin))["activations"]) == 3
-    async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT count(*) FROM rulesets") == 2
+    assert len(await ruleset_versions(db)) == 2
 
 
 async def test_rolling_back_to_an_unknown_version_is_404_and_changes_nothing(client, make_key):

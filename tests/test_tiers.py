@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from builders import member_rows
 from helpers import bearer, get, post, purchase
 
 from service.usecases.tiers import review_tiers_due
@@ -44,17 +45,13 @@ async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
     lapsed = await _tier(client, key)
     assert lapsed["current"] == "member" and lapsed["next"]["tier"] == "silver"
     assert await review_tiers_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT from_tier, to_tier, at, reason FROM tier_history "
-            "WHERE member_id = 'alice' ORDER BY seq"
-        )
-    assert [(r["from_tier"], r["to_tier"]) for r in rows] == [
+    rows = sorted((await member_rows(db, "alice")).tier_moves, key=lambda r: r.seq)
+    assert [(r.from_tier, r.to_tier) for r in rows] == [
         ("member", "silver"),
         ("silver", "member"),
     ]
-    assert rows[1]["at"] == datetime(2027, 1, 30, 23, 0, tzinfo=UTC)
-    assert "Silver lapsed" in rows[1]["reason"] and "below its 2000" in rows[1]["reason"]
+    assert rows[1].at == datetime(2027, 1, 30, 23, 0, tzinfo=UTC)
+    assert "Silver lapsed" in rows[1].reason and "below its 2000" in rows[1].reason
     # a purchase now earns the base rate again
     third = await post(
         client, key, "/v1/events", purchase("p3", "alice", "10.00", "2027-02-01T10:00:00Z")

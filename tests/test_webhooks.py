@@ -95,7 +95,9 @@ async def test_no_subscriber_no_message_and_kinds_not_asked_for_are_not_sent(
     await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     await _drain(services)
     assert receiver.accepted == []
-    async with db.connection() as conn:
+    async with (
+        db.connection() as conn
+    ):  # SQL on purpose: the outbox table itself (no store function reads it whole)
         assert await conn.raw.fetchval("SELECT count(*) FROM webhook_messages") == 0
 
 
@@ -206,7 +208,9 @@ async def test_a_message_is_never_sent_for_a_rolled_back_change(
     await post(client, key, "/v1/events", purchase("fine", "alice", "5.00"))
     await _drain(services)
     assert [m["data"]["event_id"] for m in receiver.accepted] == ["fine"]
-    async with db.connection() as conn:
+    async with (
+        db.connection() as conn
+    ):  # SQL on purpose: the outbox table itself (no store function reads it whole)
         kept = await conn.raw.fetch("SELECT payload FROM webhook_messages")
     assert [r["payload"]["event_id"] for r in kept] == ["fine"]
     async with db.transaction() as conn:

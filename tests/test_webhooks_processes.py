@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from builders import webhook_endpoints
 from helpers import bearer, loyalty, purchase
 from processes import ServiceProcess
 from webhook_receiver import Receiver
@@ -66,6 +67,8 @@ async def _wait_for(receiver: Receiver, ids: set[str], seconds: float = 90) -> N
 
 
 async def _stored_order(db) -> dict[str, list[str]]:
+    """Each member's messages in the order committed. SQL on purpose: the outbox table itself,
+    as the killed processes left it."""
     async with db.connection() as conn:
         rows = await conn.raw.fetch(
             "SELECT member_id, message_id FROM webhook_messages ORDER BY seq"
@@ -148,8 +151,8 @@ async def test_the_webhooks_commands_manage_an_endpoint(client, database_url, tm
         "CRM",
     )
     assert '"secret": "whsec_' in out and "shown once" in out
-    async with db.connection() as conn:
-        endpoint_id = await conn.raw.fetchval("SELECT endpoint_id FROM webhook_endpoints")
+    [endpoint] = await webhook_endpoints(db)
+    endpoint_id = endpoint["endpoint_id"]
     out, err = await _loyalty(database_url, tmp_path, "webhooks", "list")
     assert out.startswith(f"{endpoint_id}\tactive\thttp://127.0.0.1:9/hooks\t")
     for command, expected in (("pause", "paused"), ("resume", "active")):
