@@ -104,7 +104,7 @@ async def test_the_migration_starts_the_history_with_the_version_active_then(
     url = f"{pg_admin_url.rpartition('/')[0]}/{name}"
     try:
         await asyncio.to_thread(migrate, url, "0007")
-        conn = await asyncpg.connect(url)
+        conn = await asyncpg.connect(url)  # SQL on purpose: rows of the schema before 0009
         try:
             await conn.execute(
                 "INSERT INTO rulesets (version, files, published_by) VALUES "
