@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import pytest
+from helpers import app_settings
 from litestar.testing import AsyncTestClient
 
 from service.active_ruleset import ActiveRuleset
@@ -24,7 +25,7 @@ from service.core.clock import FixedClock
 from service.http.metrics import Metrics
 from service.http.servers import uvicorn_options
 from service.services import Services
-from service.settings import Settings, load_settings
+from service.settings import Settings
 from service.store import keys as key_store
 from service.store.database import Database
 from service.store.embedded import EmbeddedPostgres, scratch_folder
@@ -131,20 +132,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings for the app under test."""
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef,test-secret-old-0123456789abcdef",
-        api_key_cache_seconds=0,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        webhook_interval_seconds=0,
-        webhook_allow_networks="127.0.0.0/8",
-        db_timeout_seconds=30,
-    )
+def settings_overrides() -> dict[str, object]:
+    """Settings a module's tests run with instead of the shared ones (`helpers.app_settings`):
+    a module that needs others overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(database_url: str, settings_overrides: dict[str, object]) -> Settings:
+    """Settings for the app under test: the shared ones with this module's overrides."""
+    return app_settings(database_url, **settings_overrides)
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from helpers import bearer
+from helpers import app_settings, bearer
 
 from service.auth import generate_key
-from service.settings import load_settings
 from service.store import keys as key_store
 from service.store.database import Database
 
@@ -69,14 +68,11 @@ class FreshProgram:
             )
         await db.close()
         self.auth = bearer(issued.token)
-        self.settings = load_settings(
-            {},
-            database_url=self.url,
+        self.settings = app_settings(
+            self.url,
             rules_dir=str(RULES),
-            token_secrets="paths-secret-0123456789abcdef0123",
-            api_key_cache_seconds=0,
-            worker_interval_seconds=0,
-            db_timeout_seconds=30,
+            db_pool_min=2,  # the service's own pool: the grouped path runs many events at once
+            db_pool_max=20,
             rate_limit_per_minute=0,
             rate_limit_events_per_minute=0,
             group_window_ms=20.0,

@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from service.settings import Settings, load_settings
 
 
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+Credential = str | Mapping[str, str]
+"""An API key or member token (its bearer header is sent), or the headers themselves."""
+
+
+def _headers(key: Credential) -> dict[str, str]:
+    return bearer(key) if isinstance(key, str) else dict(key)
+
+
+async def post(client: Any, key: Credential, path: str, body: Any, status: int = 201) -> Any:
+    """POST `body` as JSON to `path` with `key`; assert the answer's status (the message is
+    its text) and return its JSON."""
+    response = await client.post(path, json=body, headers=_headers(key))
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def get(
+    client: Any,
+    key: Credential,
+    path: str,
+    status: int = 200,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """GET `path` (with query `params`) with `key`; assert the answer's status (the message
+    is its text) and return its JSON."""
+    response = await client.get(path, params=params, headers=_headers(key))
+    assert response.status_code == status, response.text
+    return response.json()
 
 
 async def member_token(client: Any, key: str, member_id: str) -> str:
@@ -55,6 +88,33 @@ def refund(
         "occurred_at": occurred_at,
         "attributes": {"order_id": order_id, "amount": amount},
     }
+
+
+async def loyalty(
+    *args: str, env: Mapping[str, str], cwd: Any = None, status: int = 0
+) -> tuple[str, str]:
+    """Run the `loyalty` command with `args`, in this process's environment plus `env`;
+    assert it exits with `status` (the message shows what it wrote); return its stdout and
+    stderr."""
+    import asyncio
+    import os
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        *args,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = (text.decode() for text in await asyncio.wait_for(process.communicate(), 60))
+    assert process.returncode == status, (
+        f"loyalty {' '.join(args)}: exit {process.returncode}\n{out}{err}"
+    )
+    return out, err
 
 
 async def ledger_problems(db: Any) -> list[str]:
@@ -144,32 +204,45 @@ async def assert_ledger_balances(db: Any) -> None:
         assert row["entries"] == counts.get(member_id, 0), f"{member_id}: entry count"
 
 
-def catch_up(clock: Any, body: dict[str, Any]) -> None:
+def catch_up(clock: Any, body: dict[str, Any]) -> dict[str, Any]:
     """Move the test clock to the event's time if the event lies ahead of it: an event is
-    posted when it happens, or later (the service refuses events from the future)."""
+    posted when it happens, or later (the service refuses events from the future). Returns
+    the body, to post."""
     from datetime import datetime
 
     at = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
     if at > clock.now():
         clock.set(at)
+    return body
 
 
-def fuzz_settings(database_url: str) -> Any:
-    """Settings for the fuzz tests: no rate limits (they send thousands of requests), API keys
-    cached as in service."""
-    from service.settings import load_settings
+TOKEN_SECRETS = "test-secret-one-0123456789abcdef,test-secret-old-0123456789abcdef"
+"""The member-token secrets of every test app: the first signs, both verify (a rotation)."""
 
-    return load_settings(
-        {},
-        database_url=database_url,
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=60,
-        db_pool_min=1,
-        db_pool_max=10,
-        worker_interval_seconds=0,
-        webhook_interval_seconds=0,
-        webhook_allow_networks="127.0.0.0/8",
-        db_timeout_seconds=30,
-        rate_limit_per_minute=0,
-        rate_limit_events_per_minute=0,
-    )
+NO_RATE_LIMITS: dict[str, object] = {
+    "api_key_cache_seconds": 60,
+    "rate_limit_per_minute": 0,
+    "rate_limit_events_per_minute": 0,
+}
+"""Overrides for tests that send thousands of requests (the fuzz tests): no rate limits, API
+keys cached as in service."""
+
+
+def app_settings(database_url: str, **overrides: object) -> Settings:
+    """The settings every app under test runs with, on `database_url`; `overrides` replace
+    single fields (a module changes them for all its tests with a `settings_overrides`
+    fixture, see conftest.py). Background loops are off (tests run the worker and the
+    webhook deliveries themselves), API keys are not cached, the loopback network may receive
+    webhooks."""
+    baseline: dict[str, object] = {
+        "database_url": database_url,
+        "token_secrets": TOKEN_SECRETS,
+        "api_key_cache_seconds": 0,
+        "db_pool_min": 1,
+        "db_pool_max": 10,
+        "worker_interval_seconds": 0,
+        "webhook_interval_seconds": 0,
+        "webhook_allow_networks": "127.0.0.0/8",
+        "db_timeout_seconds": 30,
+    }
+    return load_settings({}, **{**baseline, **overrides})

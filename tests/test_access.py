@@ -71,6 +71,7 @@ async def test_keys_are_stored_hashed(make_key, db):
     key = await make_key("admin")
     secret = key.split("_", 2)[2]
     async with db.connection() as conn:
+        # SQL on purpose: no column of the table, whichever, may hold the secret
         rows = await conn.raw.fetch("SELECT * FROM api_keys")
     assert rows and all(secret not in str(dict(row)) for row in rows)
 

@@ -60,7 +60,8 @@ async def _book(program: FreshProgram, events: list[dict[str, Any]], files=None)
 
 
 async def _booked(url: str) -> dict[str, Any]:
-    """What the database booked: points per rule, tier moves, badges, challenges."""
+    """What the database booked: points per rule, tier moves, badges, challenges. SQL on
+    purpose: the backtest's report is checked against a direct computation from the tables."""
     db = Database(url, min_size=0, max_size=2)
     await db.open()
     try:

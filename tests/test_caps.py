@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from builders import member_state
 from helpers import bearer, catch_up
 
 from service.engine import PointsEffect
@@ -59,12 +60,9 @@ async def test_per_member_daily_cap_holds_under_50_concurrent_events(client, mak
     assert all(r.status_code == 201 for r in responses), [r.text for r in responses][:3]
     fired = [e for r in responses for e in r.json()["effects"] if e["rule_id"] == "checkin-bonus"]
     assert len(fired) == 3
-    async with db.connection() as conn:
-        usage = await conn.raw.fetchrow(
-            "SELECT times, points FROM rule_usage WHERE rule_id = 'checkin-bonus' "
-            "AND period_key = '2026-03-02'"
-        )
-    assert (usage["times"], usage["points"]) == (3, 15)
+    state = await member_state(db, "alice", period_keys=("2026-03-02",))
+    usage = state.usage["checkin-bonus:2026-03-02"]
+    assert (usage.times, usage.points) == (3, 15)
     # the next day the cap starts over; the lifetime points cap trims the award
     more = [
         _checkin(f"d{day}-{i}", "alice", f"2026-03-{day:02d}T10:00:00Z")
@@ -95,6 +93,8 @@ async def test_global_budget_never_overshoots_under_50_concurrent_events(client,
     ]
     assert sum(granted) == 95  # nine full awards and one trimmed to 5
     assert sorted(granted) == [5] + [10] * 9
+    # SQL on purpose: the budget row and every member's lots together (no store function
+    # reads a budget by itself; the pipeline reads it inside a set)
     async with db.connection() as conn:
         spent = await conn.raw.fetchval(
             "SELECT spent FROM rule_budgets WHERE rule_id = 'launch-budget'"
@@ -149,6 +149,6 @@ async def test_a_spent_budget_does_not_use_up_a_members_cap(client, make_key, db
         await other.raw.execute("COMMIT")
         result = await ingest
     assert result.earned == 0 and not [e for e in result.effects if isinstance(e, PointsEffect)]
-    async with db.connection() as conn:
+    async with db.connection() as conn:  # SQL on purpose: no usage row of anyone, any period
         usage = await conn.raw.fetch("SELECT member_id, times, points FROM rule_usage")
     assert usage == []  # bob got nothing, so none of his five times is used

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpers import bearer, catch_up, purchase
-
-
-async def _post(client, key, body, clock=None):
-    if clock is not None:
-        catch_up(clock, body)
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == 201, response.text
-    return response.json()
+from builders import member_state
+from helpers import bearer, catch_up, post, purchase
 
 
 def _completion_points(result):
@@ -29,7 +22,9 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
     # week 10 (Mon 2 March 2026): three baskets of 50+ complete it, a fourth does nothing more
     for day, amount in ((2, "60.00"), (3, "20.00"), (4, "75.00"), (5, "50.00")):
         at = f"2026-03-{day:02d}T10:00:00Z"
-        result = await _post(client, key, purchase(f"w10-{day}", "alice", amount, at), clock)
+        result = await post(
+            client, key, "/v1/events", catch_up(clock, purchase(f"w10-{day}", "alice", amount, at))
+        )
     assert _completion_points(result) == [
         {
             "type": "points",
@@ -41,15 +36,20 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
         }
     ]
     assert result["challenges"][0]["completed"] is True
-    extra = await _post(
-        client, key, purchase("w10-6", "alice", "90.00", "2026-03-06T10:00:00Z"), clock
+    extra = await post(
+        client,
+        key,
+        "/v1/events",
+        catch_up(clock, purchase("w10-6", "alice", "90.00", "2026-03-06T10:00:00Z")),
     )
     assert extra["challenges"] == [] and _completion_points(extra) == []
     # week 11: the challenge starts over and completes again
     clock.set(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
     for day in (9, 10, 11):
         at = f"2026-03-{day:02d}T12:00:00Z"
-        result = await _post(client, key, purchase(f"w11-{day}", "alice", "55.00", at), clock)
+        result = await post(
+            client, key, "/v1/events", catch_up(clock, purchase(f"w11-{day}", "alice", "55.00", at))
+        )
     assert _completion_points(result)[0]["reason"].endswith("(2026-W11)")
     view = (await client.get("/v1/members/alice/challenges", headers=bearer(key))).json()
     assert [(c["id"], c["window_key"]) for c in view["completed"]] == [
@@ -64,11 +64,8 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
     assert review["seconds_left"] == int(
         (datetime(2026, 3, 31, 22, tzinfo=UTC) - clock.now()).total_seconds()
     )
-    async with db.connection() as conn:
-        lots = await conn.raw.fetch(
-            "SELECT lot_id, points FROM lots WHERE rule_id = 'challenge:three-big-baskets'"
-        )
-    assert sorted(r["lot_id"] for r in lots) == [
+    lots = (await member_state(db, "alice")).lots
+    assert sorted(lot.lot_id for lot in lots if lot.rule_id == "challenge:three-big-baskets") == [
         "w10-5/challenge:three-big-baskets",
         "w11-11/challenge:three-big-baskets",
     ]
@@ -76,10 +73,17 @@ async def test_weekly_challenge_completes_once_per_week(client, make_key, clock,
 
 async def test_a_late_purchase_lands_in_the_week_it_happened(client, make_key, clock):
     key = await make_key("admin")
-    await _post(client, key, purchase("a", "bob", "60.00", "2026-03-02T10:00:00Z"))
-    await _post(client, key, purchase("b", "bob", "60.00", "2026-03-03T10:00:00Z"), clock)
+    await post(client, key, "/v1/events", purchase("a", "bob", "60.00", "2026-03-02T10:00:00Z"))
+    await post(
+        client,
+        key,
+        "/v1/events",
+        catch_up(clock, purchase("b", "bob", "60.00", "2026-03-03T10:00:00Z")),
+    )
     clock.set(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))  # week 11 now
-    result = await _post(client, key, purchase("c", "bob", "60.00", "2026-03-08T20:00:00Z"))
+    result = await post(
+        client, key, "/v1/events", purchase("c", "bob", "60.00", "2026-03-08T20:00:00Z")
+    )
     # Sunday 8 March 21:00 Berlin is still week 10: the late basket completes week 10
     assert result["challenges"][0]["window_key"] == "2026-W10"
     assert _completion_points(result)[0]["reason"].endswith("(2026-W10)")
@@ -101,11 +105,11 @@ async def test_multi_step_review_challenge_goes_step_by_step(client, make_key):
             "attributes": {"product_id": "P", "rating": 5, "has_photo": photo, "text_length": 9},
         }
 
-    first = await _post(client, key, review("r1", True))  # step 1 (any review) done
+    first = await post(client, key, "/v1/events", review("r1", True))  # step 1 (any review) done
     assert first["challenges"][0]["step"] == 2 and not first["challenges"][0]["completed"]
-    second = await _post(client, key, review("r2", False))  # step 2 needs a photo
+    second = await post(client, key, "/v1/events", review("r2", False))  # step 2 needs a photo
     assert second["challenges"] == []
-    third = await _post(client, key, review("r3", True))
+    third = await post(client, key, "/v1/events", review("r3", True))
     assert third["challenges"][0]["completed"] is True
     assert third["challenges"][0]["step"] == 2  # a completed challenge stays on its last step
     assert any(e.get("rule_id") == "challenge:monthly-reviewer" for e in third["effects"])
@@ -121,7 +125,9 @@ async def test_an_event_answer_and_the_challenge_list_number_steps_alike_from_1(
         "occurred_at": "2026-03-02T08:00:00Z",
         "attributes": {"product_id": "P", "rating": 5, "has_photo": False, "text_length": 9},
     }
-    answer = await _post(client, key, body)  # the first review: step 1 done, on step 2 now
+    answer = await post(
+        client, key, "/v1/events", body
+    )  # the first review: step 1 done, on step 2 now
     (moved,) = [c for c in answer["challenges"] if c["challenge"] == "monthly-reviewer"]
     (effect,) = [e for e in answer["effects"] if e["rule_id"] == "challenge:monthly-reviewer"]
     assert effect["reason"] == "Review of the month (2026-03): step 2 of 2, 0 of 1"

@@ -126,6 +126,7 @@ async def test_three_sigkills_under_load_lose_and_double_nothing(
     expected: dict[str, int] = defaultdict(int)
     for event in events:
         expected[event["member_id"]] += int(Decimal(event["attributes"]["amount"]))
+    # SQL on purpose: what the killed processes left in the tables themselves
     async with db.connection() as conn:
         stored = await conn.raw.fetchval("SELECT count(*) FROM events")
         earns = await conn.raw.fetchval("SELECT count(*) FROM ledger_entries WHERE kind = 'earn'")

@@ -16,8 +16,6 @@ from collections import Counter, defaultdict
 import pytest
 from helpers import assert_ledger_balances, bearer
 
-from service.settings import load_settings
-
 EVENTS = 10_000
 MEMBERS = 400
 CONCURRENCY = 8
@@ -40,22 +38,18 @@ rules:
 
 
 @pytest.fixture
-def settings(database_url, tmp_path):
+def settings_overrides(tmp_path):
     (tmp_path / "program.yaml").write_text(PROGRAM)
     (tmp_path / "earn.yaml").write_text(EARN)
-    return load_settings(
-        {},
-        database_url=database_url,
-        rules_dir=str(tmp_path),
-        token_secrets="test-secret-one-0123456789abcdef",
-        api_key_cache_seconds=60,
-        db_pool_min=4,
-        db_pool_max=16,
-        worker_interval_seconds=0,
-        db_timeout_seconds=60,
-        rate_limit_per_minute=0,
-        rate_limit_events_per_minute=0,
-    )
+    return {
+        "rules_dir": str(tmp_path),
+        "api_key_cache_seconds": 60,
+        "db_pool_min": 4,
+        "db_pool_max": 16,
+        "db_timeout_seconds": 60,
+        "rate_limit_per_minute": 0,
+        "rate_limit_events_per_minute": 0,
+    }
 
 
 def _events(rng: random.Random) -> list[dict]:
@@ -123,6 +117,7 @@ async def test_every_event_twice_out_of_order_counts_once(client, make_key, db):
     expected: dict[str, int] = defaultdict(int)  # the reference model: each event once
     for event in events:
         expected[event["member_id"]] += int(event["attributes"]["amount"]) * 10
+    # SQL on purpose: every member's row and every stored event at once, against the model
     async with db.connection() as conn:
         rows = await conn.raw.fetch("SELECT member_id, available, pending FROM balances")
         stored_events = await conn.raw.fetchval("SELECT count(*) FROM events")

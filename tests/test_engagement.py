@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from helpers import bearer, member_token, purchase
-
-
-async def _post(client, key, body):
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == 201, response.text
-    return response.json()
+from helpers import bearer, get, member_token, post, purchase
 
 
 async def _engagement(client, key, member):
-    response = await client.get(f"/v1/members/{member}", headers=bearer(key))
-    assert response.status_code == 200, response.text
-    return response.json()["engagement"]
+    return (await get(client, key, f"/v1/members/{member}"))["engagement"]
 
 
 def _demo_score(days_since: float, purchases: list[tuple[float, float]]) -> float:
@@ -33,7 +25,7 @@ async def test_the_score_decays_as_the_clock_moves_and_rules_read_the_level(
     client, make_key, clock
 ):
     key = await make_key("admin")
-    await _post(client, key, purchase("e1", "erin", "100.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("e1", "erin", "100.00", "2026-03-02T08:00:00Z"))
     now = await _engagement(client, key, "erin")
     assert now["score"] == _demo_score(0, [(0, 100)]) == 57.5
     assert now["level"] == "moderately_engaged" and now["level_name"] == "Moderately engaged"
@@ -64,7 +56,9 @@ async def test_the_score_decays_as_the_clock_moves_and_rules_read_the_level(
     assert later["level"] == "at_risk"
 
     # a rule reads the level: the demo's win-back bonus on the next purchase
-    result = await _post(client, key, purchase("e2", "erin", "10.00", "2026-05-01T08:00:00Z"))
+    result = await post(
+        client, key, "/v1/events", purchase("e2", "erin", "10.00", "2026-05-01T08:00:00Z")
+    )
     assert "win-back" in {e.get("rule_id") for e in result["effects"]}
     after = await _engagement(client, key, "erin")
     assert after["score"] == _demo_score(0, [(60, 100), (0, 10)])
@@ -73,20 +67,20 @@ async def test_the_score_decays_as_the_clock_moves_and_rules_read_the_level(
 async def test_a_late_event_counts_on_its_own_day(client, make_key, clock):
     key = await make_key("admin")
     clock.set(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))
-    await _post(client, key, purchase("l1", "lena", "30.00", "2026-03-20T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("l1", "lena", "30.00", "2026-03-20T08:00:00Z"))
     # arrives now, happened 18 days ago
-    await _post(client, key, purchase("l0", "lena", "60.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("l0", "lena", "60.00", "2026-03-02T08:00:00Z"))
     shown = await _engagement(client, key, "lena")
     assert shown["score"] == _demo_score(0, [(0, 30), (18, 60)])
     # a member who had both on time scores the same
-    await _post(client, key, purchase("o0", "otto", "60.00", "2026-03-02T08:00:00Z"))
-    await _post(client, key, purchase("o1", "otto", "30.00", "2026-03-20T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("o0", "otto", "60.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("o1", "otto", "30.00", "2026-03-20T08:00:00Z"))
     assert (await _engagement(client, key, "otto"))["score"] == shown["score"]
 
 
 async def test_a_member_reads_their_own_engagement(client, make_key, clock):
     key = await make_key("admin")
-    await _post(client, key, purchase("m1", "mia", "20.00", "2026-03-01T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("m1", "mia", "20.00", "2026-03-01T08:00:00Z"))
     token = await member_token(client, key, "mia")
     response = await client.get("/v1/me", headers=bearer(token))
     assert response.status_code == 200, response.text

@@ -6,35 +6,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpers import bearer, purchase, refund
+from builders import ledger_entries, member_rows
+from helpers import bearer, post, purchase, refund
 
 from service.usecases.engagement import review_engagement_due
 
 
-async def _post(client, key, body, status=201):
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == status, response.text
-    return response.json()
-
-
 async def _history(db, member):
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT seq, from_level, to_level, at, event_id FROM engagement_history "
-            "WHERE member_id = $1 ORDER BY seq",
-            member,
-        )
-    return [(r["from_level"], r["to_level"], r["at"], r["event_id"]) for r in rows]
+    rows = sorted((await member_rows(db, member)).engagement_moves, key=lambda r: r.seq)
+    return [(r.from_level, r.to_level, r.at, r.event_id) for r in rows]
 
 
 async def _bonus_entries(db, member):
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT points, event_id, reason FROM ledger_entries "
-            "WHERE member_id = $1 AND rule_id = 're-engage-at-risk' ORDER BY entry_no",
-            member,
-        )
-    return [(r["points"], r["event_id"], r["reason"]) for r in rows]
+    entries = await ledger_entries(db, member)
+    return [
+        (e["points"], e["event_id"], e["reason"])
+        for e in entries
+        if e["rule_id"] == "re-engage-at-risk"
+    ]
 
 
 async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
@@ -42,7 +31,9 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
 ):
     key = await make_key("admin")
     start = clock.now()
-    first = await _post(client, key, purchase("d1", "dora", "100.00", "2026-03-02T08:00:00Z"))
+    first = await post(
+        client, key, "/v1/events", purchase("d1", "dora", "100.00", "2026-03-02T08:00:00Z")
+    )
     # a member's first level is recorded, but raises nothing (nothing changed)
     assert first["engagement"] == {
         "from_level": None,
@@ -65,10 +56,8 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     # the move is dated the day the level fell (53 days after the purchase, Berlin midnight),
     # noticed by the pass at now
     assert history[1][2] == clock.now()
-    async with db.connection() as conn:
-        due = await conn.raw.fetchval(
-            "SELECT drops_at FROM member_engagement WHERE member_id = 'dora'"
-        )
+    [engagement] = (await member_rows(db, "dora")).engagement
+    due = engagement.drops_at
     assert due is not None and due > clock.now()  # at risk falls to disengaged later
     assert await _bonus_entries(db, "dora") == [
         (150, "drift:2026-05-01/engagement/at_risk", "we miss you: 150 points to come back")
@@ -76,7 +65,9 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     assert await review_engagement_due(services, clock.now()) == 0  # done once
 
     # a late purchase (made 40 days ago, posted now) lifts her back, named in the history
-    late = await _post(client, key, purchase("d2", "dora", "30.00", "2026-03-22T08:00:00Z"))
+    late = await post(
+        client, key, "/v1/events", purchase("d2", "dora", "30.00", "2026-03-22T08:00:00Z")
+    )
     assert late["engagement"]["to_level"] == "moderately_engaged"
     assert (await _history(db, "dora"))[2][:2] == ("at_risk", "moderately_engaged")
     assert (await _history(db, "dora"))[2][3] == "d2"
@@ -86,13 +77,13 @@ async def test_an_event_that_lowers_the_level_raises_engagement_changed(
     client, make_key, clock, db
 ):
     key = await make_key("admin")
-    await _post(client, key, purchase("r1", "rae", "100.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("r1", "rae", "100.00", "2026-03-02T08:00:00Z"))
     clock.set(datetime(2026, 4, 21, 9, 0, tzinfo=UTC))  # 50 days on: still moderately engaged
     shown = (await client.get("/v1/members/rae", headers=bearer(key))).json()["engagement"]
     assert shown["level"] == "moderately_engaged"
     # the whole order refunded: the spend component drops and with it the level
-    result = await _post(
-        client, key, refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z")
+    result = await post(
+        client, key, "/v1/events", refund("r2", "rae", "order-r1", "100.00", "2026-04-21T08:00:00Z")
     )
     assert result["engagement"]["from_level"] == "moderately_engaged"
     assert result["engagement"]["to_level"] == "at_risk"
@@ -113,6 +104,6 @@ async def test_engagement_changed_cannot_be_posted(client, make_key):
         "occurred_at": "2026-03-02T08:00:00Z",
         "attributes": {"from": "at_risk", "to": "highly_engaged"},
     }
-    problem = await _post(client, key, body, status=422)
+    problem = await post(client, key, "/v1/events", body, status=422)
     assert problem["errors"][0]["field"] == "type"
     assert "raised by the service itself" in str(problem["errors"][0])

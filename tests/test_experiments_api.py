@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from builders import member_rows
 from helpers import bearer, purchase
 
 from service.core.experiments import Experiment, Variant, arm_of
@@ -57,12 +58,10 @@ async def test_holdout_gets_nothing_variants_their_points_exposures_recorded(
         expected = {"holdout": [], "A": [100], "B": [200]}[arms[member]]
         assert [e["points"] for e in bonus] == expected, (member, arms[member])
         assert "arm" not in response.text and "holdout" not in response.text
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT member_id, arm, points, given FROM experiment_exposures "
-            "WHERE experiment_id = 'welcome-2026'"
-        )
-    exposures = {r["member_id"]: (r["arm"], r["points"], r["given"]) for r in rows}
+    rows = (await member_rows(db, *members)).exposures
+    exposures = {
+        r.member_id: (r.arm, r.points, r.given) for r in rows if r.experiment_id == "welcome-2026"
+    }
     for member in members:  # the holdout's withheld points are the rule's own
         points = {"holdout": 150, "A": 100, "B": 200}[arms[member]]
         assert exposures[member] == (arms[member], points, arms[member] != "holdout")

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import pytest
 import schemathesis
-from helpers import bearer, fuzz_settings, member_token
+from helpers import NO_RATE_LIMITS, bearer, member_token
 from hypothesis import HealthCheck, Phase, given, seed
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -47,8 +47,8 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture
-def settings(database_url):
-    return fuzz_settings(database_url)
+def settings_overrides():
+    return NO_RATE_LIMITS
 
 
 def _access_by_operation(app) -> dict[tuple[str, str], Access | None]:

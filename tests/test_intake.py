@@ -5,20 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from helpers import bearer, ledger_problems, purchase, refund
+from builders import ledger_entries, member_state, stored_event
+from helpers import bearer, ledger_problems, post, purchase, refund
 
 from service.worker import mature_due
 
-
-async def _post(client, key, body):
-    return await client.post("/v1/events", json=body, headers=bearer(key))
+EVENTS = "/v1/events"
 
 
 async def test_purchase_earns_pending_points_with_an_explanation(client, make_key):
     key = await make_key("events:write")
-    response = await _post(client, key, purchase("e1", "alice", "120.50"))
-    assert response.status_code == 201, response.text
-    result = response.json()
+    result = await post(client, key, EVENTS, purchase("e1", "alice", "120.50"))
     assert result["earned"] == 1205 and result["replay"] is False
     assert result["balances"]["pending"] == 1205 and result["balances"]["available"] == 0
     (lot,) = result["lots"]
@@ -31,7 +28,7 @@ async def test_purchase_earns_pending_points_with_an_explanation(client, make_ke
 
 async def test_unknown_member_is_created_on_first_event(client, make_key):
     key = await make_key("events:write", "members:read")
-    await _post(client, key, purchase("e1", "newcomer", "10"))
+    await post(client, key, EVENTS, purchase("e1", "newcomer", "10"))
     member = (await client.get("/v1/members/newcomer", headers=bearer(key))).json()
     assert member["balances"]["pending"] == 100
 
@@ -39,55 +36,53 @@ async def test_unknown_member_is_created_on_first_event(client, make_key):
 async def test_replaying_an_event_100_times_concurrently_books_it_once(client, make_key, db):
     key = await make_key("events:write")
     body = purchase("dup-1", "alice", "50")
-    responses = await asyncio.gather(*(_post(client, key, body) for _ in range(100)))
+    responses = await asyncio.gather(
+        *(client.post(EVENTS, json=body, headers=bearer(key)) for _ in range(100))
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(201) == 1 and statuses.count(200) == 99, statuses
     assert all(r.json()["replay"] for r in responses if r.status_code == 200)
     assert {r.json()["earned"] for r in responses} == {500}
-    async with db.connection() as conn:
-        entries = await conn.raw.fetchval("SELECT count(*) FROM ledger_entries")
-        lots = await conn.raw.fetchval("SELECT count(*) FROM lots")
-        pending = await conn.raw.fetchval("SELECT pending FROM balances WHERE member_id='alice'")
-    assert (entries, lots, pending) == (1, 1, 500)
+    state = await member_state(db, "alice")
+    entries = len(await ledger_entries(db, "alice"))
+    assert (entries, len(state.lots), state.balances.pending) == (1, 1, 500)
 
 
 async def test_same_id_with_a_changed_body_is_409(client, make_key):
     key = await make_key("events:write")
-    assert (await _post(client, key, purchase("e1", "alice", "50"))).status_code == 201
-    changed = await _post(client, key, purchase("e1", "alice", "51"))
-    assert changed.status_code == 409
-    assert changed.json()["errors"][0]["field"] == "id"
+    await post(client, key, EVENTS, purchase("e1", "alice", "50"))
+    changed = await post(client, key, EVENTS, purchase("e1", "alice", "51"), status=409)
+    assert changed["errors"][0]["field"] == "id"
 
 
 async def test_attributes_are_checked_against_the_event_type(client, make_key):
     key = await make_key("events:write")
     body = purchase("e1", "alice", "50")
     body["attributes"]["amount"] = "fifty"
-    response = await _post(client, key, body)
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "attributes.amount"
+    problem = await post(client, key, EVENTS, body, status=422)
+    assert problem["errors"][0]["field"] == "attributes.amount"
     unknown = {**purchase("e2", "alice", "5"), "type": "purchace"}
-    response = await _post(client, key, unknown)
-    assert response.status_code == 422
-    assert "did you mean 'purchase'" in response.json()["detail"]
+    problem = await post(client, key, EVENTS, unknown, status=422)
+    assert "did you mean 'purchase'" in problem["detail"]
 
 
 async def test_event_without_time_zone_is_400(client, make_key):
     key = await make_key("events:write")
     body = purchase("e1", "alice", "50", occurred_at="2026-03-02T08:00:00")
-    response = await _post(client, key, body)
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["field"] == "occurred_at"
+    problem = await post(client, key, EVENTS, body, status=400)
+    assert problem["errors"][0]["field"] == "occurred_at"
 
 
 async def test_events_need_the_events_write_scope(client, make_key):
     key = await make_key("members:read")
-    assert (await _post(client, key, purchase("e1", "alice", "5"))).status_code == 403
+    await post(client, key, EVENTS, purchase("e1", "alice", "5"), status=403)
 
 
 async def test_pending_points_become_available_then_expire(client, make_key, clock, db, services):
     key = await make_key("events:write", "members:read")
-    await _post(client, key, purchase("e1", "alice", "20", occurred_at="2026-03-02T08:00:00Z"))
+    await post(
+        client, key, EVENTS, purchase("e1", "alice", "20", occurred_at="2026-03-02T08:00:00Z")
+    )
 
     async def balances():
         member = await client.get("/v1/members/alice", headers=bearer(key))
@@ -98,9 +93,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     # reads are right before the worker runs
     assert (await balances())["available"] == 200
     assert await mature_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        kinds = await conn.raw.fetch("SELECT kind FROM ledger_entries ORDER BY entry_no")
-    assert [k["kind"] for k in kinds] == ["earn", "activate"]
+    assert [e["kind"] for e in await ledger_entries(db, "alice")] == ["earn", "activate"]
     member = (await client.get("/v1/members/alice", headers=bearer(key))).json()
     assert member["expiring_points_30_days"] == 0
     clock.set(clock.now() + timedelta(days=340))
@@ -109,10 +102,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     clock.set(clock.now() + timedelta(days=30))
     assert (await balances())["available"] == 0
     assert await mature_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        last = await conn.raw.fetchrow(
-            "SELECT kind, points FROM ledger_entries ORDER BY entry_no DESC LIMIT 1"
-        )
+    last = (await ledger_entries(db, "alice"))[-1]
     assert (last["kind"], last["points"]) == ("expire", -200)
 
 
@@ -120,7 +110,7 @@ async def test_late_event_is_dated_by_when_it_happened(client, make_key, clock):
     key = await make_key("events:write", "members:read")
     clock.set(clock.now() + timedelta(days=20))
     late = purchase("late-1", "alice", "10", occurred_at="2026-03-02T08:00:00Z")
-    result = (await _post(client, key, late)).json()
+    result = await post(client, key, EVENTS, late)
     (lot,) = result["lots"]
     assert lot["activates_at"] == "2026-03-16T08:00:00Z"
     assert lot["state"] == "available"  # its return window already passed
@@ -129,41 +119,38 @@ async def test_late_event_is_dated_by_when_it_happened(client, make_key, clock):
 
 async def test_full_refund_reverses_the_purchase(client, make_key):
     key = await make_key("events:write")
-    await _post(client, key, purchase("p1", "alice", "80", order_id="o-1"))
-    response = await _post(client, key, refund("r1", "alice", "o-1", "80"))
-    assert response.status_code == 201, response.text
-    result = response.json()
+    await post(client, key, EVENTS, purchase("p1", "alice", "80", order_id="o-1"))
+    result = await post(client, key, EVENTS, refund("r1", "alice", "o-1", "80"))
     assert result["reversed"] == 800 and result["balances"]["pending"] == 0
 
 
 async def test_partial_refunds_add_up_to_the_whole(client, make_key):
     key = await make_key("events:write")
-    await _post(client, key, purchase("p1", "alice", "100", order_id="o-1"))
+    await post(client, key, EVENTS, purchase("p1", "alice", "100", order_id="o-1"))
     reversed_points = []
     for i, amount in enumerate(["33.33", "33.33", "33.34"]):
-        response = await _post(client, key, refund(f"r{i}", "alice", "o-1", amount))
-        reversed_points.append(response.json()["reversed"])
+        result = await post(client, key, EVENTS, refund(f"r{i}", "alice", "o-1", amount))
+        reversed_points.append(result["reversed"])
     assert sum(reversed_points) == 1000
-    assert response.json()["balances"]["pending"] == 0
+    assert result["balances"]["pending"] == 0
 
 
 async def test_refunding_more_than_was_bought_is_422(client, make_key):
     key = await make_key("events:write")
-    await _post(client, key, purchase("p1", "alice", "50", order_id="o-1"))
-    await _post(client, key, refund("r1", "alice", "o-1", "30"))
-    response = await _post(client, key, refund("r2", "alice", "o-1", "20.01"))
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "attributes.amount"
-    unknown = await _post(client, key, refund("r3", "alice", "no-such-order", "1"))
-    assert unknown.status_code == 422
-    assert unknown.json()["errors"][0]["field"] == "attributes.order_id"
+    await post(client, key, EVENTS, purchase("p1", "alice", "50", order_id="o-1"))
+    await post(client, key, EVENTS, refund("r1", "alice", "o-1", "30"))
+    too_much = await post(client, key, EVENTS, refund("r2", "alice", "o-1", "20.01"), status=422)
+    assert too_much["errors"][0]["field"] == "attributes.amount"
+    unknown = await post(
+        client, key, EVENTS, refund("r3", "alice", "no-such-order", "1"), status=422
+    )
+    assert unknown["errors"][0]["field"] == "attributes.order_id"
 
 
 async def test_a_second_purchase_with_the_same_order_is_409(client, make_key):
     key = await make_key("events:write")
-    await _post(client, key, purchase("p1", "alice", "50", order_id="o-1"))
-    response = await _post(client, key, purchase("p2", "alice", "50", order_id="o-1"))
-    assert response.status_code == 409
+    await post(client, key, EVENTS, purchase("p1", "alice", "50", order_id="o-1"))
+    await post(client, key, EVENTS, purchase("p2", "alice", "50", order_id="o-1"), status=409)
 
 
 async def test_batch_gives_a_result_per_event(client, make_key):
@@ -196,7 +183,7 @@ async def test_batch_over_1000_events_is_400(client, make_key):
 async def test_ledger_is_newest_first_with_cursor_pages(client, make_key):
     key = await make_key("events:write", "members:read")
     for i in range(5):
-        await _post(client, key, purchase(f"e{i}", "alice", "1"))
+        await post(client, key, EVENTS, purchase(f"e{i}", "alice", "1"))
     first = (await client.get("/v1/members/alice/ledger?limit=2", headers=bearer(key))).json()
     assert [e["event_id"] for e in first["entries"]] == ["e4", "e3"]
     assert first["entries"][0]["reason"] and first["entries"][0]["rule_id"]
@@ -209,9 +196,9 @@ async def test_ledger_is_newest_first_with_cursor_pages(client, make_key):
 
 async def test_verify_catches_a_tampered_ledger(client, make_key, db):
     key = await make_key("events:write")
-    await _post(client, key, purchase("e1", "alice", "10"))
+    await post(client, key, EVENTS, purchase("e1", "alice", "10"))
     assert await ledger_problems(db) == []
-    async with db.transaction() as conn:
+    async with db.transaction() as conn:  # SQL on purpose: a tampered balances row
         await conn.raw.execute("UPDATE balances SET pending = pending + 1 WHERE member_id='alice'")
     problems = await ledger_problems(db)
     assert problems and "pending" in problems[0]
@@ -224,8 +211,8 @@ async def test_ledger_entries_cannot_be_updated_or_deleted(client, make_key, db)
     import pytest
 
     key = await make_key("events:write")
-    await _post(client, key, purchase("e1", "alice", "10"))
-    async with db.connection() as conn:
+    await post(client, key, EVENTS, purchase("e1", "alice", "10"))
+    async with db.connection() as conn:  # SQL on purpose: the table itself refuses changes
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.raw.execute("UPDATE ledger_entries SET points = 1")
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -236,11 +223,8 @@ async def test_the_same_id_for_two_members_is_two_events(client, make_key, db):
     """The idempotency key is (member_id, id): docs/guarantees.md."""
     key = await make_key("events:write")
     for member in ("alice", "bob"):
-        response = await _post(client, key, purchase("e1", member, "10"))
-        assert response.status_code == 201, response.text
-        assert response.json()["replay"] is False and response.json()["earned"] == 100
-    async with db.connection() as conn:
-        events = await conn.raw.fetchval("SELECT count(*) FROM events WHERE event_id = 'e1'")
-        pending = await conn.raw.fetch("SELECT member_id, pending FROM balances ORDER BY 1")
-    assert events == 2
-    assert [(r["member_id"], r["pending"]) for r in pending] == [("alice", 100), ("bob", 100)]
+        result = await post(client, key, EVENTS, purchase("e1", member, "10"))
+        assert result["replay"] is False and result["earned"] == 100
+    for member in ("alice", "bob"):
+        assert await stored_event(db, member, "e1") is not None
+        assert (await member_state(db, member)).balances.pending == 100

@@ -7,7 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import bearer, member_token
+from helpers import bearer, get, member_token
 
 from service.core.boards import (
     ANONYMOUS,
@@ -87,12 +87,6 @@ async def _profile(client, key, member_id, **fields):
     assert response.status_code == 200, response.text
 
 
-async def _get(client, key, path, status=200):
-    response = await client.get(path, headers=bearer(key))
-    assert response.status_code == status, response.text
-    return response.json()
-
-
 def _names(page):
     return [(e["rank"], e["name"], e["score"]) for e in page["entries"]]
 
@@ -111,15 +105,15 @@ async def test_ties_rank_by_who_reached_the_score_first(client, make_key, clock)
     clock.advance(timedelta(minutes=1))
     await _play(client, admin, "e5", "ann", 20)  # ann reaches 50 last
 
-    page = await _get(client, admin, "/v1/leaderboards/weekly")
+    page = await get(client, admin, "/v1/leaderboards/weekly")
     assert page["period_key"] == "2026-W10"
     assert _names(page) == [(1, "Bob", 50), (2, "Cat", 50), (3, "Ann", 50), (4, "Dan", 10)]
-    assert _names(await _get(client, admin, "/v1/leaderboards/weekly?limit=2")) == [
+    assert _names(await get(client, admin, "/v1/leaderboards/weekly?limit=2")) == [
         (1, "Bob", 50),
         (2, "Cat", 50),
     ]
     # a count board counts events, not points
-    plays = await _get(client, admin, "/v1/leaderboards/plays")
+    plays = await get(client, admin, "/v1/leaderboards/plays")
     assert _names(plays)[0] == (1, "Ann", 2)
 
 
@@ -131,7 +125,7 @@ async def test_a_member_sees_rank_neighbours_and_the_gap(client, make_key, clock
         await _play(client, admin, f"e-{member}", member, score)
         clock.advance(timedelta(seconds=10))
 
-    standing = await _get(client, admin, "/v1/leaderboards/weekly/members/m4")
+    standing = await get(client, admin, "/v1/leaderboards/weekly/members/m4")
     assert (standing["rank"], standing["score"], standing["total"]) == (4, 300, 6)
     assert [(e["rank"], e["name"], e["score"]) for e in standing["above"]] == [
         (2, "M2", 400),
@@ -139,19 +133,19 @@ async def test_a_member_sees_rank_neighbours_and_the_gap(client, make_key, clock
     ]
     assert [(e["rank"], e["name"]) for e in standing["below"]] == [(5, "M5"), (6, "M6")]
     assert standing["gap"] == 50
-    top = await _get(client, admin, "/v1/leaderboards/weekly/members/m1")
+    top = await get(client, admin, "/v1/leaderboards/weekly/members/m1")
     assert (top["rank"], top["above"], top["gap"]) == (1, [], None)
     assert [e["rank"] for e in top["below"]] == [2, 3]
 
     token = await member_token(client, admin, "m6")
-    me = await _get(client, token, "/v1/me/leaderboards/weekly")
+    me = await get(client, token, "/v1/me/leaderboards/weekly")
     assert (me["rank"], me["entry"]["you"], me["gap"]) == (6, True, 100)
     # another member's standing is not for this token; the public top is
-    await _get(client, token, "/v1/leaderboards/weekly/members/m4", status=403)
-    assert _names(await _get(client, token, "/v1/leaderboards/weekly"))[0] == (1, "M1", 500)
+    await get(client, token, "/v1/leaderboards/weekly/members/m4", status=403)
+    assert _names(await get(client, token, "/v1/leaderboards/weekly"))[0] == (1, "M1", 500)
     # a member with no score this period is not ranked
     await _profile(client, admin, "newbie", display_name="New")
-    absent = await _get(client, admin, "/v1/leaderboards/weekly/members/newbie")
+    absent = await get(client, admin, "/v1/leaderboards/weekly/members/newbie")
     assert (absent["ranked"], absent["rank"], absent["total"]) == (False, None, 0)
 
 
@@ -162,17 +156,17 @@ async def test_periods_roll_over_on_the_program_wall_clock(client, make_key, clo
     # 23:30 UTC Sunday is 00:30 Monday in Berlin (week 11, and the next day).
     await _play(client, admin, "sun", "ann", 10, at="2026-03-08T22:30:00Z")
     await _play(client, admin, "mon", "bob", 20, at="2026-03-08T23:30:00Z")
-    week10 = await _get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
-    week11 = await _get(client, admin, "/v1/leaderboards/weekly?period=2026-W11")
+    week10 = await get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
+    week11 = await get(client, admin, "/v1/leaderboards/weekly?period=2026-W11")
     assert [e["score"] for e in week10["entries"]] == [10]
     assert [e["score"] for e in week11["entries"]] == [20]
-    day = await _get(client, admin, "/v1/leaderboards/daily?period=2026-03-09")
+    day = await get(client, admin, "/v1/leaderboards/daily?period=2026-03-09")
     assert [e["score"] for e in day["entries"]] == [20]
     # after the switch to summer time (UTC+2): 22:30 UTC Sunday 29 March is already Monday
     await _play(client, admin, "dst", "ann", 5, at="2026-03-29T22:30:00Z")
-    week14 = await _get(client, admin, "/v1/leaderboards/weekly?period=2026-W14")
+    week14 = await get(client, admin, "/v1/leaderboards/weekly?period=2026-W14")
     assert [e["score"] for e in week14["entries"]] == [5]
-    everything = await _get(client, admin, "/v1/leaderboards/all-time?period=all")
+    everything = await get(client, admin, "/v1/leaderboards/all-time?period=all")
     assert [e["score"] for e in everything["entries"]] == [20, 15]
 
 
@@ -180,24 +174,24 @@ async def test_past_periods_stay_readable_and_bad_periods_are_refused(client, ma
     admin = await _setup(client, make_key)
     await _play(client, admin, "w10", "ann", 40)
     clock.advance(timedelta(days=7))  # now in week 11
-    current = await _get(client, admin, "/v1/leaderboards/weekly")
+    current = await get(client, admin, "/v1/leaderboards/weekly")
     assert (current["period_key"], current["entries"]) == ("2026-W11", [])
-    past = await _get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
+    past = await get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
     assert _names(past)[0][2] == 40
-    standing = await _get(client, admin, "/v1/leaderboards/weekly/members/ann?period=2026-W10")
+    standing = await get(client, admin, "/v1/leaderboards/weekly/members/ann?period=2026-W10")
     assert standing["rank"] == 1
     # a late event counts in the period it occurred in
     await _play(client, admin, "late", "bob", 60, at="2026-03-03T12:00:00Z")
-    past = await _get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
+    past = await get(client, admin, "/v1/leaderboards/weekly?period=2026-W10")
     assert [e["score"] for e in past["entries"]] == [60, 40]
 
     for bad in ("2026-03", "2026-W54", "yesterday", "2026-W1"):
-        problem = await _get(client, admin, f"/v1/leaderboards/weekly?period={bad}", status=400)
+        problem = await get(client, admin, f"/v1/leaderboards/weekly?period={bad}", status=400)
         assert [e["field"] for e in problem["errors"]] == ["period"], problem
-    await _get(client, admin, "/v1/leaderboards/nope", status=404)
-    await _get(client, admin, "/v1/leaderboards/weekly?limit=101", status=400)
+    await get(client, admin, "/v1/leaderboards/nope", status=404)
+    await get(client, admin, "/v1/leaderboards/weekly?limit=101", status=400)
     reader = await make_key("events:write")
-    await _get(client, reader, "/v1/leaderboards/weekly", status=403)
+    await get(client, reader, "/v1/leaderboards/weekly", status=403)
 
 
 async def test_segments_rank_members_within_their_own_segment(client, make_key, clock):
@@ -210,17 +204,17 @@ async def test_segments_rank_members_within_their_own_segment(client, make_key, 
         await _play(client, admin, f"e-{member}", member, points)
         clock.advance(timedelta(seconds=1))
 
-    north = await _get(client, admin, "/v1/leaderboards/regional?segment=north")
-    south = await _get(client, admin, "/v1/leaderboards/regional?segment=south")
+    north = await get(client, admin, "/v1/leaderboards/regional?segment=north")
+    south = await get(client, admin, "/v1/leaderboards/regional?segment=south")
     assert _names(north) == [(1, "N2", 30), (2, "N1", 10)]
     assert _names(south) == [(1, "S1", 5)]
-    n1 = await _get(client, admin, "/v1/leaderboards/regional/members/n1")
+    n1 = await get(client, admin, "/v1/leaderboards/regional/members/n1")
     assert (n1["segment"], n1["rank"], n1["total"]) == ("north", 2, 2)
-    nomad = await _get(client, admin, "/v1/leaderboards/regional/members/nomad")
+    nomad = await get(client, admin, "/v1/leaderboards/regional/members/nomad")
     assert (nomad["ranked"], nomad["segment"]) == (False, None)
-    problem = await _get(client, admin, "/v1/leaderboards/regional", status=400)
+    problem = await get(client, admin, "/v1/leaderboards/regional", status=400)
     assert [e["field"] for e in problem["errors"]] == ["segment"]
-    problem = await _get(client, admin, "/v1/leaderboards/weekly?segment=north", status=400)
+    problem = await get(client, admin, "/v1/leaderboards/weekly?segment=north", status=400)
     assert [e["field"] for e in problem["errors"]] == ["segment"]
 
 
@@ -232,22 +226,22 @@ async def test_hidden_members_are_anonymous_to_others_but_see_themselves(client,
     await _play(client, admin, "e2", "loud", 50)
     await _play(client, admin, "e3", "crm-000123", 20)  # no display name
 
-    seen_by_key = _names(await _get(client, admin, "/v1/leaderboards/weekly"))
+    seen_by_key = _names(await get(client, admin, "/v1/leaderboards/weekly"))
     assert seen_by_key[:2] == [(1, ANONYMOUS, 90), (2, "Loud Larry", 50)]
     fallback = seen_by_key[2][1]
     assert fallback.startswith("Member #") and "crm-000123" not in fallback
 
     loud = await member_token(client, admin, "loud")
-    page = await _get(client, loud, "/v1/leaderboards/weekly")
+    page = await get(client, loud, "/v1/leaderboards/weekly")
     assert [(e["name"], e["you"]) for e in page["entries"][:2]] == [
         (ANONYMOUS, False),
         ("Loud Larry", True),
     ]
-    assert (await _get(client, loud, "/v1/me/leaderboards/weekly"))["above"][0]["name"] == ANONYMOUS
+    assert (await get(client, loud, "/v1/me/leaderboards/weekly"))["above"][0]["name"] == ANONYMOUS
 
     shy = await member_token(client, admin, "shy")
-    assert _names(await _get(client, shy, "/v1/leaderboards/weekly"))[0] == (1, "Shy Sue", 90)
-    mine = await _get(client, shy, "/v1/me/leaderboards/weekly")
+    assert _names(await get(client, shy, "/v1/leaderboards/weekly"))[0] == (1, "Shy Sue", 90)
+    mine = await get(client, shy, "/v1/me/leaderboards/weekly")
     assert (mine["rank"], mine["entry"]["name"]) == (1, "Shy Sue")
 
 
@@ -305,7 +299,7 @@ async def test_histogram_rank_equals_brute_force_rank(client, make_key, services
             )
             async with db.transaction() as conn:
                 await boards.record(conn, ruleset, event, points, now)
-    async with db.connection() as conn:
+    async with db.connection() as conn:  # SQL on purpose: the ranks computed directly
         expected = {
             r["member_id"]: r["rank"]
             for r in await conn.raw.fetch(

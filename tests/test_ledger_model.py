@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import asyncpg
-from helpers import bearer, ledger_problems
+from helpers import app_settings, bearer, ledger_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
@@ -19,7 +19,6 @@ from litestar.testing import AsyncTestClient
 from service.app import create_app
 from service.auth import generate_key
 from service.core.clock import FixedClock
-from service.settings import load_settings
 from service.store import keys as key_store
 from service.store.database import Database
 from service.worker import mature_due
@@ -164,27 +163,19 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
             scopes=issued.scopes,
         )
     auth = bearer(issued.token)
-    app_settings = load_settings(
-        {},
-        database_url=url,
-        rules_dir=str(rules_dir),
-        token_secrets="model-secret-0123456789abcdef0123",
-        api_key_cache_seconds=0,
-        worker_interval_seconds=0,
-        db_timeout_seconds=30,
-    )
+    model_settings = app_settings(url, rules_dir=str(rules_dir))
     model = Model()
     order_ids: list[str] = []
     hold_ids: list[str] = []
     try:
-        async with AsyncTestClient(app=create_app(app_settings, clock=clock)) as client:
+        async with AsyncTestClient(app=create_app(model_settings, clock=clock)) as client:
             from service.active_ruleset import ActiveRuleset
             from service.services import Services
 
             rules = ActiveRuleset(db)
             await rules.refresh()
             services = Services(
-                settings=app_settings,
+                settings=model_settings,
                 db=db,
                 api_keys=None,
                 member_tokens=None,  # type: ignore[arg-type]
@@ -308,7 +299,8 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
 
 
 async def _compare_lots(db: Database, model: Model, now: datetime, step: int, op: tuple) -> None:
-    """Every live lot holds what the model says it holds: spending really was oldest first."""
+    """Every live lot holds what the model says it holds: spending really was oldest first.
+    SQL on purpose: every member's lots in one read, against the model, at every step."""
     async with db.connection() as conn:
         rows = await conn.raw.fetch(
             "SELECT lot_id, remaining FROM lots WHERE remaining > 0 AND "

@@ -107,7 +107,7 @@ async def test_database_outage_answers_503_and_recovers_without_restart(tmp_path
     finally:
         service.stop()
     assert 500 not in statuses
-    conn = await asyncpg.connect(url)
+    conn = await asyncpg.connect(url)  # SQL on purpose: what survived the outage, as stored
     try:
         stored = {row["event_id"] for row in await conn.fetch("SELECT event_id FROM events")}
     finally:

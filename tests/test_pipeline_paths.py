@@ -195,6 +195,8 @@ _ORDERED = {"events", "redemptions", "adjustments"}
 
 
 async def _dump(url: str) -> dict[str, list[Any]]:
+    """Every row of every table the paths write. SQL on purpose: the three paths must leave
+    the schema's rows equal, whichever table they are in."""
     conn = await asyncpg.connect(url)
     try:
         dump = {}

@@ -69,6 +69,7 @@ async def _seed(client, key, clock, services) -> None:
 
 
 async def _rows(db, sql: str, *args: Any) -> list[Any]:
+    """SQL on purpose: every report is checked against a direct computation from the ledger."""
     async with db.connection() as conn:
         return list(await conn.raw.fetch(sql, *args))
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import ledger_entries, member_state, stock_issued
 from helpers import assert_ledger_balances, bearer, member_token, purchase
 
 from service.usecases.redeem import release_expired_holds
@@ -91,14 +92,6 @@ def worker_services(client: Any, db: Any) -> Any:
     return dataclasses.replace(client.app.state.services, db=db)
 
 
-async def entries(db: Any, member_id: str) -> list[dict[str, Any]]:
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT * FROM ledger_entries WHERE member_id = $1 ORDER BY entry_no", member_id
-        )
-    return [dict(row) for row in rows]
-
-
 # -- redeeming ----------------------------------------------------------------------------------
 
 
@@ -125,7 +118,7 @@ async def test_purchase_points_redeem_a_reward_after_the_return_window(client, c
     assert body["replay"] is False
     assert body["balances"]["available"] == earned - 1200
     assert body["balances"]["lifetime_spent"] == 1200
-    spends = [e for e in await entries(db, "alice") if e["kind"] == "spend"]
+    spends = [e for e in await ledger_entries(db, "alice") if e["kind"] == "spend"]
     assert [(e["points"], e["redemption_id"], e["actor"]) for e in spends] == [
         (-1200, body["id"], "checkout")
     ]
@@ -149,12 +142,14 @@ async def test_points_are_spent_from_the_oldest_lot_first(client, admin, checkou
     second = await give(client, admin, "carol", 100, "second lot")
     response = await redeem(client, checkout, "carol", {"points": 150})
     assert response.status_code == 201, response.text
-    spent = [(e["lot_id"], e["points"]) for e in await entries(db, "carol") if e["kind"] == "spend"]
+    spent = [
+        (e["lot_id"], e["points"])
+        for e in await ledger_entries(db, "carol")
+        if e["kind"] == "spend"
+    ]
     assert spent == [(first["adjustment_id"], -100), (second["adjustment_id"], -50)]
-    async with db.connection() as conn:
-        lots = dict(
-            await conn.raw.fetch("SELECT lot_id, remaining FROM lots WHERE member_id = 'carol'")
-        )
+    state = await member_state(db, "carol", lot_ids=(first["adjustment_id"],))
+    lots = {lot.lot_id: lot.remaining for lot in state.lots}
     assert lots == {first["adjustment_id"]: 0, second["adjustment_id"]: 50}
 
 
@@ -166,7 +161,7 @@ async def test_the_same_idempotency_key_spends_once(client, admin, checkout, db)
     assert again.json()["replay"] is True
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["balances"]["available"] == 700
-    assert len([e for e in await entries(db, "dave") if e["kind"] == "spend"]) == 1
+    assert len([e for e in await ledger_entries(db, "dave") if e["kind"] == "spend"]) == 1
 
     other = await redeem(client, checkout, "dave", {"points": 301}, key="order-9")
     assert other.status_code == 409
@@ -227,8 +222,7 @@ async def test_the_last_unit_of_stock_goes_to_one_member(client, admin, checkout
     codes = sorted(r.status_code for r in statuses)
     assert codes == [201] + [409] * 19
     assert {r.json()["code"] for r in statuses if r.status_code == 409} == {"out_of_stock"}
-    async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT issued FROM reward_stock WHERE reward_id='mug'") == 1
+    assert (await stock_issued(db))["mug"] == 1
     shown = (await client.get("/v1/rewards", headers=bearer(checkout))).json()
     mug = next(r for r in shown["rewards"] if r["id"] == "mug")
     assert (mug["stock"], mug["stock_left"]) == (1, 0)
@@ -272,7 +266,7 @@ async def test_a_hold_reserves_points_until_committed(client, admin, checkout, d
     cancel = await client.post(f"/v1/redemptions/{body['id']}/cancel", headers=bearer(checkout))
     assert cancel.status_code == 409
     assert cancel.json()["code"] == "redemption_committed"
-    kinds = [(e["kind"], e["balance"], e["points"]) for e in await entries(db, "hank")]
+    kinds = [(e["kind"], e["balance"], e["points"]) for e in await ledger_entries(db, "hank")]
     assert kinds[-2:] == [("hold", "available", -400), ("spend", "held", -400)]
 
 
@@ -327,13 +321,13 @@ async def test_a_released_hold_names_its_own_timeout(client, admin, checkout, cl
     await publish_hold_timeout(client, admin, 15)
     now = clock.advance(timedelta(minutes=2))
     assert await release_expired_holds(worker_services(client, db), now) == 1
-    released = [e for e in await entries(db, "hugo") if e["kind"] == "release"]
+    released = [e for e in await ledger_entries(db, "hugo") if e["kind"] == "release"]
     assert [e["reason"] for e in released] == ["hold released: not committed within 1 minute"]
     await give(client, admin, "hana", 1000)
     await redeem(client, checkout, "hana", {"points": 400, "hold": True})
     now = clock.advance(timedelta(minutes=16))
     assert await release_expired_holds(worker_services(client, db), now) == 1
-    released = [e for e in await entries(db, "hana") if e["kind"] == "release"]
+    released = [e for e in await ledger_entries(db, "hana") if e["kind"] == "release"]
     assert [e["reason"] for e in released] == ["hold released: not committed within 15 minutes"]
 
 
@@ -383,12 +377,9 @@ async def test_a_hold_on_a_lot_that_expired_meanwhile_gives_back_a_fresh_lot(
     held = (await redeem(client, checkout, "lena", {"points": 500, "hold": True})).json()
     now = clock.advance(timedelta(minutes=20))
     assert await release_expired_holds(worker_services(client, db), now) == 1
-    async with db.connection() as conn:
-        fresh = await conn.raw.fetchrow(
-            "SELECT * FROM lots WHERE member_id = 'lena' AND lot_id = $1",
-            f"{lot['adjustment_id']}@{held['id']}",
-        )
-    assert fresh is not None and fresh["remaining"] == 500
+    fresh_id = f"{lot['adjustment_id']}@{held['id']}"
+    state = await member_state(db, "lena", lot_ids=(fresh_id,))
+    assert [fresh.remaining for fresh in state.lots if fresh.lot_id == fresh_id] == [500]
 
 
 async def test_unknown_and_malformed_redemption_ids_are_404(client, checkout):
@@ -518,7 +509,7 @@ async def test_adjustments_add_and_remove_with_the_admin_as_actor(client, admin,
     assert [(e["kind"], e["balance"], e["points"]) for e in removed["entries"]] == [
         ("adjust", "available", -120)
     ]
-    rows = await entries(db, "sam")
+    rows = await ledger_entries(db, "sam")
     assert {e["actor"] for e in rows} == {"ops-anna"}
     assert "apology for a late delivery" in rows[0]["reason"]
 
@@ -566,6 +557,6 @@ async def test_an_adjustment_with_an_idempotency_key_books_once(client, admin, d
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["replay"] is True
     assert again.json()["adjustment_id"] == first.json()["adjustment_id"]
-    assert len(await entries(db, "vera")) == 1
+    assert len(await ledger_entries(db, "vera")) == 1
     other = await client.post("/v1/admin/adjustments", json={**body, "points": 51}, headers=headers)
     assert other.status_code == 409

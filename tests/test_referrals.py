@@ -3,13 +3,8 @@ both sides in one transaction; refunding it takes both rewards back; nobody refe
 
 from __future__ import annotations
 
-from helpers import bearer, purchase, refund
-
-
-async def _post(client, key, body):
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == 201, response.text
-    return response.json()
+from builders import ledger_entries
+from helpers import bearer, post, purchase, refund
 
 
 def _signup(event_id, member, code):
@@ -35,15 +30,15 @@ async def test_two_sided_referral_and_its_reversal_on_refund(client, make_key, d
     assert len(code) == 8 and again["code"] == code
     assert (first["referrer_points"], first["referee_points"]) == (500, 250)
 
-    linked = await _post(client, key, _signup("s1", "bob", code.lower()))
+    linked = await post(client, key, "/v1/events", _signup("s1", "bob", code.lower()))
     assert linked["referral"] == "referred by ann"
-    small = await _post(client, key, purchase("p0", "bob", "10.00"))  # below 20 EUR
+    small = await post(client, key, "/v1/events", purchase("p0", "bob", "10.00"))  # below 20 EUR
     assert small["referral"] is None and small["earned"] == 100
-    bought = await _post(client, key, purchase("p1", "bob", "40.00", order_id="o-1"))
+    bought = await post(client, key, "/v1/events", purchase("p1", "bob", "40.00", order_id="o-1"))
     assert bought["earned"] == 650  # 400 + 250 welcome
     assert bought["referral"] == "referral rewarded: 250 points here, 500 to ann"
     assert (await _balances(client, key, "ann"))["pending"] == 500
-    second = await _post(client, key, purchase("p2", "bob", "40.00"))
+    second = await post(client, key, "/v1/events", purchase("p2", "bob", "40.00"))
     assert second["earned"] == 400  # rewarded once
 
     view = (await client.get("/v1/members/ann/referral", headers=bearer(key))).json()
@@ -52,18 +47,14 @@ async def test_two_sided_referral_and_its_reversal_on_refund(client, make_key, d
     assert bob_view["referred_by"] == "ann"
 
     # half of the purchase comes back: half of both rewards goes back with it
-    half = await _post(client, key, refund("f1", "bob", "o-1", "20.00"))
+    half = await post(client, key, "/v1/events", refund("f1", "bob", "o-1", "20.00"))
     assert half["reversed"] == 325
     assert half["referral"] == "referral reward reversed: 250 points taken back from the referrer"
-    rest = await _post(client, key, refund("f2", "bob", "o-1", "20.00"))
+    rest = await post(client, key, "/v1/events", refund("f2", "bob", "o-1", "20.00"))
     assert rest["reversed"] == 325
     ann = await _balances(client, key, "ann")
     assert (ann["pending"], ann["available"]) == (0, 0)
-    async with db.connection() as conn:
-        entries = await conn.raw.fetch(
-            "SELECT kind, points, reason FROM ledger_entries WHERE member_id = 'ann' "
-            "ORDER BY entry_no"
-        )
+    entries = await ledger_entries(db, "ann")
     assert [(e["kind"], e["points"]) for e in entries] == [
         ("earn", 500),
         ("reverse", -250),
@@ -79,15 +70,17 @@ async def test_no_self_referral_and_one_referrer_per_referee(client, make_key):
         await client.put(f"/v1/members/{member}", json={}, headers=bearer(key))
     ann = (await client.get("/v1/members/ann/referral", headers=bearer(key))).json()["code"]
     cat = (await client.get("/v1/members/cat/referral", headers=bearer(key))).json()["code"]
-    own = await _post(client, key, _signup("s1", "ann", ann))
+    own = await post(client, key, "/v1/events", _signup("s1", "ann", ann))
     assert own["referral"] == "referral not linked: a member cannot refer themselves"
-    assert (await _post(client, key, _signup("s2", "dan", ann)))["referral"] == "referred by ann"
-    twice = await _post(client, key, _signup("s3", "dan", cat))
+    assert (await post(client, key, "/v1/events", _signup("s2", "dan", ann)))[
+        "referral"
+    ] == "referred by ann"
+    twice = await post(client, key, "/v1/events", _signup("s3", "dan", cat))
     assert twice["referral"] == "referral not linked: the member was already referred"
     body = purchase("p1", "eve", "30.00")
-    await _post(client, key, body)
+    await post(client, key, "/v1/events", body)
     late = purchase("p2", "eve", "30.00")
     late["attributes"]["referral_code"] = cat
-    assert (await _post(client, key, late))["referral"] == (
+    assert (await post(client, key, "/v1/events", late))["referral"] == (
         "referral not linked: a referral code links only on the member's first purchase"
     )

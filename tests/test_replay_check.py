@@ -114,6 +114,7 @@ async def test_a_replay_of_the_stored_history_finds_no_difference(
     done = await asyncio.to_thread(_replay, database_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "of 3 members: 0 with differences" in done.stdout
+    # SQL on purpose: the history under test covers every kind of entry and two versions
     async with db.connection() as conn:
         kinds = await conn.raw.fetch("SELECT DISTINCT kind FROM ledger_entries ORDER BY kind")
         versions = await conn.raw.fetchval("SELECT count(DISTINCT ruleset_version) FROM events")

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import pytest
-from helpers import bearer, fuzz_settings, ledger_problems, member_token, purchase
+from helpers import NO_RATE_LIMITS, bearer, ledger_problems, member_token, purchase
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -358,8 +358,8 @@ def _mutated(operation: tuple[str, str], call: Call, mutation: Mutation):
 
 
 @pytest.fixture
-def settings(database_url):
-    return fuzz_settings(database_url)
+def settings_overrides():
+    return NO_RATE_LIMITS
 
 
 class Round:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
-import sys
 import time
 import uuid
 from typing import Any
 
 import pytest
-from helpers import bearer, member_token, purchase
+from builders import ruleset_versions
+from helpers import bearer, loyalty, member_token, purchase
 from test_rules_admin import DEMO_VERSION, demo_files, twenty_per_euro
 
 from service.store.migrate import migrate
@@ -87,12 +86,11 @@ async def test_a_bad_limit_is_400_naming_it(client, make_key, limit):
 
 async def test_a_version_stored_before_counts_were_kept_is_counted_once(client, make_key, db):
     admin = await make_key("admin")
-    async with db.transaction() as conn:
+    async with db.transaction() as conn:  # SQL on purpose: rows as stored before migration 0009
         await conn.raw.execute("UPDATE rulesets SET rule_count = NULL")
     [demo] = (await listed(client, admin))["versions"]
     assert demo["rules"] == 9
-    async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT rule_count FROM rulesets") == 9
+    assert [v["rule_count"] for v in await ruleset_versions(db)] == [9]
 
 
 async def test_the_migration_starts_the_history_with_the_version_active_then(
@@ -106,7 +104,7 @@ async def test_the_migration_starts_the_history_with_the_version_active_then(
     url = f"{pg_admin_url.rpartition('/')[0]}/{name}"
     try:
         await asyncio.to_thread(migrate, url, "0007")
-        conn = await asyncpg.connect(url)
+        conn = await asyncpg.connect(url)  # SQL on purpose: rows of the schema before 0009
         try:
             await conn.execute(
                 "INSERT INTO rulesets (version, files, published_by) VALUES "
@@ -281,8 +279,7 @@ async def test_rolling_back_activates_the_old_version_everywhere_it_counts(clien
     assert again.status_code == 200, again.text
     assert again.json()["changed"] is False
     assert len((await listed(client, admin))["activations"]) == 3
-    async with db.connection() as conn:
-        assert await conn.raw.fetchval("SELECT count(*) FROM rulesets") == 2
+    assert len(await ruleset_versions(db)) == 2
 
 
 async def test_rolling_back_to_an_unknown_version_is_404_and_changes_nothing(client, make_key):
@@ -320,26 +317,10 @@ async def test_version_routes_need_the_admin_scope(client, make_key, method, pat
 # -- the CLI ---------------------------------------------------------------------------------------
 
 
-async def _loyalty(database_url: str, tmp_path, *args: str) -> tuple[int, str, str]:
+async def _loyalty(database_url: str, tmp_path, *args: str, status: int = 0) -> tuple[str, str]:
     """The `loyalty` command, run where there is no rules folder."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LOYALTY_RULES_DIR": str(tmp_path / "no-rules-here"),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service.cli",
-        *args,
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    env = {"DATABASE_URL": database_url, "LOYALTY_RULES_DIR": str(tmp_path / "no-rules-here")}
+    return await loyalty(*args, env=env, cwd=tmp_path, status=status)
 
 
 async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
@@ -348,8 +329,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     admin = await make_key("admin", name="manager")
     twenty = await publish(client, admin, twenty_per_euro())
 
-    code, out, err = await _loyalty(database_url, tmp_path, "rules", "versions")
-    assert code == 0, err
+    out, err = await _loyalty(database_url, tmp_path, "rules", "versions")
     lines = out.splitlines()
     assert lines[1].startswith(f"* {twenty[:16]}  ") and lines[1].endswith("  api:manager")
     assert "      7      9      1  " in lines[1]
@@ -358,29 +338,23 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     assert lines[at + 1].endswith(f"  {twenty[:16]}  api:manager")
     assert lines[at + 2].endswith(f"  {DEMO_VERSION[:16]}  serve")
 
-    code, out, err = await _loyalty(
+    out, err = await _loyalty(
         database_url, tmp_path, "rules", "show", DEMO_VERSION[:8], "--file", "earn.yaml"
     )
-    assert code == 0, err
     assert out == demo_files()["earn.yaml"]
-    code, out, err = await _loyalty(database_url, tmp_path, "rules", "show", twenty)
-    assert code == 0, err
+    out, err = await _loyalty(database_url, tmp_path, "rules", "show", twenty)
     assert f"version {twenty} (active): 9 rules in 7 files" in out
     assert "==> earn.yaml <==" in out and "floor(event.amount * 20.0" in out
 
-    code, out, err = await _loyalty(
-        database_url, tmp_path, "rules", "diff", DEMO_VERSION[:8], twenty[:8]
-    )
-    assert code == 0, err
+    out, err = await _loyalty(database_url, tmp_path, "rules", "diff", DEMO_VERSION[:8], twenty[:8])
     assert out.startswith("--- a/earn.yaml\n+++ b/earn.yaml\n")
     assert "+      - points: floor(event.amount * 20.0 * tier.multiplier)\n" in out
     assert "rules changed: base-earn" in err
 
-    code, out, err = await _loyalty(database_url, tmp_path, "rules", "show", "0" * 63 + "1")
-    assert code == 1 and "error: version: no stored ruleset version" in err
+    out, err = await _loyalty(database_url, tmp_path, "rules", "show", "0" * 63 + "1", status=1)
+    assert "error: version: no stored ruleset version" in err
 
-    code, out, err = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION[:8])
-    assert code == 0, err
+    out, err = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION[:8])
     assert out.startswith(f"rolled back to {DEMO_VERSION[:16]}: 9 rules in 7 files")
     assert out.strip().splitlines()[-1] == DEMO_VERSION
     rules = client.app.state.services.rules
@@ -394,10 +368,10 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
         f"cli:{getpass.getuser()}",
     )
 
-    code, out, _ = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION)
-    assert code == 0 and "already the active version" in out
+    out, _ = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION)
+    assert "already the active version" in out
 
 
 async def test_cli_folder_commands_still_want_a_folder(database_url, tmp_path):
-    code, _, err = await _loyalty(database_url, tmp_path, "rules", "publish")
-    assert code == 2 and "is not a folder" in err
+    _, err = await _loyalty(database_url, tmp_path, "rules", "publish", status=2)
+    assert "is not a folder" in err

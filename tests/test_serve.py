@@ -24,13 +24,11 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [*LOYALTY, "serve", "--port", str(port)],
-        env=_env(data_dir),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _start(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:  # the child keeps its own copy of the file
+        process = subprocess.Popen(
+            [*LOYALTY, "serve", "--port", str(port)], env=_env(data_dir), stdout=out, stderr=out
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -44,16 +42,22 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("serve did not become ready")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+    """SIGTERM, and a graceful exit: uvicorn shuts down, then re-raises the signal, which
+    stops the embedded PostgreSQL on the way out (status 128 + SIGTERM), with no traceback."""
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) is not None
+    code = process.wait(timeout=30)
+    output = log.read_text(errors="replace")
+    assert code == 128 + signal.SIGTERM, f"serve exited with {code}:\n{output[-3000:]}"
+    assert "Traceback" not in output, output[-3000:]
 
 
 @pytest.mark.slow
 def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
     data_dir = scratch_folder("loyalty-serve-")
     port = free_port()
-    first = _start(data_dir, port)
+    log = tmp_path / "serve.log"
+    first = _start(data_dir, port, log)
     try:
         created = subprocess.run(
             [
@@ -81,16 +85,16 @@ def test_serve_twice_on_one_data_folder_keeps_data(tmp_path):
         )
         assert put.status_code == 200, put.text
     finally:
-        _stop(first)
+        _stop(first, log)
     # the embedded server stopped with the service
     assert not (data_dir / "pgdata" / "postmaster.pid").exists()
-    second = _start(data_dir, port)
+    second = _start(data_dir, port, log)
     try:
         got = httpx.get(f"http://127.0.0.1:{port}/v1/members/alice", headers=headers)
         assert got.status_code == 200
         assert got.json()["display_name"] == "Alice"
     finally:
-        _stop(second)
+        _stop(second, log)
 
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
@@ -130,13 +134,11 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
     )
     assert published.returncode == 0, published.stderr
     port = free_port()
-    process = subprocess.Popen(
-        [*LOYALTY, "serve", "--port", str(port)],
-        cwd=empty,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*LOYALTY, "serve", "--port", str(port)], cwd=empty, env=env, stdout=out, stderr=out
+        )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -151,7 +153,7 @@ def test_serve_with_no_rules_folder_and_nothing_published_refuses_to_start(tmp_p
         else:
             raise AssertionError("serve did not become ready")
     finally:
-        _stop(process)
+        _stop(process, log)
 
 
 @pytest.mark.slow

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from helpers import bearer, purchase
+from builders import member_rows
+from helpers import bearer, get, post, purchase
 
 from service.usecases.tiers import review_tiers_due
-
-
-async def _post(client, key, body):
-    response = await client.post("/v1/events", json=body, headers=bearer(key))
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def _base_earn(result):
@@ -21,16 +16,14 @@ def _base_earn(result):
 
 
 async def _tier(client, key, member="alice"):
-    response = await client.get(f"/v1/members/{member}", headers=bearer(key))
-    assert response.status_code == 200, response.text
-    return response.json()["tier"]
+    return (await get(client, key, f"/v1/members/{member}"))["tier"]
 
 
 async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
     client, make_key, clock, services, db
 ):
     key = await make_key("admin")
-    first = await _post(client, key, purchase("p1", "alice", "200.00"))  # 2000 points
+    first = await post(client, key, "/v1/events", purchase("p1", "alice", "200.00"))  # 2000 points
     assert [(m["from_tier"], m["to_tier"]) for m in first["tier_moves"]] == [("member", "silver")]
     assert "points earned 2000 in 2026 reached 2000" in first["tier_moves"][0]["reason"]
     tier = await _tier(client, key)
@@ -39,7 +32,7 @@ async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
     assert tier["lapses_at"] == "2027-01-30T23:00:00Z"  # 31 Jan 2027 00:00 Berlin: year + 30 days
 
     # silver earns 1.25x at once
-    second = await _post(client, key, purchase("p2", "alice", "100.00"))
+    second = await post(client, key, "/v1/events", purchase("p2", "alice", "100.00"))
     assert second["earned"] == 1250
 
     # in the grace period the tier holds, and the worker leaves it alone
@@ -52,25 +45,23 @@ async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
     lapsed = await _tier(client, key)
     assert lapsed["current"] == "member" and lapsed["next"]["tier"] == "silver"
     assert await review_tiers_due(services, clock.now()) == 1
-    async with db.connection() as conn:
-        rows = await conn.raw.fetch(
-            "SELECT from_tier, to_tier, at, reason FROM tier_history "
-            "WHERE member_id = 'alice' ORDER BY seq"
-        )
-    assert [(r["from_tier"], r["to_tier"]) for r in rows] == [
+    rows = sorted((await member_rows(db, "alice")).tier_moves, key=lambda r: r.seq)
+    assert [(r.from_tier, r.to_tier) for r in rows] == [
         ("member", "silver"),
         ("silver", "member"),
     ]
-    assert rows[1]["at"] == datetime(2027, 1, 30, 23, 0, tzinfo=UTC)
-    assert "Silver lapsed" in rows[1]["reason"] and "below its 2000" in rows[1]["reason"]
+    assert rows[1].at == datetime(2027, 1, 30, 23, 0, tzinfo=UTC)
+    assert "Silver lapsed" in rows[1].reason and "below its 2000" in rows[1].reason
     # a purchase now earns the base rate again
-    third = await _post(client, key, purchase("p3", "alice", "10.00", "2027-02-01T10:00:00Z"))
+    third = await post(
+        client, key, "/v1/events", purchase("p3", "alice", "10.00", "2027-02-01T10:00:00Z")
+    )
     assert _base_earn(third) == 100 and third["tier_moves"] == []
 
 
 async def test_spending_points_never_costs_the_tier(client, make_key, clock):
     key = await make_key("admin")
-    await _post(client, key, purchase("p1", "carol", "250.00", "2026-03-02T08:00:00Z"))
+    await post(client, key, "/v1/events", purchase("p1", "carol", "250.00", "2026-03-02T08:00:00Z"))
     clock.set(datetime(2026, 3, 20, 12, 0, tzinfo=UTC))  # past the return window
     response = await client.post(
         "/v1/admin/adjustments",
@@ -84,9 +75,13 @@ async def test_spending_points_never_costs_the_tier(client, make_key, clock):
 async def test_a_late_event_counts_in_the_year_it_happened(client, make_key, clock):
     key = await make_key("admin")
     clock.set(datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
-    await _post(client, key, purchase("p1", "dave", "300.00", "2026-11-02T10:00:00Z"))  # silver
+    await post(
+        client, key, "/v1/events", purchase("p1", "dave", "300.00", "2026-11-02T10:00:00Z")
+    )  # silver
     clock.set(datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
-    late = await _post(client, key, purchase("p2", "dave", "200.00", "2026-12-20T10:00:00Z"))
+    late = await post(
+        client, key, "/v1/events", purchase("p2", "dave", "200.00", "2026-12-20T10:00:00Z")
+    )
     assert _base_earn(late) == 2500  # silver 1.25x
     # 3000 + 2500 in 2026 reaches gold (5000), held until the end of 2026 plus grace
     assert [m["to_tier"] for m in late["tier_moves"]] == ["gold"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
-from helpers import bearer, purchase
+from helpers import bearer, get, post, purchase
 from webhook_receiver import Receiver
 
 from service.usecases.webhook_delivery import find_time_driven, new_client, run_delivery_pass
@@ -56,18 +56,9 @@ async def _drain(services, passes: int = 50) -> None:
     raise AssertionError("deliveries never ran out")
 
 
-async def _post(client, key, event) -> dict:
-    response = await client.post("/v1/events", json=event, headers=bearer(key))
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _deliveries(client, key, endpoint_id, **params) -> list[dict]:
-    response = await client.get(
-        f"{ENDPOINTS}/{endpoint_id}/deliveries", params=params, headers=bearer(key)
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["deliveries"]
+    path = f"{ENDPOINTS}/{endpoint_id}/deliveries"
+    return (await get(client, key, path, params=params))["deliveries"]
 
 
 async def test_a_purchase_is_delivered_signed_and_the_receiver_verifies_it(
@@ -75,7 +66,7 @@ async def test_a_purchase_is_delivered_signed_and_the_receiver_verifies_it(
 ):
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
-    await _post(client, key, purchase("p1", "alice", "42.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "42.00"))
     await _drain(services)
     assert receiver.bad_signatures == 0
     (message,) = receiver.accepted
@@ -99,12 +90,14 @@ async def test_no_subscriber_no_message_and_kinds_not_asked_for_are_not_sent(
     client, make_key, services, receiver, db
 ):
     key = await make_key("admin")
-    await _post(client, key, purchase("p0", "alice", "10.00"))  # nobody subscribed yet
+    await post(client, key, "/v1/events", purchase("p0", "alice", "10.00"))  # nobody subscribed yet
     await _subscribe(client, key, receiver, kinds=["tier.changed"])
-    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     await _drain(services)
     assert receiver.accepted == []
-    async with db.connection() as conn:
+    async with (
+        db.connection() as conn
+    ):  # SQL on purpose: the outbox table itself (no store function reads it whole)
         assert await conn.raw.fetchval("SELECT count(*) FROM webhook_messages") == 0
 
 
@@ -116,7 +109,7 @@ async def _stream(
     for i in range(per_member):
         for m in range(members):
             member, event_id = f"m{m}", f"{prefix}{m}-{i}"
-            await _post(client, key, purchase(event_id, member, f"{10 + i}.00"))
+            await post(client, key, "/v1/events", purchase(event_id, member, f"{10 + i}.00"))
             order.setdefault(member, []).append(event_id)
     return order
 
@@ -212,10 +205,12 @@ async def test_a_message_is_never_sent_for_a_rolled_back_change(
         "/v1/events", json=purchase("doomed", "alice", "99.00"), headers=bearer(key)
     )
     assert response.status_code >= 500
-    await _post(client, key, purchase("fine", "alice", "5.00"))
+    await post(client, key, "/v1/events", purchase("fine", "alice", "5.00"))
     await _drain(services)
     assert [m["data"]["event_id"] for m in receiver.accepted] == ["fine"]
-    async with db.connection() as conn:
+    async with (
+        db.connection() as conn
+    ):  # SQL on purpose: the outbox table itself (no store function reads it whole)
         kept = await conn.raw.fetch("SELECT payload FROM webhook_messages")
     assert [r["payload"]["event_id"] for r in kept] == ["fine"]
     async with db.transaction() as conn:
@@ -229,8 +224,8 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver)
     endpoint_id = endpoint["endpoint_id"]
-    await _post(client, key, purchase("p1", "alice", "10.00"))
-    await _post(client, key, purchase("p2", "bob", "10.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p2", "bob", "10.00"))
     receiver.mode = "fail"
     async with new_client(services) as http:
         started = clock.now()
@@ -248,7 +243,7 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
     assert shown["status"] == "disabled"
     assert "failing since" in shown["disabled_reason"] and "HTTP 500" in shown["disabled_reason"]
     # while disabled, new changes make no deliveries for it
-    await _post(client, key, purchase("p3", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p3", "alice", "10.00"))
     assert len(await _deliveries(client, key, endpoint_id)) == 2
     # the receiver is fixed; the admin resumes the endpoint and redelivers
     receiver.mode = "ok"
@@ -277,7 +272,7 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
 async def test_a_redirect_is_not_followed_but_failed(client, make_key, services, receiver):
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver)
-    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     receiver.mode = "redirect"
     async with new_client(services) as http:
         result = await run_delivery_pass(services, http)
@@ -300,9 +295,10 @@ async def test_streak_at_risk_is_sent_once_hours_before_the_members_day_ends(
     for day in (2, 3):
         at = datetime(2026, 3, day, 17, 0, tzinfo=UTC)
         clock.set(at)
-        await _post(
+        await post(
             client,
             key,
+            "/v1/events",
             {"id": f"c{day}", "type": "checkin", "member_id": "sam", "occurred_at": at.isoformat()},
         )
     # 4 March 21:00 UTC: the UTC day ends in 3 hours, but in New York it is 16:00 (8 hours left)
@@ -329,7 +325,9 @@ async def test_points_expiring_is_sent_once_days_before(
 ):
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["points.expiring"], expiring_days=7)
-    await _post(client, key, purchase("p1", "alice", "50.00"))  # 500 points, expire in 365 days
+    await post(
+        client, key, "/v1/events", purchase("p1", "alice", "50.00")
+    )  # 500 points, expire in 365 days
     expires = datetime(2027, 3, 2, 8, 0, tzinfo=UTC)
     clock.set(expires - timedelta(days=8))
     assert await find_time_driven(services) == 0
@@ -350,7 +348,9 @@ async def test_points_expiring_is_sent_once_days_before(
 async def test_the_game_kinds_come_with_their_change(client, make_key, services, receiver):
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
-    await _post(client, key, purchase("big", "alice", "600.00"))  # tier and badge territory
+    await post(
+        client, key, "/v1/events", purchase("big", "alice", "600.00")
+    )  # tier and badge territory
     refund = {
         "id": "r1",
         "type": "refund",
@@ -358,7 +358,7 @@ async def test_the_game_kinds_come_with_their_change(client, make_key, services,
         "occurred_at": "2026-03-02T08:30:00Z",
         "attributes": {"order_id": "order-big", "amount": "100.00"},
     }
-    await _post(client, key, refund)
+    await post(client, key, "/v1/events", refund)
     await _drain(services)
     kinds = [m["type"] for m in receiver.accepted]
     assert "points.earned" in kinds and "points.reversed" in kinds
@@ -421,7 +421,7 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
     assert changed.json()["url"] == receiver.url
     # paused: messages are kept, not sent; resumed: sent
     await client.post(f"{ENDPOINTS}/{endpoint_id}/pause", headers=bearer(key))
-    await _post(client, key, purchase("p1", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     await _drain(services)
     assert receiver.accepted == []
     await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
@@ -434,19 +434,19 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
     assert rotated.status_code == 200, rotated.text
     old, new = created["secret"], rotated.json()["secret"]
     receiver.secrets = [old]
-    await _post(client, key, purchase("p2", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p2", "alice", "10.00"))
     await _drain(services)
     signature = receiver.accepted[-1]["headers"]["webhook-signature"]
     assert len(signature.split()) == 2
     receiver.secrets = [new]
     clock.advance(timedelta(hours=2))
-    await _post(client, key, purchase("p3", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p3", "alice", "10.00"))
     await _drain(services)
     assert len(receiver.accepted[-1]["headers"]["webhook-signature"].split()) == 1
     assert receiver.bad_signatures == 0 and len(receiver.accepted) == 3
     # metrics: the queue as stored
     await client.post(f"{ENDPOINTS}/{endpoint_id}/pause", headers=bearer(key))
-    await _post(client, key, purchase("p4", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p4", "alice", "10.00"))
     await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
     clock.advance(timedelta(seconds=30))
     text = (await client.get("/metrics")).text
@@ -469,7 +469,7 @@ async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
 
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["engagement.changed"])
-    await _post(client, key, purchase("p1", "alice", "42.00"))
+    await post(client, key, "/v1/events", purchase("p1", "alice", "42.00"))
     await _drain(services)
     assert receiver.accepted == []  # the first level is recorded, not a move
     clock.advance(timedelta(days=60))

@@ -5,14 +5,13 @@ and the `loyalty webhooks` commands."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import bearer, purchase
+from builders import webhook_endpoints
+from helpers import bearer, loyalty, purchase
 from processes import ServiceProcess
 from webhook_receiver import Receiver
 
@@ -68,6 +67,8 @@ async def _wait_for(receiver: Receiver, ids: set[str], seconds: float = 90) -> N
 
 
 async def _stored_order(db) -> dict[str, list[str]]:
+    """Each member's messages in the order committed. SQL on purpose: the outbox table itself,
+    as the killed processes left it."""
     async with db.connection() as conn:
         rows = await conn.raw.fetch(
             "SELECT member_id, message_id FROM webhook_messages ORDER BY seq"
@@ -126,30 +127,19 @@ async def test_sigkill_between_commit_and_delivery_and_during_delivery_loses_not
     print(f"{len(receiver.accepted)} accepted for {len(acked)} messages (at least once)")
 
 
-async def _loyalty(database_url: str, tmp_path: Path, *args: str) -> tuple[int, str, str]:
+async def _loyalty(
+    database_url: str, tmp_path: Path, *args: str, status: int = 0
+) -> tuple[str, str]:
     env = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "LOYALTY_RULES_DIR": str(RULES),
         "LOYALTY_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service.cli",
-        *args,
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await loyalty(*args, env=env, cwd=tmp_path, status=status)
 
 
 async def test_the_webhooks_commands_manage_an_endpoint(client, database_url, tmp_path, db):
-    code, out, err = await _loyalty(
+    out, err = await _loyalty(
         database_url,
         tmp_path,
         "webhooks",
@@ -160,33 +150,36 @@ async def test_the_webhooks_commands_manage_an_endpoint(client, database_url, tm
         "--description",
         "CRM",
     )
-    assert code == 0, err
     assert '"secret": "whsec_' in out and "shown once" in out
-    async with db.connection() as conn:
-        endpoint_id = await conn.raw.fetchval("SELECT endpoint_id FROM webhook_endpoints")
-    code, out, err = await _loyalty(database_url, tmp_path, "webhooks", "list")
-    assert code == 0, err
+    [endpoint] = await webhook_endpoints(db)
+    endpoint_id = endpoint["endpoint_id"]
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "list")
     assert out.startswith(f"{endpoint_id}\tactive\thttp://127.0.0.1:9/hooks\t")
     for command, expected in (("pause", "paused"), ("resume", "active")):
-        code, out, err = await _loyalty(database_url, tmp_path, "webhooks", command, endpoint_id)
-        assert (code, out.strip()) == (0, f"{endpoint_id}\t{expected}"), err
-    code, out, err = await _loyalty(
+        out, err = await _loyalty(database_url, tmp_path, "webhooks", command, endpoint_id)
+        assert out.strip() == f"{endpoint_id}\t{expected}", err
+    out, err = await _loyalty(
         database_url, tmp_path, "webhooks", "update", endpoint_id, "--kinds", "badge.awarded"
     )
-    assert code == 0 and '"badge.awarded"' in out, err
-    code, out, err = await _loyalty(
-        database_url, tmp_path, "webhooks", "rotate-secret", endpoint_id
+    assert '"badge.awarded"' in out, err
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "rotate-secret", endpoint_id)
+    assert '"secret": "whsec_' in out, err
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "deliveries", endpoint_id)
+    assert out == "", err
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "redeliver", endpoint_id)
+    assert out.strip() == "redelivered 0", err
+    out, err = await _loyalty(
+        database_url,
+        tmp_path,
+        "webhooks",
+        "create",
+        "http://10.0.0.1/x",
+        "--kinds",
+        "tier.changed",
+        status=1,
     )
-    assert code == 0 and '"secret": "whsec_' in out, err
-    code, out, err = await _loyalty(database_url, tmp_path, "webhooks", "deliveries", endpoint_id)
-    assert (code, out) == (0, ""), err
-    code, out, err = await _loyalty(database_url, tmp_path, "webhooks", "redeliver", endpoint_id)
-    assert (code, out.strip()) == (0, "redelivered 0"), err
-    code, out, err = await _loyalty(
-        database_url, tmp_path, "webhooks", "create", "http://10.0.0.1/x", "--kinds", "tier.changed"
-    )
-    assert code == 1 and "error: url: the host '10.0.0.1' resolves to 10.0.0.1" in err
-    code, out, err = await _loyalty(database_url, tmp_path, "webhooks", "delete", endpoint_id)
-    assert (code, out.strip()) == (0, f"deleted {endpoint_id}"), err
-    code, out, err = await _loyalty(database_url, tmp_path, "webhooks", "delete", endpoint_id)
-    assert code == 1 and "error: endpoint_id: no webhook endpoint" in err
+    assert "error: url: the host '10.0.0.1' resolves to 10.0.0.1" in err
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "delete", endpoint_id)
+    assert out.strip() == f"deleted {endpoint_id}", err
+    out, err = await _loyalty(database_url, tmp_path, "webhooks", "delete", endpoint_id, status=1)
+    assert "error: endpoint_id: no webhook endpoint" in err
