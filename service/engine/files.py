@@ -18,6 +18,8 @@ __all__ = [
     "BoardDef",
     "Caps",
     "ChallengeAction",
+    "ChallengeDef",
+    "ChallengeStepDef",
     "Coupon",
     "EngagementComponentDef",
     "EngagementDef",

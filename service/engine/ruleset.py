@@ -10,27 +10,19 @@ import msgspec
 from service.core.engagement import EngagementProgram, default_engagement
 from service.core.experiments import Experiment
 from service.core.tiers import TierProgram
+from service.engine.actions import Action
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
 from service.engine.files import BadgeDef, BoardDef, PointsPolicy, RewardDef, TestCase
 from service.engine.progress_defs import CompiledChallenge, CompiledReferral, CompiledStreak
 
 __all__ = [
-    "CompiledAction",
     "CompiledCap",
     "CompiledRule",
     "Program",
     "RuleTest",
     "Ruleset",
 ]
-
-
-class CompiledAction(msgspec.Struct, frozen=True):
-    """One action of a rule, its CEL compiled (`expr` is None for a badge)."""
-
-    kind: Literal["points", "badge", "challenge", "attribute"]
-    target: str
-    expr: CompiledExpr | None = None
 
 
 class CompiledCap(msgspec.Struct, frozen=True):
@@ -50,7 +42,7 @@ class CompiledRule(msgspec.Struct, frozen=True):
     line: int
     priority: int
     when: CompiledExpr | None
-    actions: tuple[CompiledAction, ...]
+    actions: tuple[Action, ...]
     reason: str | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -62,7 +54,7 @@ class CompiledRule(msgspec.Struct, frozen=True):
     @property
     def only_points(self) -> bool:
         """Every action awards points: a `stop` earlier in the event leaves it nothing to do."""
-        return all(action.kind == "points" for action in self.actions)
+        return all(action.gives_points for action in self.actions)
 
 
 class Program(msgspec.Struct, frozen=True):
