@@ -172,6 +172,24 @@ def _fire(
     return effects, [UsageIncrement(rule.id, key, 1, firing.given) for key in keys]
 
 
+def _not_met(ctx: _Context, rule: CompiledRule) -> Skip | None:
+    """Why a rule on the event's type does not fire: out of its schedule, or its condition
+    false or failed (None: it fires)."""
+    at = ctx.event.occurred_at
+    if (rule.start is not None and at < rule.start) or (rule.end is not None and at >= rule.end):
+        return Skip(
+            rule.id, "out_of_schedule", f"event at {at.isoformat()} is outside the rule's schedule"
+        )
+    if rule.when is None:
+        return None
+    holds, error = run(rule.when, ctx.activation)
+    if error is not None:
+        return Skip(rule.id, "error", f"condition: {error}")
+    if holds is not True:
+        return Skip(rule.id, "condition_false", f"condition is false: {rule.when.source.strip()}")
+    return None
+
+
 def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime) -> Evaluation:
     """Decide what `event` earns `snapshot`'s member under `ruleset`; pure, `now` is a parameter."""
     effects: list[Effect] = []
@@ -180,7 +198,6 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
     fired: list[str] = []
     ctx = _Context(ruleset, snapshot, event, now) if event.type in ruleset.envs else None
     stopper: str | None = None
-    at = event.occurred_at
     for rule in ruleset.rules:
         if ctx is None or rule.on != event.type:
             skipped.append(Skip(rule.id, "wrong_type", f"rule is on {rule.on} events"))
@@ -194,31 +211,10 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
                 )
             )
             continue
-        if (rule.start is not None and at < rule.start) or (
-            rule.end is not None and at >= rule.end
-        ):
-            skipped.append(
-                Skip(
-                    rule.id,
-                    "out_of_schedule",
-                    f"event at {at.isoformat()} is outside the rule's schedule",
-                )
-            )
+        refused = _not_met(ctx, rule)
+        if refused is not None:
+            skipped.append(refused)
             continue
-        if rule.when is not None:
-            holds, error = run(rule.when, ctx.activation)
-            if error is not None:
-                skipped.append(Skip(rule.id, "error", f"condition: {error}"))
-                continue
-            if holds is not True:
-                skipped.append(
-                    Skip(
-                        rule.id,
-                        "condition_false",
-                        f"condition is false: {rule.when.source.strip()}",
-                    )
-                )
-                continue
         outcome = _fire(ctx, rule, points_stopped=stopper is not None)
         if isinstance(outcome, Skip):
             skipped.append(outcome)
