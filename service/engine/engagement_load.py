@@ -12,6 +12,7 @@ from service.core.engagement import (
     EngagementProgram,
     default_engagement,
 )
+from service.core.metrics import EventCount
 from service.engine.events import INTERNAL_EVENT_TYPES
 from service.engine.files import EngagementComponentDef, EngagementDef
 from service.engine.problems import Problem, did_you_mean
@@ -71,7 +72,7 @@ def _component(
         metrics: tuple[str, ...] = (c.of,)
         unit = c.unit if c.unit is not None else target / 5
     else:
-        metrics = tuple(f"count:{t}" for t in events)
+        metrics = tuple(EventCount(t).key for t in events)
         unit = 1.0
     return EngagementComponent(
         id=cid,

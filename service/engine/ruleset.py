@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
+from service.core.boards import Board
 from service.core.engagement import EngagementProgram, default_engagement
 from service.core.experiments import Experiment
+from service.core.periods import Period
 from service.core.tiers import TierProgram
 from service.engine.actions import Action
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
-from service.engine.files import BadgeDef, BoardDef, PointsPolicy, RewardDef, TestCase
+from service.engine.files import BadgeDef, PointsPolicy, RewardDef, TestCase
 from service.engine.progress_defs import CompiledChallenge, CompiledReferral, CompiledStreak
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 class CompiledCap(msgspec.Struct, frozen=True):
     """A per-member cap over a period."""
 
-    period: Literal["day", "week", "month", "year", "lifetime"]
+    period: Period
     max_times: int | None = None
     max_points: int | None = None
 
@@ -68,7 +69,7 @@ class Program(msgspec.Struct, frozen=True):
     badges: dict[str, BadgeDef]
     member_attributes: dict[str, AttributeSpec]
     tiers: TierProgram | None = None
-    leaderboards: tuple[BoardDef, ...] = ()
+    leaderboards: tuple[Board, ...] = ()
     engagement: EngagementProgram = default_engagement(("purchase", "review", "referral"))
     """The composite engagement score (the loader always sets the program's own)."""
 

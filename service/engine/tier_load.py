@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.core.metrics import EventCount, Metric, PointsEarned, Spend
 from service.core.tiers import TierLevel, TierProgram
 from service.engine.files import TiersDef
 from service.engine.load_context import LoadContext, known_event_type
@@ -33,34 +34,42 @@ def _check_levels(ctx: LoadContext, doc: YamlDoc, tiers: TiersDef) -> None:
             )
 
 
+def _metric(ctx: LoadContext, doc: YamlDoc, tiers: TiersDef) -> Metric | None:
+    """The rule file's `metric:` (and `event:` for a count) as the core's metric."""
+    if tiers.metric == "points_earned":
+        return PointsEarned()
+    if tiers.metric == "spend":
+        return Spend()
+    if tiers.event is None:
+        ctx.problems.append(
+            doc.problem(("tiers", "metric"), "metric 'count' needs 'event: <type>'")
+        )
+        return None
+    known_event_type(ctx, doc, ("tiers", "event"), tiers.event)
+    return EventCount(tiers.event)
+
+
 def load_tiers(ctx: LoadContext, doc: YamlDoc, tiers: TiersDef | None) -> TierProgram | None:
     """Check the tier ladder and compile it to the core's program."""
     if tiers is None:
         return None
     before = len(ctx.problems)
     _check_levels(ctx, doc, tiers)
-    if tiers.metric == "count":
-        if tiers.event is None:
-            ctx.problems.append(
-                doc.problem(("tiers", "metric"), "metric 'count' needs 'event: <type>'")
-            )
-        else:
-            known_event_type(ctx, doc, ("tiers", "event"), tiers.event)
+    metric = _metric(ctx, doc, tiers)
     rolling = None if isinstance(tiers.window, str) else tiers.window.rolling_days
     if rolling is not None and rolling <= 0:
         ctx.problems.append(doc.problem(("tiers", "window"), "rolling_days must be positive"))
     if tiers.grace_days < 0:
         ctx.problems.append(doc.problem(("tiers", "grace_days"), "grace_days must be >= 0"))
-    if len(ctx.problems) > before:
+    if len(ctx.problems) > before or metric is None:
         return None
     return TierProgram(
-        metric=tiers.metric,
+        metric=metric,
         levels=tuple(
             TierLevel(lv.id, lv.name or lv.id, lv.threshold, lv.multiplier, tuple(lv.benefits))
             for lv in tiers.levels
         ),
         timezone=ctx.tz,
-        event=tiers.event,
         rolling_days=rolling,
         grace_days=tiers.grace_days,
     )
