@@ -54,8 +54,7 @@ def load_program(ctx: LoadContext) -> Program | None:
     check_catalog(ctx, doc, parsed)
     ctx.problems.extend(program_numbers(doc, parsed))
     leaderboards = load_boards(ctx, doc, parsed.leaderboards)
-    engagement, problems = load_engagement(doc, parsed.engagement, ctx.event_types)
-    ctx.problems.extend(problems)
+    engagement = load_engagement(ctx, doc, parsed.engagement)
     build_envs(ctx, tuple(c.id for c in engagement.components))
     for i, badge in enumerate(parsed.badges):
         check_badge_levels(ctx, doc, i, badge)

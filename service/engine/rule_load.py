@@ -109,7 +109,7 @@ def compile_rule(ctx: LoadContext, doc: YamlDoc, path: Path, rule: RuleDef) -> C
     _check_reason(ctx, doc, (*path, "reason"), env, rule.reason)
     start, end = load_schedule(ctx, doc, path, rule)
     caps = load_caps(ctx, doc, path, rule)
-    experiment = load_experiment(doc, path, rule, ctx.problems)
+    experiment = load_experiment(ctx, doc, path, rule)
     ctx.problems.extend(rule_numbers(doc, path, rule))
     if len(ctx.problems) > before:
         return None
