@@ -27,7 +27,7 @@ def _basis_points(value: str | float) -> int | None:
 
 
 def load_experiment(ctx: LoadContext, doc: YamlDoc, path: Path, rule: RuleDef) -> Experiment | None:
-    """The rule's experiment (None without one, or when refused: `problems` says why)."""
+    """The rule's experiment (None without one, or when refused: `ctx.problems` says why)."""
     e = rule.experiment
     if e is None:
         return None
