@@ -261,12 +261,12 @@ def test_period_keys():
     berlin = "Europe/Berlin"
     assert period_key_for("week", datetime(2026, 3, 8, 23, 30, tzinfo=UTC), berlin) == "2026-W11"
     assert period_key_for("month", datetime(2026, 2, 28, 23, 30, tzinfo=UTC), berlin) == "2026-03"
-    assert period_key_for("all_time", datetime(2026, 2, 28, tzinfo=UTC), berlin) == "all"
+    assert period_key_for("lifetime", datetime(2026, 2, 28, tzinfo=UTC), berlin) == "all"
     assert parse_period_key("week", "2025-W53") is None  # 2025 has 52 ISO weeks
     assert parse_period_key("week", "2026-W53") == "2026-W53"  # 2026 has 53
     assert parse_period_key("month", "2026-13") is None
     assert parse_period_key("day", "2026-02-30") is None
-    assert parse_period_key("all_time", "all") == "all"
+    assert parse_period_key("lifetime", "all") == "all"
 
 
 @pytest.mark.no_replay  # scores are recorded straight into the store

@@ -1,4 +1,4 @@
-"""Leaderboard arithmetic: board periods and their keys, score buckets, and rank from counts.
+"""Leaderboards: a board's metric and period, period keys, score buckets, and rank from counts.
 
 A board ranks its members by score (higher first), then by who reached that score first, then by
 member id (so that the order is total). Rank is `1 + members ahead`, and the members ahead are
@@ -14,25 +14,27 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, assert_never
 
 import msgspec
 
+from service.core.metrics import EventCount, PointsEarned
 from service.core.periods import period_key
 
 __all__ = [
-    "ALL_TIME_KEY",
     "ANONYMOUS",
     "EXACT_BUCKETS",
     "GROUP_SIZE",
     "HISTOGRAM_SHARDS",
+    "LIFETIME_KEY",
     "SUB_BUCKETS",
+    "Board",
+    "BoardMetric",
     "BoardPeriod",
     "BucketChange",
     "bucket_bounds",
     "bucket_changes",
     "bucket_of",
-    "check_boards",
     "display_name",
     "group_of",
     "histogram_rows",
@@ -42,8 +44,25 @@ __all__ = [
     "period_key_for",
 ]
 
-BoardPeriod = Literal["day", "week", "month", "all_time"]
-ALL_TIME_KEY = "all"
+BoardPeriod = Literal["day", "week", "month", "lifetime"]
+"""The periods a board ranks over: calendar ones of the program's wall clock, or its lifetime."""
+LIFETIME_KEY = "all"
+"""The key of a lifetime board's one period (as stored and as the API takes it)."""
+
+BoardMetric = PointsEarned | EventCount
+"""What a board can rank by."""
+
+
+class Board(msgspec.Struct, frozen=True):
+    """A leaderboard of the program; `segment` names the member attribute that splits it into
+    one board per value."""
+
+    id: str
+    name: str
+    metric: BoardMetric
+    period: BoardPeriod
+    segment: str | None = None
+
 
 EXACT_BUCKETS = 128
 """Scores below this get one bucket each (many members share small scores)."""
@@ -66,15 +85,15 @@ _DAY_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def period_key_for(period: BoardPeriod, at: datetime, tz: str) -> str:
     """The key of the board period holding instant `at` on zone `tz`'s wall clock
     (`2026-03-02`, `2026-W10`, `2026-03`, or `all`)."""
-    if period == "all_time":
-        return ALL_TIME_KEY
+    if period == "lifetime":
+        return LIFETIME_KEY
     return period_key(period, at, tz)
 
 
 def parse_period_key(period: BoardPeriod, key: str) -> str | None:
     """`key` if it names a valid period of this kind, else None."""
-    if period == "all_time":
-        return key if key == ALL_TIME_KEY else None
+    if period == "lifetime":
+        return key if key == LIFETIME_KEY else None
     try:
         if period == "day":
             if _DAY_KEY.match(key) is None:
@@ -95,13 +114,15 @@ def parse_period_key(period: BoardPeriod, key: str) -> str | None:
         return None
 
 
-def metric_delta(metric: str, event_type: str, points_earned: int) -> int:
+def metric_delta(metric: BoardMetric, event_type: str, points_earned: int) -> int:
     """How much an event adds to a board's metric (0: the board is untouched)."""
-    if metric == "points_earned":
-        return max(points_earned, 0)
-    if metric.startswith("count:"):
-        return 1 if metric[len("count:") :] == event_type else 0
-    return 0
+    match metric:
+        case PointsEarned():
+            return max(points_earned, 0)
+        case EventCount():
+            return 1 if metric.event == event_type else 0
+        case _:
+            assert_never(metric)
 
 
 def bucket_of(score: int) -> int:
@@ -200,29 +221,3 @@ def display_name(member_id: str, name: str | None, hidden: bool, is_viewer: bool
     if name:
         return name
     return f"Member #{zlib.crc32(member_id.encode()) % 9000 + 1000}"
-
-
-def check_boards(
-    boards: Iterable[tuple[str, str, str | None]],
-    event_types: Iterable[str],
-    member_attributes: Mapping[str, str],
-) -> list[tuple[int, str, str]]:
-    """Problems in declared boards `(id, metric, segment)`: (index, field, message)."""
-    known_types = set(event_types)
-    seen: set[str] = set()
-    problems: list[tuple[int, str, str]] = []
-    for index, (board_id, metric, segment) in enumerate(boards):
-        if board_id in seen:
-            problems.append((index, "id", f"duplicate leaderboard id '{board_id}'"))
-        seen.add(board_id)
-        if metric != "points_earned":
-            kind, _, name = metric.partition(":")
-            if kind != "count" or not name:
-                problems.append(
-                    (index, "metric", f"unknown metric '{metric}' (points_earned or count:<type>)")
-                )
-            elif name not in known_types:
-                problems.append((index, "metric", f"unknown event type '{name}' in '{metric}'"))
-        if segment is not None and segment not in member_attributes:
-            problems.append((index, "segment", f"unknown member attribute '{segment}'"))
-    return problems

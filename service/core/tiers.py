@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from service.core.metrics import Metric
+
 __all__ = [
     "TierLevel",
     "TierMove",
@@ -43,24 +45,21 @@ class TierLevel(msgspec.Struct, frozen=True):
 class TierProgram(msgspec.Struct, frozen=True):
     """The ladder (lowest first), its metric and window; `rolling_days` None = calendar year."""
 
-    metric: str
+    metric: Metric
     levels: tuple[TierLevel, ...]
     timezone: str
-    event: str | None = None
     rolling_days: int | None = None
     grace_days: int = 0
 
     @property
     def metric_key(self) -> str:
         """The stored metric series: `points_earned`, `spend` or `count:<event type>`."""
-        return f"count:{self.event}" if self.metric == "count" else self.metric
+        return self.metric.key
 
     @property
     def metric_label(self) -> str:
         """The metric in words, for reasons."""
-        if self.metric == "count":
-            return f"{self.event} events"
-        return "points earned" if self.metric == "points_earned" else "spend"
+        return self.metric.label
 
     def level(self, tier_id: str | None) -> TierLevel | None:
         """The level with this id, if any."""

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from msgspec.structs import replace
 
+from service.core.metrics import EventCount, PointsEarned, Spend
 from service.core.tiers import TierMove, TierProgram, TierReview, review_tier
 from service.decide.rows import MetricRow, TierMoveRow
 from service.decide.state import MemberState
@@ -62,9 +63,9 @@ def metric_amounts(
 ) -> list[MetricAmount]:
     """The per-day metric amounts an event (or its correction) adds on its local day."""
     day = local_day(at, tz)
-    amounts = [("points_earned", day, Decimal(points)), ("spend", day, spend)]
+    amounts = [(PointsEarned().key, day, Decimal(points)), (Spend().key, day, spend)]
     if event_type is not None:
-        amounts.append((f"count:{event_type}", day, Decimal(1)))
+        amounts.append((EventCount(event_type).key, day, Decimal(1)))
     return amounts
 
 

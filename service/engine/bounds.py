@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 
-from service.engine.evaluate import MAX_POINTS
+from service.engine.actions.firing import MAX_POINTS
 from service.engine.events import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
 from service.engine.files import ChallengeDef, ProgramFile, ReferralDef, RuleDef, StreakDef
 from service.engine.problems import Problem

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 import msgspec
+
+from service.engine.actions import ActionEffect
+from service.engine.actions.attribute import AttributeEffect
+from service.engine.actions.badge import BadgeEffect
+from service.engine.actions.challenge import ChallengeEffect, StepNumber
+from service.engine.actions.points import PointsEffect
 
 __all__ = [
     "AttributeEffect",
@@ -21,53 +27,6 @@ __all__ = [
     "StreakEffect",
     "UsageIncrement",
 ]
-
-
-StepNumber = Annotated[
-    int,
-    msgspec.Meta(
-        description="The challenge step the member is on, counted from 1 (step 1 of `steps`); "
-        "on a completed challenge, its last step."
-    ),
-]
-"""How every answer numbers a challenge's steps: from 1, as people read them."""
-
-
-class PointsEffect(msgspec.Struct, frozen=True, tag="points"):
-    """Award `points`; `budget` is the rule's global budget the store must draw from, if any."""
-
-    rule_id: str
-    ruleset_version: str
-    points: int
-    reason: str
-    budget: int | None = None
-
-
-class BadgeEffect(msgspec.Struct, frozen=True, tag="badge"):
-    """Grant a badge; for a levelled badge, `level` (1 = first) and its name."""
-
-    rule_id: str
-    ruleset_version: str
-    badge: str
-    reason: str
-    level: int = 0
-    level_name: str | None = None
-
-
-class ChallengeEffect(msgspec.Struct, frozen=True, tag="challenge"):
-    """Advance a challenge by `amount`; once placed in its window, where it now stands (`step`
-    counted from 1; 0 only on a rule's action before it is placed)."""
-
-    rule_id: str
-    ruleset_version: str
-    challenge: str
-    amount: int
-    reason: str
-    window_key: str = ""
-    step: StepNumber = 0
-    progress: int = 0
-    target: int = 0
-    completed: bool = False
 
 
 class StreakEffect(msgspec.Struct, frozen=True, tag="streak"):
@@ -94,19 +53,9 @@ class ReferralEffect(msgspec.Struct, frozen=True, tag="referral"):
     reason: str
 
 
-class AttributeEffect(msgspec.Struct, frozen=True, tag="attribute"):
-    """Set a member attribute."""
-
-    rule_id: str
-    ruleset_version: str
-    name: str
-    value: Any
-    reason: str
-
-
-Effect = (
-    PointsEffect | BadgeEffect | ChallengeEffect | AttributeEffect | StreakEffect | ReferralEffect
-)
+Effect = ActionEffect | StreakEffect | ReferralEffect
+"""Everything an evaluation can decide: the rules' actions, then the program's streaks and
+referral (challenge steps and badge levels are action effects the program makes too)."""
 
 SkipReason = Literal[
     "wrong_type",

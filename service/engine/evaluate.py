@@ -12,34 +12,21 @@ challenge amounts, attributes) still apply, so a stop never costs a member a bad
 
 from __future__ import annotations
 
-import functools
-import math
-import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from service.core.periods import period_key
+from service.engine.actions import Firing, action_effect, action_expr
 from service.engine.cel import run
-from service.engine.effects import (
-    AttributeEffect,
-    BadgeEffect,
-    ChallengeEffect,
-    Effect,
-    Evaluation,
-    PointsEffect,
-    Skip,
-    UsageIncrement,
-)
-from service.engine.events import MAX_LIST, MAX_MEMBER_STRING, Event, within_model
+from service.engine.effects import BadgeEffect, Effect, Evaluation, Skip, UsageIncrement
+from service.engine.events import Event, within_model
 from service.engine.progress import progress_effects
-from service.engine.ruleset import CompiledAction, CompiledRule, Program, Ruleset
+from service.engine.ruleset import CompiledRule, Program, Ruleset
 from service.engine.snapshot import MemberSnapshot, RuleUsage, usage_key
 
 __all__ = ["cel_activation_data", "evaluate"]
-
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 def _cel_value(value: Any) -> Any:
@@ -103,37 +90,6 @@ def cel_activation_data(
     return data
 
 
-def _display(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _template_parts(template: str) -> tuple[str, ...]:
-    # Even indexes are literal text, odd indexes placeholder names.
-    return tuple(_PLACEHOLDER.split(template))
-
-
-def _render(template: str, data: dict[str, Any], event: Event, points: int | None) -> str:
-    parts = _template_parts(template)
-    if len(parts) == 1:
-        return template
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if not i % 2:
-            out.append(part)
-        elif part == "points":
-            out.append(str(points))
-        elif part.startswith("event.") and part[6:] in event.attributes:
-            out.append(_display(event.attributes[part[6:]]))  # money as written, not as a double
-        else:
-            out.append(_display(data.get(part, "{" + part + "}")))
-    return "".join(out)
-
-
 class _Context:
     def __init__(
         self, ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime
@@ -178,87 +134,60 @@ def _cap_room(ctx: _Context, rule: CompiledRule) -> tuple[str | None, int | None
     return None, left, keys
 
 
-MAX_POINTS = 10**15
-"""The most points one action may award: far past any real reward, far inside the ledger's
-64-bit columns."""
-
-
-def _points_value(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"points formula gave {value!r}, not a number")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"points formula gave {value}")
-        value = math.floor(value)
-    if value < 0:
-        raise ValueError(f"points formula gave {value}; points cannot be negative")
-    if value > MAX_POINTS:
-        raise ValueError(f"points formula gave {value}, more than {MAX_POINTS:,}")
-    return int(value)
-
-
-def _other_effect(
-    ctx: _Context, rule: CompiledRule, action: CompiledAction, value: Any
-) -> Effect | None:
-    version = ctx.ruleset.version
-    reason = _render(rule.reason or f"rule '{rule.id}'", ctx.data, ctx.event, None)
-    if action.kind == "badge":
-        held = action.target in ctx.snapshot.badges or action.target in ctx.granted
-        return None if held else BadgeEffect(rule.id, version, action.target, reason)
-    if action.kind == "challenge":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"challenge amount {value!r} is not an int")
-        if not 0 <= value <= MAX_POINTS:
-            raise ValueError(f"challenge amount {value} is out of range")
-        return ChallengeEffect(rule.id, version, action.target, value, reason)
-    if isinstance(value, str) and len(value) > MAX_MEMBER_STRING:
-        raise ValueError(f"attribute value longer than {MAX_MEMBER_STRING} characters")
-    if isinstance(value, list) and (
-        len(value) > MAX_LIST
-        or any(not isinstance(v, str) or len(v) > MAX_MEMBER_STRING for v in value)
-    ):
-        raise ValueError(
-            f"attribute value too large: at most {MAX_LIST} strings of {MAX_MEMBER_STRING} "
-            "characters"
-        )
-    return AttributeEffect(rule.id, version, action.target, value, reason)
-
-
 def _fire(
     ctx: _Context, rule: CompiledRule, points_stopped: bool
 ) -> tuple[list[Effect], list[UsageIncrement]] | Skip:
     capped, left, keys = _cap_room(ctx, rule)
     if capped is not None:
         return Skip(rule.id, "cap_reached", capped)
+    firing = Firing(
+        rule_id=rule.id,
+        reason=rule.reason,
+        budget=rule.budget,
+        version=ctx.ruleset.version,
+        data=ctx.data,
+        event=ctx.event,
+        held=ctx.snapshot.badges | ctx.granted,
+        left=left,
+    )
     effects: list[Effect] = []
-    total = 0
     for action in rule.actions:
-        if points_stopped and action.kind == "points":
+        if points_stopped and action.gives_points:
             continue
         value: Any = None
-        if action.expr is not None:
-            value, error = run(action.expr, ctx.activation)
+        expr = action_expr(action)
+        if expr is not None:
+            value, error = run(expr, ctx.activation)
             if error is not None:
                 return Skip(rule.id, "error", f"{action.kind}: {error}")
         try:
-            if action.kind != "points":
-                effect = _other_effect(ctx, rule, action, value)
-                effects.extend([effect] if effect is not None else [])
-                continue
-            points = _points_value(value)
+            effect = action_effect(firing, action, value)
         except ValueError as exc:
             return Skip(rule.id, "error", str(exc))
-        points = points if left is None else min(points, left - total)
-        total += points
-        if points > 0:
-            template = rule.reason or "{points} points from rule '" + rule.id + "'"
-            reason = _render(template, ctx.data, ctx.event, points)
-            effects.append(PointsEffect(rule.id, ctx.ruleset.version, points, reason, rule.budget))
+        effects.extend([effect] if effect is not None else [])
     if points_stopped:  # only the rule's other actions ran: its caps count points, not these
-        if not effects and any(action.kind == "points" for action in rule.actions):
+        if not effects and any(action.gives_points for action in rule.actions):
             return Skip(rule.id, "stopped_by_earlier_rule", "an earlier rule stops its points")
         return effects, []
-    return effects, [UsageIncrement(rule.id, key, 1, total) for key in keys]
+    return effects, [UsageIncrement(rule.id, key, 1, firing.given) for key in keys]
+
+
+def _not_met(ctx: _Context, rule: CompiledRule) -> Skip | None:
+    """Why a rule on the event's type does not fire: out of its schedule, or its condition
+    false or failed (None: it fires)."""
+    at = ctx.event.occurred_at
+    if (rule.start is not None and at < rule.start) or (rule.end is not None and at >= rule.end):
+        return Skip(
+            rule.id, "out_of_schedule", f"event at {at.isoformat()} is outside the rule's schedule"
+        )
+    if rule.when is None:
+        return None
+    holds, error = run(rule.when, ctx.activation)
+    if error is not None:
+        return Skip(rule.id, "error", f"condition: {error}")
+    if holds is not True:
+        return Skip(rule.id, "condition_false", f"condition is false: {rule.when.source.strip()}")
+    return None
 
 
 def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: datetime) -> Evaluation:
@@ -269,7 +198,6 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
     fired: list[str] = []
     ctx = _Context(ruleset, snapshot, event, now) if event.type in ruleset.envs else None
     stopper: str | None = None
-    at = event.occurred_at
     for rule in ruleset.rules:
         if ctx is None or rule.on != event.type:
             skipped.append(Skip(rule.id, "wrong_type", f"rule is on {rule.on} events"))
@@ -283,31 +211,10 @@ def evaluate(ruleset: Ruleset, snapshot: MemberSnapshot, event: Event, now: date
                 )
             )
             continue
-        if (rule.start is not None and at < rule.start) or (
-            rule.end is not None and at >= rule.end
-        ):
-            skipped.append(
-                Skip(
-                    rule.id,
-                    "out_of_schedule",
-                    f"event at {at.isoformat()} is outside the rule's schedule",
-                )
-            )
+        refused = _not_met(ctx, rule)
+        if refused is not None:
+            skipped.append(refused)
             continue
-        if rule.when is not None:
-            holds, error = run(rule.when, ctx.activation)
-            if error is not None:
-                skipped.append(Skip(rule.id, "error", f"condition: {error}"))
-                continue
-            if holds is not True:
-                skipped.append(
-                    Skip(
-                        rule.id,
-                        "condition_false",
-                        f"condition is false: {rule.when.source.strip()}",
-                    )
-                )
-                continue
         outcome = _fire(ctx, rule, points_stopped=stopper is not None)
         if isinstance(outcome, Skip):
             skipped.append(outcome)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from service.core.periods import Period
+
 __all__ = [
     "ATTRIBUTE_TYPES",
     "AttributeAction",
@@ -18,6 +20,8 @@ __all__ = [
     "BoardDef",
     "Caps",
     "ChallengeAction",
+    "ChallengeDef",
+    "ChallengeStepDef",
     "Coupon",
     "EngagementComponentDef",
     "EngagementDef",
@@ -282,7 +286,7 @@ class RuleAction(_File, frozen=True):
 class MemberCap(_File, frozen=True):
     """A per-member cap over a calendar period in the program's time zone."""
 
-    period: Literal["day", "week", "month", "year", "lifetime"]
+    period: Period
     max_times: int | None = None
     max_points: int | None = None
 

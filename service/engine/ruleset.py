@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
+from service.core.boards import Board
 from service.core.engagement import EngagementProgram, default_engagement
 from service.core.experiments import Experiment
+from service.core.periods import Period
 from service.core.tiers import TierProgram
+from service.engine.actions import Action
 from service.engine.cel import CelEnv, CompiledExpr
 from service.engine.events import AttributeSpec, EventTypeSpec
-from service.engine.files import BadgeDef, BoardDef, PointsPolicy, RewardDef, TestCase
+from service.engine.files import BadgeDef, PointsPolicy, RewardDef, TestCase
 from service.engine.progress_defs import CompiledChallenge, CompiledReferral, CompiledStreak
 
 __all__ = [
-    "CompiledAction",
     "CompiledCap",
     "CompiledRule",
     "Program",
@@ -25,18 +26,10 @@ __all__ = [
 ]
 
 
-class CompiledAction(msgspec.Struct, frozen=True):
-    """One action of a rule, its CEL compiled (`expr` is None for a badge)."""
-
-    kind: Literal["points", "badge", "challenge", "attribute"]
-    target: str
-    expr: CompiledExpr | None = None
-
-
 class CompiledCap(msgspec.Struct, frozen=True):
     """A per-member cap over a period."""
 
-    period: Literal["day", "week", "month", "year", "lifetime"]
+    period: Period
     max_times: int | None = None
     max_points: int | None = None
 
@@ -50,7 +43,7 @@ class CompiledRule(msgspec.Struct, frozen=True):
     line: int
     priority: int
     when: CompiledExpr | None
-    actions: tuple[CompiledAction, ...]
+    actions: tuple[Action, ...]
     reason: str | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -62,7 +55,7 @@ class CompiledRule(msgspec.Struct, frozen=True):
     @property
     def only_points(self) -> bool:
         """Every action awards points: a `stop` earlier in the event leaves it nothing to do."""
-        return all(action.kind == "points" for action in self.actions)
+        return all(action.gives_points for action in self.actions)
 
 
 class Program(msgspec.Struct, frozen=True):
@@ -76,7 +69,7 @@ class Program(msgspec.Struct, frozen=True):
     badges: dict[str, BadgeDef]
     member_attributes: dict[str, AttributeSpec]
     tiers: TierProgram | None = None
-    leaderboards: tuple[BoardDef, ...] = ()
+    leaderboards: tuple[Board, ...] = ()
     engagement: EngagementProgram = default_engagement(("purchase", "review", "referral"))
     """The composite engagement score (the loader always sets the program's own)."""
 

@@ -15,7 +15,7 @@ import msgspec
 
 from service.core.boards import (
     GROUP_SIZE,
-    BoardPeriod,
+    Board,
     bucket_bounds,
     bucket_of,
     display_name,
@@ -28,7 +28,7 @@ from service.decide.plan import LockPlan, read_plan
 from service.decide.rows import Log, changed_rows
 from service.decide.scoring import scored
 from service.engine import Event, Ruleset
-from service.engine.files import BoardDef
+from service.engine.board_load import period_text
 from service.errors import InvalidInput, NotFound
 from service.services import Services
 from service.store import boards as board_store
@@ -115,29 +115,28 @@ async def record(
     await apply_histogram(conn, rows)
 
 
-def _board(ruleset: Ruleset, board_id: str) -> BoardDef:
+def _board(ruleset: Ruleset, board_id: str) -> Board:
     for board in ruleset.program.leaderboards:
         if board.id == board_id:
             return board
     raise NotFound(f"no leaderboard '{board_id}'", field="board")
 
 
-def _period_key(ruleset: Ruleset, board: BoardDef, period: str, now: datetime) -> str:
-    board_period: BoardPeriod = board.period
+def _period_key(ruleset: Ruleset, board: Board, period: str, now: datetime) -> str:
     if period == "current":
-        return period_key_for(board_period, now, ruleset.program.timezone)
-    key = parse_period_key(board_period, period)
+        return period_key_for(board.period, now, ruleset.program.timezone)
+    key = parse_period_key(board.period, period)
     if key is None:
-        examples = {"day": "2026-03-02", "week": "2026-W10", "month": "2026-03", "all_time": "all"}
+        examples = {"day": "2026-03-02", "week": "2026-W10", "month": "2026-03", "lifetime": "all"}
         raise InvalidInput(
-            f"'{period}' is not a {board.period} period of board '{board.id}' "
+            f"'{period}' is not a {period_text(board.period)} period of board '{board.id}' "
             f"(use current or a key like {examples[board.period]})",
             field="period",
         )
     return key
 
 
-def _check_segment(board: BoardDef, segment: str | None, required: bool) -> None:
+def _check_segment(board: Board, segment: str | None, required: bool) -> None:
     if board.segment is None and segment is not None:
         raise InvalidInput(f"board '{board.id}' has no segments", field="segment")
     if board.segment is not None and segment is None and required:
@@ -176,8 +175,8 @@ async def top(
     return BoardPage(
         board=board.id,
         name=board.name,
-        metric=board.metric,
-        period=board.period,
+        metric=board.metric.key,
+        period=period_text(board.period),
         period_key=key,
         segment=segment,
         entries=[_entry(row, rank, viewer) for rank, row in enumerate(rows, start=1)],
@@ -208,8 +207,8 @@ async def standing(
         result = Standing(
             board=board.id,
             name=board.name,
-            metric=board.metric,
-            period=board.period,
+            metric=board.metric.key,
+            period=period_text(board.period),
             period_key=key,
             segment=shown_segment,
             ranked=False,

@@ -13,6 +13,7 @@ import msgspec
 from service.core.badges import next_level
 from service.core.boards import period_key_for
 from service.core.periods import period_bounds
+from service.engine.board_load import period_text
 from service.engine.files import BadgeDef
 from service.errors import NotFound
 from service.services import Services
@@ -156,14 +157,14 @@ def boards(services: Services) -> Boards:
     for board in ruleset.program.leaderboards:
         key = period_key_for(board.period, now, tz)
         start = end = None
-        if board.period != "all_time":
+        if board.period != "lifetime":
             start, end = period_bounds(board.period, key, tz)
         out.append(
             BoardInfo(
                 id=board.id,
                 name=board.name,
-                metric=board.metric,
-                period=board.period,
+                metric=board.metric.key,
+                period=period_text(board.period),
                 segment=board.segment,
                 current_period=key,
                 starts_at=start,

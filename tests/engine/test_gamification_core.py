@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from service.core.challenges import ChallengeProgress, advance
+from service.core.metrics import PointsEarned, Spend
 from service.core.streaks import streak_status, unit_of
 from service.core.tiers import TierLevel, TierProgram, TierState, lapse_at, review_tier
 from service.engine import Ruleset, RulesetInvalid
@@ -17,7 +18,7 @@ LADDER = (TierLevel("base", "Base", 0), TierLevel("gold", "Gold", 100, 1.5))
 
 
 def test_rolling_tier_lapses_when_the_window_no_longer_holds_it_plus_grace() -> None:
-    program = TierProgram("points_earned", LADDER, "Europe/Berlin", rolling_days=30, grace_days=5)
+    program = TierProgram(PointsEarned(), LADDER, "Europe/Berlin", rolling_days=30, grace_days=5)
     days = {date(2026, 3, 1): 60.0, date(2026, 3, 10): 60.0}
     # 1 March drops out on 31 March: 60 < 100; plus 5 days' grace, at Berlin midnight (CEST)
     assert lapse_at(program, LADDER[1], days, date(2026, 3, 10)) == datetime(
@@ -31,7 +32,7 @@ def test_rolling_tier_lapses_when_the_window_no_longer_holds_it_plus_grace() -> 
 
 
 def test_calendar_tier_is_kept_through_grace_and_requalifying_extends_it() -> None:
-    program = TierProgram("spend", LADDER, "UTC", grace_days=10)
+    program = TierProgram(Spend(), LADDER, "UTC", grace_days=10)
     gold = TierState("gold", datetime(2026, 5, 1, tzinfo=UTC), datetime(2027, 1, 11, tzinfo=UTC))
     days = {date(2026, 5, 1): 150.0}
     held = review_tier(program, gold, days, datetime(2027, 1, 5, tzinfo=UTC))

@@ -6,7 +6,7 @@ import re
 
 from service.core.experiments import BUCKETS, HOLDOUT, Experiment, Variant
 from service.engine.files import RuleDef
-from service.engine.problems import Problem
+from service.engine.load_context import LoadContext
 from service.engine.yamldoc import Path, YamlDoc
 
 __all__ = ["load_experiment"]
@@ -26,14 +26,13 @@ def _basis_points(value: str | float) -> int | None:
     return bp if abs(bp - float(value) * 100) < 1e-6 else None
 
 
-def load_experiment(
-    doc: YamlDoc, path: Path, rule: RuleDef, problems: list[Problem]
-) -> Experiment | None:
-    """The rule's experiment (None without one, or when refused: `problems` says why)."""
+def load_experiment(ctx: LoadContext, doc: YamlDoc, path: Path, rule: RuleDef) -> Experiment | None:
+    """The rule's experiment (None without one, or when refused: `ctx.problems` says why)."""
     e = rule.experiment
     if e is None:
         return None
     here: Path = (*path, "experiment")
+    problems = ctx.problems
     before = len(problems)
     if not _ID.fullmatch(e.id):
         problems.append(

@@ -12,8 +12,10 @@ from service.core.engagement import (
     EngagementProgram,
     default_engagement,
 )
+from service.core.metrics import EventCount
 from service.engine.events import INTERNAL_EVENT_TYPES
-from service.engine.files import EngagementComponentDef, EngagementDef
+from service.engine.files import EngagementComponentDef, EngagementDef, EngagementLevelDef
+from service.engine.load_context import LoadContext
 from service.engine.problems import Problem, did_you_mean
 from service.engine.yamldoc import Path, YamlDoc
 
@@ -71,7 +73,7 @@ def _component(
         metrics: tuple[str, ...] = (c.of,)
         unit = c.unit if c.unit is not None else target / 5
     else:
-        metrics = tuple(f"count:{t}" for t in events)
+        metrics = tuple(EventCount(t).key for t in events)
         unit = 1.0
     return EngagementComponent(
         id=cid,
@@ -85,55 +87,53 @@ def _component(
     )
 
 
-def load_engagement(
-    doc: YamlDoc, declared: EngagementDef | None, event_types: Iterable[str]
-) -> tuple[EngagementProgram, list[Problem]]:
-    """The program's engagement (the default one when none is declared) and its problems."""
-    types = list(event_types)
+def _levels(
+    doc: YamlDoc, declared: list[EngagementLevelDef] | None, problems: list[Problem]
+) -> tuple[EngagementLevel, ...]:
     if declared is None:
-        return default_engagement(_activity(types)), []
+        return DEFAULT_LEVELS
+    seen: set[str] = set()
+    for i, lv in enumerate(declared):
+        path: Path = ("engagement", "levels", i)
+        if lv.id in seen or not lv.id:
+            problems.append(doc.problem((*path, "id"), f"duplicate level '{lv.id}'"))
+        seen.add(lv.id)
+        if i == 0 and lv.threshold != 0:
+            problems.append(
+                doc.problem((*path, "threshold"), "the lowest level's threshold must be 0")
+            )
+        if i and lv.threshold <= declared[i - 1].threshold:
+            problems.append(
+                doc.problem((*path, "threshold"), "thresholds must rise from one level to the next")
+            )
+        if lv.threshold > 100:
+            problems.append(doc.problem((*path, "threshold"), "scores go up to 100"))
+    if not declared:
+        problems.append(doc.problem(("engagement", "levels"), "at least one level"))
+    return tuple(
+        EngagementLevel(lv.id, lv.name or lv.id.replace("_", " ").capitalize(), lv.threshold)
+        for lv in declared
+    )
+
+
+def load_engagement(
+    ctx: LoadContext, doc: YamlDoc, declared: EngagementDef | None
+) -> EngagementProgram:
+    """The program's engagement: the default one when none is declared, or when the declared
+    one is refused (its problems join `ctx`)."""
+    types = list(ctx.event_types)
+    if declared is None:
+        return default_engagement(_activity(types))
     problems: list[Problem] = []
     components = [
         _component(doc, cid, c, types, problems) for cid, c in declared.components.items()
     ]
     if not declared.components:
         problems.append(doc.problem(("engagement", "components"), "at least one component"))
-    levels: tuple[EngagementLevel, ...] = DEFAULT_LEVELS
-    if declared.levels is not None:
-        levels = tuple(
-            EngagementLevel(lv.id, lv.name or lv.id.replace("_", " ").capitalize(), lv.threshold)
-            for lv in declared.levels
-        )
-        seen: set[str] = set()
-        for i, lv in enumerate(declared.levels):
-            if lv.id in seen or not lv.id:
-                problems.append(
-                    doc.problem(("engagement", "levels", i, "id"), f"duplicate level '{lv.id}'")
-                )
-            seen.add(lv.id)
-            if i == 0 and lv.threshold != 0:
-                problems.append(
-                    doc.problem(
-                        ("engagement", "levels", 0, "threshold"),
-                        "the lowest level's threshold must be 0",
-                    )
-                )
-            if i and lv.threshold <= declared.levels[i - 1].threshold:
-                problems.append(
-                    doc.problem(
-                        ("engagement", "levels", i, "threshold"),
-                        "thresholds must rise from one level to the next",
-                    )
-                )
-            if lv.threshold > 100:
-                problems.append(
-                    doc.problem(("engagement", "levels", i, "threshold"), "scores go up to 100")
-                )
-        if not declared.levels:
-            problems.append(doc.problem(("engagement", "levels"), "at least one level"))
-    program = EngagementProgram(
+    levels = _levels(doc, declared.levels, problems)
+    if problems:
+        ctx.problems.extend(problems)
+        return default_engagement(_activity(types))
+    return EngagementProgram(
         components=tuple(c for c in components if c is not None), levels=levels
     )
-    if problems:
-        return default_engagement(_activity(types)), problems
-    return program, []
