@@ -167,7 +167,7 @@ Series = dict[str, list[tuple[int, float]]]
 
 
 def _series(program: EngagementProgram, days: DayMetrics) -> Series:
-    wanted = set(program.metrics)
+    wanted = _plan(program).readers  # every metric a component reads
     series: Series = {}
     for (metric, day), amount in days.items():
         if metric in wanted and amount:
@@ -269,55 +269,117 @@ def best_raise(program: EngagementProgram, days: DayMetrics, on: date) -> Raise 
     return best
 
 
-def _decaying(program: EngagementProgram, series: Series, start: int) -> Callable[[int], float]:
+class _Plan(msgspec.Struct, frozen=True):
+    """What `settled` derives from a program alone, once per program: for each metric the
+    components that read it (once per mention), the weights, and the rank of each level."""
+
+    readers: dict[str, tuple[int, ...]]
+    weighted: tuple[float, ...]
+    """Per component, 100 * weight / the sum of the weights."""
+    levels: tuple[tuple[float, int], ...]
+    """Per level, (threshold, the rank `rank` gives its id)."""
+    window_days: int
+
+
+_plans: dict[int, tuple[EngagementProgram, _Plan]] = {}
+
+
+def _plan(program: EngagementProgram) -> _Plan:
+    cached = _plans.get(id(program))
+    if cached is not None and cached[0] is program:
+        return cached[1]
+    readers: dict[str, list[int]] = {}
+    for i, c in enumerate(program.components):
+        for metric in c.metrics:
+            readers.setdefault(metric, []).append(i)
+    weights = sum(c.weight for c in program.components) or 1.0
+    plan = _Plan(
+        readers={m: tuple(r) for m, r in readers.items()},
+        weighted=tuple(100.0 * c.weight / weights for c in program.components),
+        levels=tuple((lv.threshold, program.rank(lv.id)) for lv in program.levels),
+        window_days=program.window_days,
+    )
+    if len(_plans) >= 64:  # rulesets come and go (drafts, versions): keep the cache small
+        _plans.clear()
+    _plans[id(program)] = (program, plan)
+    return plan
+
+
+def _level_rank(levels: tuple[tuple[float, int], ...], score: float) -> int:
+    """`program.rank(program.level_of(score))`, from the plan's levels."""
+    reached = 0  # the first level's id: rank 0
+    for threshold, rank in levels:
+        if score >= threshold:
+            reached = rank
+    return reached
+
+
+def _per_day(rows: list[tuple[int, float]]) -> dict[int, float]:
+    per_day: dict[int, float] = {}
+    for day, amount in rows:
+        per_day[day] = per_day.get(day, 0.0) + amount
+    return per_day
+
+
+def _rows(plan: _Plan, n: int, days: DayMetrics, start: int) -> list[list[tuple[int, float]]]:
+    """Per component, the (day ordinal, amount) of the days it reads up to `start`, in
+    (day, amount) order: the days read and sorted once for every component."""
+    readers = plan.readers
+    read: list[tuple[int, float, tuple[int, ...]]] = []
+    for (metric, day), amount in days.items():
+        readers_of = readers.get(metric)
+        if readers_of is not None and amount:
+            read.append((day.toordinal(), float(amount), readers_of))
+    read.sort()
+    rows: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for ordinal, value, readers_of in read:
+        if ordinal <= start:
+            for i in readers_of:
+                rows[i].append((ordinal, value))
+    return rows
+
+
+def _decaying(program: EngagementProgram, days: DayMetrics, start: int) -> Callable[[int], float]:
     """The score `k` days after `start` with no new activity, each component precomputed once
     (a decayed sum only shrinks by its half-life and by days leaving its window)."""
-    weights = sum(c.weight for c in program.components) or 1.0
-    parts: list[Callable[[int], float]] = []
-    for c in program.components:
+    plan = _plan(program)
+    components = program.components
+    rows = _rows(plan, len(components), days, start)
+    recency: list[tuple[int, float, float, int | None]] = []
+    summed: list[tuple[int, float, float, float, list[int], list[float]]] = []
+    for i, c in enumerate(components):
         first = start - c.window_days + 1
-        rows = sorted(
-            (day, amount)
-            for metric in c.metrics
-            for day, amount in series.get(metric, ())
-            if first <= day <= start
-        )
+        mine = rows[i]
+        if mine and mine[0][0] < first:
+            mine = mine[bisect_left(mine, (first,)) :]
         if c.kind == "recency":
-            per_day: dict[int, float] = {}
-            for day, amount in rows:
-                per_day[day] = per_day.get(day, 0.0) + amount
-            active = [day for day, amount in per_day.items() if amount > 0]
+            active = [day for day, amount in _per_day(mine).items() if amount > 0]
             latest = max(active) if active else None
-
-            def recency(k: int, c: EngagementComponent = c, latest: int | None = latest) -> float:
-                if latest is None or start + k - latest >= c.window_days:
-                    return 0.0
-                return float(0.5 ** ((start + k - latest) / c.half_life_days))
-
-            parts.append(recency)
+            recency.append((i, plan.weighted[i], c.half_life_days, latest))
             continue
-        days_in = [day for day, _ in rows]
-        suffix = [0.0] * (len(rows) + 1)
-        for i in range(len(rows) - 1, -1, -1):
-            day, amount = rows[i]
-            suffix[i] = suffix[i + 1] + amount * 0.5 ** ((start - day) / c.half_life_days)
+        half_life = c.half_life_days
+        suffix = [0.0] * (len(mine) + 1)
+        for j in range(len(mine) - 1, -1, -1):
+            day, amount = mine[j]
+            suffix[j] = suffix[j + 1] + amount * 0.5 ** ((start - day) / half_life)
+        summed.append((i, plan.weighted[i], half_life, c.target, [d for d, _ in mine], suffix))
+    windows = [c.window_days for c in components]
+    n = len(components)
 
-        def summed(
-            k: int,
-            c: EngagementComponent = c,
-            days_in: list[int] = days_in,
-            suffix: list[float] = suffix,
-        ) -> float:
-            i = bisect_left(days_in, start + k - c.window_days + 1)
-            total = max(0.0, suffix[i] * 0.5 ** (k / c.half_life_days))
-            return min(1.0, total / c.target) if c.target > 0 else 0.0
+    def score(k: int) -> float:
+        parts = [0.0] * n
+        for i, weight, half_life, latest in recency:
+            if latest is None or start + k - latest >= windows[i]:
+                parts[i] = weight * 0.0
+            else:
+                parts[i] = weight * float(0.5 ** ((start + k - latest) / half_life))
+        for i, weight, half_life, target, days_in, suffix in summed:
+            j = bisect_left(days_in, start + k - windows[i] + 1)
+            total = max(0.0, suffix[j] * 0.5 ** (k / half_life))
+            parts[i] = weight * (min(1.0, total / target) if target > 0 else 0.0)
+        return round(sum(parts), 2)
 
-        parts.append(summed)
-    weighted = [
-        (100.0 * c.weight / weights, part)
-        for c, part in zip(program.components, parts, strict=True)
-    ]
-    return lambda k: round(sum(w * part(k) for w, part in weighted), 2)
+    return score
 
 
 def settled(
@@ -326,15 +388,16 @@ def settled(
     """(score, level) as of `on`, and the first day after it on which, with no new activity,
     the level is lower (None if it never falls): the days read once."""
     start = on.toordinal()
-    score = _decaying(program, _series(program, days), start)
+    score = _decaying(program, days, start)
     now_score = score(0)
     level = program.level_of(now_score)
     rank = program.rank(level)
     if rank <= 0:
         return now_score, level, None
+    levels = _plan(program).levels
 
     def below(k: int) -> bool:
-        return program.rank(program.level_of(score(k))) < rank
+        return _level_rank(levels, score(k)) < rank
 
     lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
     if not below(hi):
