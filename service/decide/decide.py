@@ -5,7 +5,7 @@ run through it; the second event of a member sees the first's result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 import msgspec
@@ -38,9 +38,15 @@ class Decision(msgspec.Struct, kw_only=True):
 
 
 def decide(
-    ruleset: Ruleset, start: SetState, events: Sequence[Prepared], now: datetime
+    ruleset: Ruleset,
+    start: SetState,
+    events: Sequence[Prepared],
+    now: datetime,
+    *,
+    webhooks: Collection[str] | None = None,
 ) -> Decision:
-    """Decide every event of a set in order: what each answers, and what to write."""
+    """Decide every event of a set in order: what each answers, and what to write (the outbox
+    messages of the `webhooks` kinds: None for every kind)."""
     members = dict(start.members)
     budgets = dict(start.budgets)
     log = Log()
@@ -62,5 +68,5 @@ def decide(
         budgets = step.budgets
         log.extend(step.log)
         outcomes.append(result)
-    rows = changed_rows(start.members, members, start.budgets, budgets, log, now)
+    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, webhooks)
     return Decision(outcomes=outcomes, rows=rows)

@@ -6,6 +6,7 @@ final value of each row that changed, found by comparing the members before and 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -602,8 +603,11 @@ def changed_rows(
     budgets_after: dict[str, int],
     log: Log,
     now: datetime,
+    webhooks: Collection[str] | None = None,
 ) -> Rows:
-    """The rows that take the store from `before` to `after` (plus the logged rows)."""
+    """The rows that take the store from `before` to `after` (plus the logged rows), with
+    the outbox messages of the `webhooks` kinds (None: of every kind; the store keeps those
+    an endpoint wants)."""
     rows = Rows()
     _logged_rows(rows, log)
     for member_id in sorted(after):
@@ -619,5 +623,5 @@ def changed_rows(
         for rule_id, spent in sorted(budgets_after.items())
         if budgets_before.get(rule_id) != spent
     ]
-    rows.webhooks = outbox_messages(rows, log, before, after, now)
+    rows.webhooks = outbox_messages(rows, log, before, after, now, webhooks)
     return rows

@@ -143,6 +143,8 @@ class Applied(msgspec.Struct, kw_only=True):
 
 
 _EMPTY = Rows()
+_NO_WEBHOOKS: frozenset[str] = frozenset()
+"""The memory store keeps no outbox: a replay builds no webhook message."""
 _ATTEMPTS = 5
 
 
@@ -192,7 +194,9 @@ def _event(store: MemoryStore, ruleset: Ruleset, op: EventOp) -> Applied:
             if since is not None:
                 days[member_id] = min(days.get(member_id, since), since)
         plan = read_plan(ruleset, [event], sorted(locked.profiles), op.now, referrer_days=days)
-        decision = decide(ruleset, store.load(plan, locked), [prepared], op.now)
+        decision = decide(
+            ruleset, store.load(plan, locked), [prepared], op.now, webhooks=_NO_WEBHOOKS
+        )
         missing = decision.missing
         if missing is None:
             store.save(decision.rows)
@@ -233,7 +237,9 @@ def _member_op(
         except DomainError as refusal:
             return Applied(outcome=refusal, rows=_EMPTY)
         after = {**loaded.members, **step.changed}
-        rows = changed_rows(loaded.members, after, loaded.budgets, step.budgets, step.log, now)
+        rows = changed_rows(
+            loaded.members, after, loaded.budgets, step.budgets, step.log, now, _NO_WEBHOOKS
+        )
         if store.save(rows):
             return Applied(outcome=answer if isinstance(answer, DomainError) else None, rows=rows)
     raise RuntimeError(f"an operation on {member_id} could not be decided again")
