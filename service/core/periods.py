@@ -7,6 +7,7 @@ late event lands in the period of its occurrence. Bounds are half-open: `start <
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,14 @@ def _require_aware(at: datetime) -> None:
 def period_key(period: Period, at: datetime, tz: str) -> str:
     """Name the `period` that the instant `at` falls in, on the wall clock of zone `tz`."""
     _require_aware(at)
+    return _period_key(period, at, tz)
+
+
+@lru_cache(maxsize=4096)
+def _period_key(period: Period, at: datetime, tz: str) -> str:
+    # Memoised: one decision names the periods of the same instant many times (caps, boards,
+    # challenge windows), and the time zone conversion is most of the cost. Equal instants
+    # are equal keys whatever their zone, and their wall clock in `tz` is the same.
     local = at.astimezone(ZoneInfo(tz))
     if period == "day":
         return local.date().isoformat()

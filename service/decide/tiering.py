@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from msgspec.structs import replace
@@ -28,8 +29,10 @@ MetricAmount = tuple[str, date, Decimal]
 """(metric, local day, amount) an event adds: `points_earned`, `spend`, `count:<type>`."""
 
 
+@lru_cache(maxsize=4096)
 def local_day(at: datetime, tz: str) -> date:
-    """The local date of an instant in a time zone."""
+    """The local date of an instant in a time zone (memoised: a decision asks it of the same
+    instants many times)."""
     return at.astimezone(ZoneInfo(tz)).date()
 
 
