@@ -17,6 +17,7 @@ counts exactly as if it had arrived on time.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
@@ -279,6 +280,11 @@ class _Plan(msgspec.Struct, frozen=True):
     levels: tuple[tuple[float, int], ...]
     """Per level, (threshold, the rank `rank` gives its id)."""
     window_days: int
+    monotone: bool
+    """Whether the score can only fall as days pass, for any days with positive amounts: no
+    negative weight, every half-life positive, the thresholds rising (the loader's rules)."""
+    half_life: float
+    """The components' half-lives, weighted: where `_first_below` looks first."""
 
 
 _plans: dict[int, tuple[EngagementProgram, _Plan]] = {}
@@ -298,6 +304,14 @@ def _plan(program: EngagementProgram) -> _Plan:
         weighted=tuple(100.0 * c.weight / weights for c in program.components),
         levels=tuple((lv.threshold, program.rank(lv.id)) for lv in program.levels),
         window_days=program.window_days,
+        monotone=all(c.weight >= 0 and c.half_life_days > 0 for c in program.components)
+        and all(
+            program.rank(lv.id) == i and (i == 0 or lv.threshold > program.levels[i - 1].threshold)
+            for i, lv in enumerate(program.levels)
+        ),
+        half_life=sum(c.weight * c.half_life_days for c in program.components) / weights
+        if program.components
+        else 1.0,
     )
     if len(_plans) >= 64:  # rulesets come and go (drafts, versions): keep the cache small
         _plans.clear()
@@ -339,47 +353,66 @@ def _rows(plan: _Plan, n: int, days: DayMetrics, start: int) -> list[list[tuple[
     return rows
 
 
-def _decaying(program: EngagementProgram, days: DayMetrics, start: int) -> Callable[[int], float]:
+def _decaying(
+    program: EngagementProgram, days: DayMetrics, start: int
+) -> tuple[Callable[[int], float], bool]:
     """The score `k` days after `start` with no new activity, each component precomputed once
-    (a decayed sum only shrinks by its half-life and by days leaving its window)."""
+    (a decayed sum only shrinks by its half-life and by days leaving its window), and whether
+    it can only fall as `k` grows (no negative amount read, a program that keeps it so)."""
     plan = _plan(program)
     components = program.components
     rows = _rows(plan, len(components), days, start)
-    recency: list[tuple[int, float, float, int | None]] = []
-    summed: list[tuple[int, float, float, float, list[int], list[float]]] = []
+    monotone = plan.monotone and all(amount > 0 for mine in rows for _, amount in mine)
+    # per component the constants of its share `k` days on: (index, weight, half-life, age of
+    # the latest active day, the first k past the window) for recency; (index, weight,
+    # half-life, target, days, decayed suffix sums, the day k + this leaves the window, the
+    # last k at which none has left) for a decayed sum
+    recency: list[tuple[int, float, float, int, int]] = []
+    summed: list[tuple[int, float, float, float, list[int], list[float], int, int]] = []
     for i, c in enumerate(components):
-        first = start - c.window_days + 1
+        gone = start - c.window_days + 1
         mine = rows[i]
-        if mine and mine[0][0] < first:
-            mine = mine[bisect_left(mine, (first,)) :]
+        if mine and mine[0][0] < gone:
+            mine = mine[bisect_left(mine, (gone,)) :]
         if c.kind == "recency":
             active = [day for day, amount in _per_day(mine).items() if amount > 0]
-            latest = max(active) if active else None
-            recency.append((i, plan.weighted[i], c.half_life_days, latest))
+            if active:
+                latest = max(active)
+                age, until = start - latest, latest + c.window_days - start
+            else:
+                age, until = 0, -1  # no share at any k
+            recency.append((i, plan.weighted[i], c.half_life_days, age, until))
             continue
         half_life = c.half_life_days
         suffix = [0.0] * (len(mine) + 1)
         for j in range(len(mine) - 1, -1, -1):
             day, amount = mine[j]
             suffix[j] = suffix[j + 1] + amount * 0.5 ** ((start - day) / half_life)
-        summed.append((i, plan.weighted[i], half_life, c.target, [d for d, _ in mine], suffix))
-    windows = [c.window_days for c in components]
+        days_in = [d for d, _ in mine]
+        whole = days_in[0] - gone if days_in else 1 << 30
+        summed.append((i, plan.weighted[i], half_life, c.target, days_in, suffix, gone, whole))
     n = len(components)
 
     def score(k: int) -> float:
+        # the same arithmetic as `_component`'s, in the same order: max(0.0, x) and
+        # min(1.0, x) written out
         parts = [0.0] * n
-        for i, weight, half_life, latest in recency:
-            if latest is None or start + k - latest >= windows[i]:
+        for i, weight, half_life, age, until in recency:
+            if k >= until:
                 parts[i] = weight * 0.0
             else:
-                parts[i] = weight * float(0.5 ** ((start + k - latest) / half_life))
-        for i, weight, half_life, target, days_in, suffix in summed:
-            j = bisect_left(days_in, start + k - windows[i] + 1)
-            total = max(0.0, suffix[j] * 0.5 ** (k / half_life))
-            parts[i] = weight * (min(1.0, total / target) if target > 0 else 0.0)
+                parts[i] = weight * 0.5 ** ((age + k) / half_life)
+        for i, weight, half_life, target, days_in, suffix, gone, whole in summed:
+            if target > 0:
+                total = suffix[0 if k <= whole else bisect_left(days_in, k + gone)]
+                total = total * 0.5 ** (k / half_life)
+                share = total / target if total > 0.0 else 0.0
+                parts[i] = weight * (share if share < 1.0 else 1.0)
+            else:
+                parts[i] = weight * 0.0
         return round(sum(parts), 2)
 
-    return score
+    return score, monotone
 
 
 def settled(
@@ -388,7 +421,7 @@ def settled(
     """(score, level) as of `on`, and the first day after it on which, with no new activity,
     the level is lower (None if it never falls): the days read once."""
     start = on.toordinal()
-    score = _decaying(program, days, start)
+    score, monotone = _decaying(program, days, start)
     now_score = score(0)
     level = program.level_of(now_score)
     rank = program.rank(level)
@@ -400,15 +433,57 @@ def settled(
         return _level_rank(levels, score(k)) < rank
 
     lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
+    if monotone:
+        threshold = program.levels[rank].threshold
+        found = _first_below(score, now_score, hi, threshold, _plan(program).half_life)
+        if found is None:
+            return now_score, level, None
+        return now_score, level, on + timedelta(days=found)
     if not below(hi):
         return now_score, level, None
-    while lo < hi:  # the score only falls as days pass without activity: bisect
+    while lo < hi:  # bisect (as `_first_below`, without assuming the score only falls)
         mid = (lo + hi) // 2
         if below(mid):
             hi = mid
         else:
             lo = mid + 1
     return now_score, level, on + timedelta(days=lo)
+
+
+def _first_below(
+    score: Callable[[int], float], now_score: float, last: int, threshold: float, half_life: float
+) -> int | None:
+    """The first `k` in 1..`last` whose score is below `threshold` (None if none), for a score
+    that only falls as `k` grows, is `now_score` at 0 and 0.0 at `last` (past every window):
+    the same day as bisecting finds, in about half the evaluations. The bracket is narrowed
+    where the score, taken as decaying exponentially between its ends, crosses the threshold
+    (first by the weighted `half_life`; a bisection step whenever that did not halve it)."""
+    if threshold <= 0.0:  # 0.0 at `last` keeps the level
+        return None
+    low, low_score = 0, now_score  # at or above the threshold at `low`...
+    high, high_score = last, 0.0  # ...below it at `high`
+    guess = math.ceil(half_life * math.log2(now_score / threshold)) if now_score > threshold else 1
+    halve = False
+    while high - low > 1:
+        width = high - low
+        if guess:
+            mid, guess = guess, 0
+        elif halve:
+            mid = (low + high) // 2
+        elif high_score > 0.0:
+            mid = low + math.ceil(
+                math.log(low_score / threshold) / math.log(low_score / high_score) * width
+            )
+        else:
+            mid = low + math.ceil((low_score - threshold) / low_score * width)
+        mid = min(max(mid, low + 1), high - 1)
+        value = score(mid)
+        if value < threshold:
+            high, high_score = mid, value
+        else:
+            low, low_score = mid, value
+        halve = 2 * (high - low) > width
+    return high
 
 
 def drops_on(program: EngagementProgram, days: DayMetrics, on: date) -> date | None:

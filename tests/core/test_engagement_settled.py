@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,7 +134,7 @@ def programs(draw: st.DrawFn) -> EngagementProgram:
                 target=draw(st.sampled_from((0.0, 1.0, 3.0, 10.0, 300.0))),
             )
         )
-    thresholds = sorted(set(draw(st.lists(st.integers(1, 99), max_size=4))))
+    thresholds = sorted(set(draw(st.lists(st.integers(1, 60), max_size=4))))
     upper = [EngagementLevel(f"l{i + 1}", f"L{i + 1}", float(t)) for i, t in enumerate(thresholds)]
     levels = (EngagementLevel("l0", "L0", 0.0), *upper)
     return EngagementProgram(components=tuple(components), levels=levels)
@@ -157,6 +158,31 @@ def test_settled_equals_the_reference(
 ) -> None:
     on = ON + timedelta(days=shift)
     assert settled(program, days, on) == reference_settled(program, days, on)
+
+
+positive_histories = st.dictionaries(
+    st.tuples(st.sampled_from(METRICS), st.integers(-150, 0)),
+    st.one_of(
+        st.integers(1, 6).map(Decimal),
+        st.decimals(min_value="0.01", max_value=500, places=2),
+    ),
+    max_size=40,
+).map(lambda d: {(m, ON + timedelta(days=ago)): a for (m, ago), a in d.items()})
+
+
+@settings(max_examples=800, deadline=None)
+@given(programs(), positive_histories, st.lists(st.floats(0.01, 1.5), min_size=1, max_size=4))
+def test_settled_equals_the_reference_with_positive_amounts(
+    program: EngagementProgram, days: dict[tuple[str, date], Decimal], fractions: list[float]
+) -> None:
+    """Positive amounts: the score only falls with time, and the fall day is searched for by
+    interpolation rather than bisection; it is the same day. The levels' thresholds are drawn
+    around the member's score, so that most examples have a level to fall from."""
+    now = reference_settled(program, days, ON)[0]
+    thresholds = sorted({round(f * now, 2) for f in fractions if round(f * now, 2) > 0})
+    upper = [EngagementLevel(f"l{i + 1}", "L", t) for i, t in enumerate(thresholds)]
+    program = msgspec.structs.replace(program, levels=(EngagementLevel("l0", "L0", 0.0), *upper))
+    assert settled(program, days, ON) == reference_settled(program, days, ON)
 
 
 @settings(max_examples=300, deadline=None)
