@@ -38,6 +38,7 @@ __all__ = [
     "default_engagement",
     "drops_on",
     "engagement_at",
+    "engagement_shares",
     "settled",
 ]
 
@@ -208,20 +209,41 @@ def _score(program: EngagementProgram, series: Series, on: int) -> float:
     )
 
 
-def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
-    """The score, level and components as of the local day `on`, from the member's days
-    (days after `on` are not counted: a late event's rules see the member as of its day)."""
+def _points(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, list[tuple[float, float, float]]]:
+    """The score as of `on` and, per component, (value, share, score points unrounded)."""
     series = _series(program, days)
     weights = sum(c.weight for c in program.components) or 1.0
     day = on.toordinal()
-    parts: list[ComponentScore] = []
+    parts: list[tuple[float, float, float]] = []
     for c in program.components:
         value, share = _component(c, series, day)
-        points = 100.0 * c.weight * share / weights
-        parts.append(ComponentScore(id=c.id, value=value, share=round(share, 4), points=points))
-    score = round(sum(p.points for p in parts), 2)
-    parts = [msgspec.structs.replace(p, points=round(p.points, 2)) for p in parts]
-    return Engagement(score=score, level=program.level_of(score), components=tuple(parts))
+        parts.append((value, share, 100.0 * c.weight * share / weights))
+    return round(sum(p[2] for p in parts), 2), parts
+
+
+def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
+    """The score, level and components as of the local day `on`, from the member's days
+    (days after `on` are not counted: a late event's rules see the member as of its day)."""
+    score, parts = _points(program, days, on)
+    components = tuple(
+        ComponentScore(id=c.id, value=value, share=round(share, 4), points=round(points, 2))
+        for c, (value, share, points) in zip(program.components, parts, strict=True)
+    )
+    return Engagement(score=score, level=program.level_of(score), components=components)
+
+
+def engagement_shares(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, str, dict[str, float]]:
+    """`engagement_at`'s score, level and each component's share, as rules read them, without
+    building the components."""
+    score, parts = _points(program, days, on)
+    shares = {
+        c.id: round(share, 4) for c, (_, share, _) in zip(program.components, parts, strict=True)
+    }
+    return score, program.level_of(score), shares
 
 
 class Raise(msgspec.Struct, frozen=True, kw_only=True):
@@ -335,22 +357,29 @@ def _per_day(rows: list[tuple[int, float]]) -> dict[int, float]:
     return per_day
 
 
-def _rows(plan: _Plan, n: int, days: DayMetrics, start: int) -> list[list[tuple[int, float]]]:
+def _rows(
+    plan: _Plan, n: int, days: DayMetrics, start: int
+) -> tuple[list[list[tuple[int, float]]], bool]:
     """Per component, the (day ordinal, amount) of the days it reads up to `start`, in
-    (day, amount) order: the days read and sorted once for every component."""
+    (day, amount) order: the days read and sorted once for every component; and whether no
+    amount read is negative."""
     readers = plan.readers
     read: list[tuple[int, float, tuple[int, ...]]] = []
+    positive = True
     for (metric, day), amount in days.items():
         readers_of = readers.get(metric)
         if readers_of is not None and amount:
-            read.append((day.toordinal(), float(amount), readers_of))
+            value = float(amount)
+            if value < 0.0:
+                positive = False
+            read.append((day.toordinal(), value, readers_of))
     read.sort()
     rows: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     for ordinal, value, readers_of in read:
         if ordinal <= start:
             for i in readers_of:
                 rows[i].append((ordinal, value))
-    return rows
+    return rows, positive
 
 
 def _decaying(
@@ -361,8 +390,8 @@ def _decaying(
     it can only fall as `k` grows (no negative amount read, a program that keeps it so)."""
     plan = _plan(program)
     components = program.components
-    rows = _rows(plan, len(components), days, start)
-    monotone = plan.monotone and all(amount > 0 for mine in rows for _, amount in mine)
+    rows, positive = _rows(plan, len(components), days, start)
+    monotone = plan.monotone and positive
     # per component the constants of its share `k` days on: (index, weight, half-life, age of
     # the latest active day, the first k past the window) for recency; (index, weight,
     # half-life, target, days, decayed suffix sums, the day k + this leaves the window, the
@@ -424,18 +453,19 @@ def settled(
     score, monotone = _decaying(program, days, start)
     now_score = score(0)
     level = program.level_of(now_score)
-    rank = program.rank(level)
+    plan = _plan(program)
+    levels = plan.levels
+    rank = _level_rank(levels, now_score)  # program.rank(level)
     if rank <= 0:
         return now_score, level, None
-    levels = _plan(program).levels
 
     def below(k: int) -> bool:
         return _level_rank(levels, score(k)) < rank
 
-    lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
+    lo, hi = 1, plan.window_days + 1  # after the longest window every share is 0
     if monotone:
         threshold = program.levels[rank].threshold
-        found = _first_below(score, now_score, hi, threshold, _plan(program).half_life)
+        found = _first_below(score, now_score, hi, threshold, plan.half_life)
         if found is None:
             return now_score, level, None
         return now_score, level, on + timedelta(days=found)

@@ -18,6 +18,8 @@ from service.core.engagement import (
     EngagementComponent,
     EngagementLevel,
     EngagementProgram,
+    engagement_at,
+    engagement_shares,
     settled,
 )
 
@@ -158,6 +160,9 @@ def test_settled_equals_the_reference(
 ) -> None:
     on = ON + timedelta(days=shift)
     assert settled(program, days, on) == reference_settled(program, days, on)
+    e = engagement_at(program, days, on)
+    shares = {c.id: c.share for c in e.components}
+    assert engagement_shares(program, days, on) == (e.score, e.level, shares)
 
 
 positive_histories = st.dictionaries(
