@@ -89,12 +89,12 @@ class EngagementProgram(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def metrics(self) -> tuple[str, ...]:
         """Every daily metric a component reads, sorted."""
-        return tuple(sorted({m for c in self.components for m in c.metrics}))
+        return _plan(self).metrics
 
     @property
     def window_days(self) -> int:
         """The longest window: days older than this never count."""
-        return max((c.window_days for c in self.components), default=1)
+        return _plan(self).window_days
 
     def since(self, day: date) -> date:
         """The first day a score computed for `day` reads."""
@@ -293,14 +293,16 @@ def best_raise(program: EngagementProgram, days: DayMetrics, on: date) -> Raise 
 
 
 class _Plan(msgspec.Struct, frozen=True):
-    """What `settled` derives from a program alone, once per program: for each metric the
-    components that read it (once per mention), the weights, and the rank of each level."""
+    """What a program's score derives from the program alone, once per program: for each
+    metric the components that read it (once per mention), the weights, the rank of each
+    level, the metrics and the longest window."""
 
     readers: dict[str, tuple[int, ...]]
     weighted: tuple[float, ...]
     """Per component, 100 * weight / the sum of the weights."""
     levels: tuple[tuple[float, int], ...]
     """Per level, (threshold, the rank `rank` gives its id)."""
+    metrics: tuple[str, ...]
     window_days: int
     monotone: bool
     """Whether the score can only fall as days pass, for any days with positive amounts: no
@@ -325,7 +327,8 @@ def _plan(program: EngagementProgram) -> _Plan:
         readers={m: tuple(r) for m, r in readers.items()},
         weighted=tuple(100.0 * c.weight / weights for c in program.components),
         levels=tuple((lv.threshold, program.rank(lv.id)) for lv in program.levels),
-        window_days=program.window_days,
+        metrics=tuple(sorted({m for c in program.components for m in c.metrics})),
+        window_days=max((c.window_days for c in program.components), default=1),
         monotone=all(c.weight >= 0 and c.half_life_days > 0 for c in program.components)
         and all(
             program.rank(lv.id) == i and (i == 0 or lv.threshold > program.levels[i - 1].threshold)
