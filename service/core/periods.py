@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["Period", "period_bounds", "period_key"]
+__all__ = ["Period", "local_date", "period_bounds", "period_key"]
 
 Period = Literal["day", "week", "month", "year", "lifetime"]
 _LIFETIME_START = datetime(1970, 1, 1, tzinfo=UTC)
@@ -21,6 +21,13 @@ _LIFETIME_END = datetime(9999, 12, 31, tzinfo=UTC)
 def _require_aware(at: datetime) -> None:
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"naive datetime {at.isoformat()}: a time zone is required")
+
+
+@lru_cache(maxsize=4096)
+def local_date(at: datetime, tz: str) -> date:
+    """The date of the instant `at` on the wall clock of zone `tz` (memoised: a decision asks
+    it of the same instants many times)."""
+    return at.astimezone(ZoneInfo(tz)).date()
 
 
 def period_key(period: Period, at: datetime, tz: str) -> str:

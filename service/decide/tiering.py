@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from msgspec.structs import replace
 
+from service.core.periods import local_date
 from service.core.tiers import TierMove, TierProgram, TierReview, review_tier
 from service.decide.rows import MetricRow, TierMoveRow
 from service.decide.state import MemberState
@@ -29,11 +28,9 @@ MetricAmount = tuple[str, date, Decimal]
 """(metric, local day, amount) an event adds: `points_earned`, `spend`, `count:<type>`."""
 
 
-@lru_cache(maxsize=4096)
 def local_day(at: datetime, tz: str) -> date:
-    """The local date of an instant in a time zone (memoised: a decision asks it of the same
-    instants many times)."""
-    return at.astimezone(ZoneInfo(tz)).date()
+    """The local date of an instant in a time zone (memoised, `core.periods.local_date`)."""
+    return local_date(at, tz)
 
 
 def metric_since(program: TierProgram, now: datetime, event_day: date | None = None) -> date:
