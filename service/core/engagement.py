@@ -17,6 +17,7 @@ counts exactly as if it had arrived on time.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
@@ -37,6 +38,7 @@ __all__ = [
     "default_engagement",
     "drops_on",
     "engagement_at",
+    "engagement_shares",
     "settled",
 ]
 
@@ -87,12 +89,12 @@ class EngagementProgram(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def metrics(self) -> tuple[str, ...]:
         """Every daily metric a component reads, sorted."""
-        return tuple(sorted({m for c in self.components for m in c.metrics}))
+        return _plan(self).metrics
 
     @property
     def window_days(self) -> int:
         """The longest window: days older than this never count."""
-        return max((c.window_days for c in self.components), default=1)
+        return _plan(self).window_days
 
     def since(self, day: date) -> date:
         """The first day a score computed for `day` reads."""
@@ -167,7 +169,7 @@ Series = dict[str, list[tuple[int, float]]]
 
 
 def _series(program: EngagementProgram, days: DayMetrics) -> Series:
-    wanted = set(program.metrics)
+    wanted = _plan(program).readers  # every metric a component reads
     series: Series = {}
     for (metric, day), amount in days.items():
         if metric in wanted and amount:
@@ -207,20 +209,41 @@ def _score(program: EngagementProgram, series: Series, on: int) -> float:
     )
 
 
-def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
-    """The score, level and components as of the local day `on`, from the member's days
-    (days after `on` are not counted: a late event's rules see the member as of its day)."""
+def _points(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, list[tuple[float, float, float]]]:
+    """The score as of `on` and, per component, (value, share, score points unrounded)."""
     series = _series(program, days)
     weights = sum(c.weight for c in program.components) or 1.0
     day = on.toordinal()
-    parts: list[ComponentScore] = []
+    parts: list[tuple[float, float, float]] = []
     for c in program.components:
         value, share = _component(c, series, day)
-        points = 100.0 * c.weight * share / weights
-        parts.append(ComponentScore(id=c.id, value=value, share=round(share, 4), points=points))
-    score = round(sum(p.points for p in parts), 2)
-    parts = [msgspec.structs.replace(p, points=round(p.points, 2)) for p in parts]
-    return Engagement(score=score, level=program.level_of(score), components=tuple(parts))
+        parts.append((value, share, 100.0 * c.weight * share / weights))
+    return round(sum(p[2] for p in parts), 2), parts
+
+
+def engagement_at(program: EngagementProgram, days: DayMetrics, on: date) -> Engagement:
+    """The score, level and components as of the local day `on`, from the member's days
+    (days after `on` are not counted: a late event's rules see the member as of its day)."""
+    score, parts = _points(program, days, on)
+    components = tuple(
+        ComponentScore(id=c.id, value=value, share=round(share, 4), points=round(points, 2))
+        for c, (value, share, points) in zip(program.components, parts, strict=True)
+    )
+    return Engagement(score=score, level=program.level_of(score), components=components)
+
+
+def engagement_shares(
+    program: EngagementProgram, days: DayMetrics, on: date
+) -> tuple[float, str, dict[str, float]]:
+    """`engagement_at`'s score, level and each component's share, as rules read them, without
+    building the components."""
+    score, parts = _points(program, days, on)
+    shares = {
+        c.id: round(share, 4) for c, (_, share, _) in zip(program.components, parts, strict=True)
+    }
+    return score, program.level_of(score), shares
 
 
 class Raise(msgspec.Struct, frozen=True, kw_only=True):
@@ -269,55 +292,159 @@ def best_raise(program: EngagementProgram, days: DayMetrics, on: date) -> Raise 
     return best
 
 
-def _decaying(program: EngagementProgram, series: Series, start: int) -> Callable[[int], float]:
-    """The score `k` days after `start` with no new activity, each component precomputed once
-    (a decayed sum only shrinks by its half-life and by days leaving its window)."""
+class _Plan(msgspec.Struct, frozen=True):
+    """What a program's score derives from the program alone, once per program: for each
+    metric the components that read it (once per mention), the weights, the rank of each
+    level, the metrics and the longest window."""
+
+    readers: dict[str, tuple[int, ...]]
+    weighted: tuple[float, ...]
+    """Per component, 100 * weight / the sum of the weights."""
+    levels: tuple[tuple[float, int], ...]
+    """Per level, (threshold, the rank `rank` gives its id)."""
+    metrics: tuple[str, ...]
+    window_days: int
+    monotone: bool
+    """Whether the score can only fall as days pass, for any days with positive amounts: no
+    negative weight, every half-life positive, the thresholds rising (the loader's rules)."""
+    half_life: float
+    """The components' half-lives, weighted: where `_first_below` looks first."""
+
+
+_plans: dict[int, tuple[EngagementProgram, _Plan]] = {}
+
+
+def _plan(program: EngagementProgram) -> _Plan:
+    cached = _plans.get(id(program))
+    if cached is not None and cached[0] is program:
+        return cached[1]
+    readers: dict[str, list[int]] = {}
+    for i, c in enumerate(program.components):
+        for metric in c.metrics:
+            readers.setdefault(metric, []).append(i)
     weights = sum(c.weight for c in program.components) or 1.0
-    parts: list[Callable[[int], float]] = []
-    for c in program.components:
-        first = start - c.window_days + 1
-        rows = sorted(
-            (day, amount)
-            for metric in c.metrics
-            for day, amount in series.get(metric, ())
-            if first <= day <= start
-        )
+    plan = _Plan(
+        readers={m: tuple(r) for m, r in readers.items()},
+        weighted=tuple(100.0 * c.weight / weights for c in program.components),
+        levels=tuple((lv.threshold, program.rank(lv.id)) for lv in program.levels),
+        metrics=tuple(sorted({m for c in program.components for m in c.metrics})),
+        window_days=max((c.window_days for c in program.components), default=1),
+        monotone=all(c.weight >= 0 and c.half_life_days > 0 for c in program.components)
+        and all(
+            program.rank(lv.id) == i and (i == 0 or lv.threshold > program.levels[i - 1].threshold)
+            for i, lv in enumerate(program.levels)
+        ),
+        half_life=sum(c.weight * c.half_life_days for c in program.components) / weights
+        if program.components
+        else 1.0,
+    )
+    if len(_plans) >= 64:  # rulesets come and go (drafts, versions): keep the cache small
+        _plans.clear()
+    _plans[id(program)] = (program, plan)
+    return plan
+
+
+def _level_rank(levels: tuple[tuple[float, int], ...], score: float) -> int:
+    """`program.rank(program.level_of(score))`, from the plan's levels."""
+    reached = 0  # the first level's id: rank 0
+    for threshold, rank in levels:
+        if score >= threshold:
+            reached = rank
+    return reached
+
+
+def _per_day(rows: list[tuple[int, float]]) -> dict[int, float]:
+    per_day: dict[int, float] = {}
+    for day, amount in rows:
+        per_day[day] = per_day.get(day, 0.0) + amount
+    return per_day
+
+
+def _rows(
+    plan: _Plan, n: int, days: DayMetrics, start: int
+) -> tuple[list[list[tuple[int, float]]], bool]:
+    """Per component, the (day ordinal, amount) of the days it reads up to `start`, in
+    (day, amount) order: the days read and sorted once for every component; and whether no
+    amount read is negative."""
+    readers = plan.readers
+    read: list[tuple[int, float, tuple[int, ...]]] = []
+    positive = True
+    for (metric, day), amount in days.items():
+        readers_of = readers.get(metric)
+        if readers_of is not None and amount:
+            value = float(amount)
+            if value < 0.0:
+                positive = False
+            read.append((day.toordinal(), value, readers_of))
+    read.sort()
+    rows: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for ordinal, value, readers_of in read:
+        if ordinal <= start:
+            for i in readers_of:
+                rows[i].append((ordinal, value))
+    return rows, positive
+
+
+def _decaying(
+    program: EngagementProgram, days: DayMetrics, start: int
+) -> tuple[Callable[[int], float], bool]:
+    """The score `k` days after `start` with no new activity, each component precomputed once
+    (a decayed sum only shrinks by its half-life and by days leaving its window), and whether
+    it can only fall as `k` grows (no negative amount read, a program that keeps it so)."""
+    plan = _plan(program)
+    components = program.components
+    rows, positive = _rows(plan, len(components), days, start)
+    monotone = plan.monotone and positive
+    # per component the constants of its share `k` days on: (index, weight, half-life, age of
+    # the latest active day, the first k past the window) for recency; (index, weight,
+    # half-life, target, days, decayed suffix sums, the day k + this leaves the window, the
+    # last k at which none has left) for a decayed sum
+    recency: list[tuple[int, float, float, int, int]] = []
+    summed: list[tuple[int, float, float, float, list[int], list[float], int, int]] = []
+    for i, c in enumerate(components):
+        gone = start - c.window_days + 1
+        mine = rows[i]
+        if mine and mine[0][0] < gone:
+            mine = mine[bisect_left(mine, (gone,)) :]
         if c.kind == "recency":
-            per_day: dict[int, float] = {}
-            for day, amount in rows:
-                per_day[day] = per_day.get(day, 0.0) + amount
-            active = [day for day, amount in per_day.items() if amount > 0]
-            latest = max(active) if active else None
-
-            def recency(k: int, c: EngagementComponent = c, latest: int | None = latest) -> float:
-                if latest is None or start + k - latest >= c.window_days:
-                    return 0.0
-                return float(0.5 ** ((start + k - latest) / c.half_life_days))
-
-            parts.append(recency)
+            active = [day for day, amount in _per_day(mine).items() if amount > 0]
+            if active:
+                latest = max(active)
+                age, until = start - latest, latest + c.window_days - start
+            else:
+                age, until = 0, -1  # no share at any k
+            recency.append((i, plan.weighted[i], c.half_life_days, age, until))
             continue
-        days_in = [day for day, _ in rows]
-        suffix = [0.0] * (len(rows) + 1)
-        for i in range(len(rows) - 1, -1, -1):
-            day, amount = rows[i]
-            suffix[i] = suffix[i + 1] + amount * 0.5 ** ((start - day) / c.half_life_days)
+        half_life = c.half_life_days
+        suffix = [0.0] * (len(mine) + 1)
+        for j in range(len(mine) - 1, -1, -1):
+            day, amount = mine[j]
+            suffix[j] = suffix[j + 1] + amount * 0.5 ** ((start - day) / half_life)
+        days_in = [d for d, _ in mine]
+        whole = days_in[0] - gone if days_in else 1 << 30
+        summed.append((i, plan.weighted[i], half_life, c.target, days_in, suffix, gone, whole))
+    n = len(components)
 
-        def summed(
-            k: int,
-            c: EngagementComponent = c,
-            days_in: list[int] = days_in,
-            suffix: list[float] = suffix,
-        ) -> float:
-            i = bisect_left(days_in, start + k - c.window_days + 1)
-            total = max(0.0, suffix[i] * 0.5 ** (k / c.half_life_days))
-            return min(1.0, total / c.target) if c.target > 0 else 0.0
+    def score(k: int) -> float:
+        # the same arithmetic as `_component`'s, in the same order: max(0.0, x) and
+        # min(1.0, x) written out
+        parts = [0.0] * n
+        for i, weight, half_life, age, until in recency:
+            if k >= until:
+                parts[i] = weight * 0.0
+            else:
+                parts[i] = weight * 0.5 ** ((age + k) / half_life)
+        for i, weight, half_life, target, days_in, suffix, gone, whole in summed:
+            if target > 0:
+                total = suffix[0 if k <= whole else bisect_left(days_in, k + gone)]
+                total = total * 0.5 ** (k / half_life)
+                share = total / target if total > 0.0 else 0.0
+                parts[i] = weight * (share if share < 1.0 else 1.0)
+            else:
+                parts[i] = weight * 0.0
+        return round(sum(parts), 2)
 
-        parts.append(summed)
-    weighted = [
-        (100.0 * c.weight / weights, part)
-        for c, part in zip(program.components, parts, strict=True)
-    ]
-    return lambda k: round(sum(w * part(k) for w, part in weighted), 2)
+    return score, monotone
 
 
 def settled(
@@ -326,26 +453,70 @@ def settled(
     """(score, level) as of `on`, and the first day after it on which, with no new activity,
     the level is lower (None if it never falls): the days read once."""
     start = on.toordinal()
-    score = _decaying(program, _series(program, days), start)
+    score, monotone = _decaying(program, days, start)
     now_score = score(0)
     level = program.level_of(now_score)
-    rank = program.rank(level)
+    plan = _plan(program)
+    levels = plan.levels
+    rank = _level_rank(levels, now_score)  # program.rank(level)
     if rank <= 0:
         return now_score, level, None
 
     def below(k: int) -> bool:
-        return program.rank(program.level_of(score(k))) < rank
+        return _level_rank(levels, score(k)) < rank
 
-    lo, hi = 1, program.window_days + 1  # after the longest window every share is 0
+    lo, hi = 1, plan.window_days + 1  # after the longest window every share is 0
+    if monotone:
+        threshold = program.levels[rank].threshold
+        found = _first_below(score, now_score, hi, threshold, plan.half_life)
+        if found is None:
+            return now_score, level, None
+        return now_score, level, on + timedelta(days=found)
     if not below(hi):
         return now_score, level, None
-    while lo < hi:  # the score only falls as days pass without activity: bisect
+    while lo < hi:  # bisect (as `_first_below`, without assuming the score only falls)
         mid = (lo + hi) // 2
         if below(mid):
             hi = mid
         else:
             lo = mid + 1
     return now_score, level, on + timedelta(days=lo)
+
+
+def _first_below(
+    score: Callable[[int], float], now_score: float, last: int, threshold: float, half_life: float
+) -> int | None:
+    """The first `k` in 1..`last` whose score is below `threshold` (None if none), for a score
+    that only falls as `k` grows, is `now_score` at 0 and 0.0 at `last` (past every window):
+    the same day as bisecting finds, in about half the evaluations. The bracket is narrowed
+    where the score, taken as decaying exponentially between its ends, crosses the threshold
+    (first by the weighted `half_life`; a bisection step whenever that did not halve it)."""
+    if threshold <= 0.0:  # 0.0 at `last` keeps the level
+        return None
+    low, low_score = 0, now_score  # at or above the threshold at `low`...
+    high, high_score = last, 0.0  # ...below it at `high`
+    guess = math.ceil(half_life * math.log2(now_score / threshold)) if now_score > threshold else 1
+    halve = False
+    while high - low > 1:
+        width = high - low
+        if guess:
+            mid, guess = guess, 0
+        elif halve:
+            mid = (low + high) // 2
+        elif high_score > 0.0:
+            mid = low + math.ceil(
+                math.log(low_score / threshold) / math.log(low_score / high_score) * width
+            )
+        else:
+            mid = low + math.ceil((low_score - threshold) / low_score * width)
+        mid = min(max(mid, low + 1), high - 1)
+        value = score(mid)
+        if value < threshold:
+            high, high_score = mid, value
+        else:
+            low, low_score = mid, value
+        halve = 2 * (high - low) > width
+    return high
 
 
 def drops_on(program: EngagementProgram, days: DayMetrics, on: date) -> date | None:

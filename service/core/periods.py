@@ -7,10 +7,11 @@ late event lands in the period of its occurrence. Bounds are half-open: `start <
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-__all__ = ["Period", "period_bounds", "period_key"]
+__all__ = ["Period", "local_date", "period_bounds", "period_key"]
 
 Period = Literal["day", "week", "month", "year", "lifetime"]
 _LIFETIME_START = datetime(1970, 1, 1, tzinfo=UTC)
@@ -22,9 +23,24 @@ def _require_aware(at: datetime) -> None:
         raise ValueError(f"naive datetime {at.isoformat()}: a time zone is required")
 
 
+@lru_cache(maxsize=4096)
+def local_date(at: datetime, tz: str) -> date:
+    """The date of the instant `at` on the wall clock of zone `tz` (memoised: a decision asks
+    it of the same instants many times)."""
+    return at.astimezone(ZoneInfo(tz)).date()
+
+
 def period_key(period: Period, at: datetime, tz: str) -> str:
     """Name the `period` that the instant `at` falls in, on the wall clock of zone `tz`."""
     _require_aware(at)
+    return _period_key(period, at, tz)
+
+
+@lru_cache(maxsize=4096)
+def _period_key(period: Period, at: datetime, tz: str) -> str:
+    # Memoised: one decision names the periods of the same instant many times (caps, boards,
+    # challenge windows), and the time zone conversion is most of the cost. Equal instants
+    # are equal keys whatever their zone, and their wall clock in `tz` is the same.
     local = at.astimezone(ZoneInfo(tz))
     if period == "day":
         return local.date().isoformat()

@@ -63,11 +63,30 @@ class TierProgram(msgspec.Struct, frozen=True):
 
     def level(self, tier_id: str | None) -> TierLevel | None:
         """The level with this id, if any."""
-        return next((lv for lv in self.levels if lv.id == tier_id), None)
+        rank = _ranks(self).get(tier_id, -1)
+        return self.levels[rank] if rank >= 0 else None
 
     def rank(self, tier_id: str | None) -> int:
         """Position in the ladder (0 = lowest); -1 for no tier."""
-        return next((i for i, lv in enumerate(self.levels) if lv.id == tier_id), -1)
+        return _ranks(self).get(tier_id, -1)
+
+
+_rank_cache: dict[int, tuple[TierProgram, dict[str | None, int]]] = {}
+
+
+def _ranks(program: TierProgram) -> dict[str | None, int]:
+    """Each level id's position (the first, should two levels share an id), once per ladder:
+    a decision asks it several times per event."""
+    cached = _rank_cache.get(id(program))
+    if cached is not None and cached[0] is program:
+        return cached[1]
+    ranks: dict[str | None, int] = {}
+    for i, lv in enumerate(program.levels):
+        ranks.setdefault(lv.id, i)
+    if len(_rank_cache) >= 64:  # rulesets come and go (drafts, versions): keep it small
+        _rank_cache.clear()
+    _rank_cache[id(program)] = (program, ranks)
+    return ranks
 
 
 class TierState(msgspec.Struct, frozen=True):

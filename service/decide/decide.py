@@ -5,7 +5,7 @@ run through it; the second event of a member sees the first's result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -39,9 +39,17 @@ class Decision(msgspec.Struct, kw_only=True):
 
 
 def decide(
-    ruleset: Ruleset, start: SetState, events: Sequence[Prepared], now: datetime
+    ruleset: Ruleset,
+    start: SetState,
+    events: Sequence[Prepared],
+    now: datetime,
+    *,
+    webhooks: Collection[str] | None = None,
+    rollups: bool = True,
 ) -> Decision:
-    """Decide every event of a set in order: what each answers, and what to write."""
+    """Decide every event of a set in order: what each answers, and what to write (the outbox
+    messages of the `webhooks` kinds: None for every kind; the program's rollups unless not
+    `rollups`: a replay's memory store keeps neither)."""
     members = dict(start.members)
     budgets = dict(start.budgets)
     log = Log()
@@ -63,6 +71,6 @@ def decide(
         budgets = step.budgets
         log.extend(step.log)
         outcomes.append(result)
-    zone = ZoneInfo(ruleset.program.timezone)
-    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, zone)
+    zone = ZoneInfo(ruleset.program.timezone) if rollups else None
+    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, zone, webhooks)
     return Decision(outcomes=outcomes, rows=rows)

@@ -6,6 +6,7 @@ final value of each row that changed, found by comparing the members before and 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -614,10 +615,13 @@ def changed_rows(
     budgets_after: dict[str, int],
     log: Log,
     now: datetime,
-    zone: ZoneInfo,
+    zone: ZoneInfo | None,
+    webhooks: Collection[str] | None = None,
 ) -> Rows:
-    """The rows that take the store from `before` to `after` (plus the logged rows), and what
-    they add to the program's daily figures, on the local days of `zone` (the program's)."""
+    """The rows that take the store from `before` to `after` (plus the logged rows), with
+    the outbox messages of the `webhooks` kinds (None: of every kind; the store keeps those
+    an endpoint wants), and what they add to the program's daily figures on the local days of
+    `zone` (the program's; None: none, for a store that keeps no rollups)."""
     rows = Rows()
     _logged_rows(rows, log)
     for member_id in sorted(after):
@@ -633,7 +637,8 @@ def changed_rows(
         for rule_id, spent in sorted(budgets_after.items())
         if budgets_before.get(rule_id) != spent
     ]
-    rows.webhooks = outbox_messages(rows, log, before, after, now)
-    rows.rollups = rollup_rows(rows, before, after, zone)
-    rows.activity = activity_rows(rows, zone, shard_of(after))
+    rows.webhooks = outbox_messages(rows, log, before, after, now, webhooks)
+    if zone is not None:
+        rows.rollups = rollup_rows(rows, before, after, zone)
+        rows.activity = activity_rows(rows, zone, shard_of(after))
     return rows

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from service.core.engagement import engagement_at
+from service.core.engagement import engagement_shares
 from service.core.tiers import TierReview
 from service.decide.state import MemberState
 from service.decide.tiering import local_day
@@ -34,8 +34,8 @@ def engagement_view(ruleset: Ruleset, state: MemberState, at: datetime) -> Engag
     """The member's engagement as rules read it, as of the local day of `at` (in the program's
     time zone), from the days loaded and decided so far."""
     day = local_day(at, ruleset.program.timezone)
-    e = engagement_at(ruleset.program.engagement, state.engagement_days, day)
-    return EngagementView(e.score, e.level, {c.id: c.share for c in e.components})
+    score, level, shares = engagement_shares(ruleset.program.engagement, state.engagement_days, day)
+    return EngagementView(score, level, shares)
 
 
 def last_as_of(

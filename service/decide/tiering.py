@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from msgspec.structs import replace
 
 from service.core.metrics import EventCount, PointsEarned, Spend
+from service.core.periods import local_date
 from service.core.tiers import TierMove, TierProgram, TierReview, review_tier
 from service.decide.rows import MetricRow, TierMoveRow
 from service.decide.state import MemberState
@@ -30,8 +30,8 @@ MetricAmount = tuple[str, date, Decimal]
 
 
 def local_day(at: datetime, tz: str) -> date:
-    """The local date of an instant in a time zone."""
-    return at.astimezone(ZoneInfo(tz)).date()
+    """The local date of an instant in a time zone (memoised, `core.periods.local_date`)."""
+    return local_date(at, tz)
 
 
 def metric_since(program: TierProgram, now: datetime, event_day: date | None = None) -> date:

@@ -10,6 +10,7 @@ happening always gets the same id, and a receiver deduplicates by it.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -190,12 +191,19 @@ def outbox_messages(
     before: dict[str, MemberState],
     after: dict[str, MemberState],
     now: datetime,
+    kinds: Collection[str] | None = None,
 ) -> list[WebhookMessage]:
-    """Every message the rows and the members' change tell, one member's in a fixed order."""
+    """Every message the rows and the members' change tell, one member's in a fixed order;
+    with `kinds`, only the messages of those kinds (none for none: a replay in memory, which
+    keeps no outbox, builds none)."""
+    if kinds is not None and not kinds:
+        return []
     messages = [*_points(rows, now), *_logged(rows, log, now)]
     for member_id in sorted(after):
         old, new = before[member_id], after[member_id]
         if old is not new:
             messages.extend(_member(old, new, now))
+    if kinds is not None:
+        messages = [m for m in messages if m.kind in kinds]
     unique = {m.message_id: m for m in messages}  # a statement may write a row once
     return sorted(unique.values(), key=lambda m: m.member_id)  # stable: a member's in order

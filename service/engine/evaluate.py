@@ -15,9 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from service.core.periods import period_key
+from service.core.periods import local_date, period_key
 from service.engine.actions import Firing, action_effect, action_expr
 from service.engine.cel import run
 from service.engine.effects import BadgeEffect, Effect, Evaluation, Skip, UsageIncrement
@@ -51,11 +50,11 @@ def cel_activation_data(
     """The CEL variables of one evaluation, by qualified name (`event.amount`, `member.tier`)."""
     program = ruleset.program
     spec = ruleset.event_types[event.type]
-    zone = ZoneInfo(program.timezone)
+    tz = program.timezone
     counters = snapshot.counters
     last = counters.last_purchase_at
-    at = event.occurred_at.astimezone(zone).date()  # measured at the event, not the clock
-    days_since = -1 if last is None else max(0, (at - last.astimezone(zone).date()).days)
+    at = local_date(event.occurred_at, tz)  # measured at the event, not the clock
+    days_since = -1 if last is None else max(0, (at - local_date(last, tz)).days)
     data: dict[str, Any] = {
         "now": now,
         "event.type": event.type,

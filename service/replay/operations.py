@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -144,6 +143,8 @@ class Applied(msgspec.Struct, kw_only=True):
 
 
 _EMPTY = Rows()
+_NO_WEBHOOKS: frozenset[str] = frozenset()
+"""The memory store keeps no outbox: a replay builds no webhook message."""
 _ATTEMPTS = 5
 
 
@@ -193,7 +194,14 @@ def _event(store: MemoryStore, ruleset: Ruleset, op: EventOp) -> Applied:
             if since is not None:
                 days[member_id] = min(days.get(member_id, since), since)
         plan = read_plan(ruleset, [event], sorted(locked.profiles), op.now, referrer_days=days)
-        decision = decide(ruleset, store.load(plan, locked), [prepared], op.now)
+        decision = decide(
+            ruleset,
+            store.load(plan, locked),
+            [prepared],
+            op.now,
+            webhooks=_NO_WEBHOOKS,
+            rollups=False,
+        )
         missing = decision.missing
         if missing is None:
             store.save(decision.rows)
@@ -234,9 +242,8 @@ def _member_op(
         except DomainError as refusal:
             return Applied(outcome=refusal, rows=_EMPTY)
         after = {**loaded.members, **step.changed}
-        zone = ZoneInfo(ruleset.program.timezone)
         rows = changed_rows(
-            loaded.members, after, loaded.budgets, step.budgets, step.log, now, zone
+            loaded.members, after, loaded.budgets, step.budgets, step.log, now, None, _NO_WEBHOOKS
         )
         if store.save(rows):
             return Applied(outcome=answer if isinstance(answer, DomainError) else None, rows=rows)
