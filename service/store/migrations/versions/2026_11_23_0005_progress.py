@@ -1,4 +1,4 @@
-"""Gamification: tiers and their history, per-day qualifying metrics, badge levels, streaks,
+"""Progress: tiers and their history, per-day qualifying metrics, badge levels, streaks,
 referral codes and referrals; challenge progress gains the current step.
 
 Revision ID: 0005
