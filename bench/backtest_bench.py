@@ -52,11 +52,11 @@ async def _store(url: str, events: list[dict], batch: int) -> float:
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import FixedClock
     from service.http.metrics import Metrics
+    from service.operations.rules import publish_to
+    from service.pipeline.intake import EventIn, ingest_batch
     from service.services import Services
     from service.settings import load_settings
     from service.store.database import Database
-    from service.usecases.intake import EventIn, ingest_batch
-    from service.usecases.rules import publish_to
 
     settings = load_settings({}, database_url=url, rules_dir=str(ROOT / "rules"))
     db = Database(url, min_size=1, max_size=2, timeout=120)

@@ -8,7 +8,7 @@ filled) or, unset, an embedded PostgreSQL in a temporary folder. Scores are log-
 and scores with COPY, builds the histogram, VACUUM ANALYZEs, then measures at the database,
 through asyncpg, the statements the service runs: the top 10; a member's standing (their row,
 then rank + total + two neighbours each side, two statements) for members at the top, the
-median and the bottom; and one score update (`usecases.boards.record`) inside a transaction.
+median and the bottom; and one score update (`views.boards.record`) inside a transaction.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from service.engine import Event, load_ruleset_from_files
 from service.store import boards as board_store
 from service.store.database import Connection, Database
 from service.store.migrate import migrate
-from service.usecases import boards
+from service.views import boards
 
 BOARD, PERIOD = "bench", "all"
 PROGRAM = f"""

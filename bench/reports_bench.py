@@ -9,7 +9,7 @@ case: every figure of every day in all 16 shards (no folding), for 10 rules, 4 r
 balances, 14 expiry months, 4 tiers, 4 engagement levels and the moves between them, 52 weekly
 cohorts (each active in every later week), 2 experiments of 2 arms; DAU about 3 % of the
 members. Members get balances (0-5,000 points). Then it times each report's use case
-(`usecases.program_reports`, its statements through asyncpg).
+(`views.program_reports`, its statements through asyncpg).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from service.services import Services
 from service.settings import load_settings
 from service.store.database import Database
 from service.store.migrate import migrate
-from service.usecases import program_reports as reports
+from service.views import program_reports as reports
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 RULES = Path(__file__).resolve().parents[1] / "rules"

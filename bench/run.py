@@ -431,8 +431,8 @@ class Bench:
         )
 
     def verify(self) -> None:
+        from service.operations.ledger_check import MemberMismatch, verify_ledger
         from service.store.database import Database
-        from service.usecases.ledger_check import MemberMismatch, verify_ledger
 
         async def run() -> tuple[int, int]:
             db = Database(self.url, min_size=0, max_size=2, timeout=120)

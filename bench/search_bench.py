@@ -7,7 +7,7 @@ its member tables filled) or, unset, an embedded PostgreSQL in a temporary folde
 a display name from a small list of first and last names, a region (north/south/east/west), a
 tier (70 % member, 20 % silver, 8 % gold, 2 % platinum) and, for 80 % of them, purchases (1-40)
 last made 0-300 days ago. Loads with COPY, VACUUM ANALYZEs, then times the use case itself
-(`usecases.member_search.search_members`, its statements through asyncpg) for each search.
+(`views.member_search.search_members`, its statements through asyncpg) for each search.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from service.services import Services
 from service.settings import load_settings
 from service.store.database import Database
 from service.store.migrate import migrate
-from service.usecases.member_search import MemberQuery, search_members
+from service.views.member_search import MemberQuery, search_members
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FIRST = ["Anna", "Bea", "Carl", "Dana", "Emil", "Frida", "Gustav", "Hanna", "Ivan", "Jonas"]

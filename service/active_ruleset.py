@@ -15,9 +15,9 @@ from pathlib import Path
 import asyncpg
 
 from service.engine import Ruleset, load_ruleset, load_ruleset_from_files
+from service.operations.experiment_splits import start_experiments
 from service.store import rulesets as ruleset_store
 from service.store.database import Database, DatabaseUnavailable
-from service.usecases.experiment_splits import start_experiments
 
 __all__ = ["ActiveRuleset", "NoActiveRuleset"]
 

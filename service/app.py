@@ -44,13 +44,13 @@ from service.http.metrics import Metrics
 from service.http.middleware import ObservabilityMiddleware
 from service.http.problems import EXCEPTION_HANDLERS, document_problems
 from service.http.ratelimit import RateLimiter, RateLimitMiddleware
+from service.operations.webhook_delivery import run_webhooks
+from service.pipeline import intake
+from service.pipeline.grouping import EventGroups
 from service.services import Services
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
 from service.store.database import Database
-from service.usecases import intake
-from service.usecases.grouping import EventGroups
-from service.usecases.webhook_delivery import run_webhooks
 from service.worker import run_worker
 
 __all__ = ["create_app", "create_app_from_env"]

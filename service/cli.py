@@ -210,9 +210,9 @@ def _rules_publish(settings: Settings, directory: Path) -> int:
     import getpass
 
     from service.errors import DomainError, RulesetRefused
+    from service.operations.rules import publish_to
     from service.store.database import Database
     from service.store.migrate import migrate
-    from service.usecases.rules import publish_to
 
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
 
@@ -260,11 +260,11 @@ def _rules_dry_run(settings: Settings, directory: Path, member_id: str, event_ar
 
     from service.core.clock import SystemClock
     from service.errors import DomainError, RulesetRefused
+    from service.operations.rules import load_draft
+    from service.pipeline.intake import Accepted
     from service.store.database import Database
     from service.store.migrate import migrate
-    from service.usecases.dry_run import DryRunRequest, dry_run_on
-    from service.usecases.intake import Accepted
-    from service.usecases.rules import load_draft
+    from service.views.dry_run import DryRunRequest, dry_run_on
 
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
     accepted = Accepted.at(settings, SystemClock().now())
@@ -318,9 +318,9 @@ def _ledger(settings: Settings, args: argparse.Namespace) -> int:
         with database_url(settings) as url:
             migrate(url)
             return ledger_replay(settings, args, url)
+    from service.operations.ledger_check import MemberMismatch, verify_ledger
     from service.store.database import Database
     from service.store.migrate import migrate
-    from service.usecases.ledger_check import MemberMismatch, verify_ledger
 
     async def run(url: str) -> int:
         db = Database(url, min_size=0, max_size=2, timeout=60)

@@ -17,7 +17,7 @@ __all__ = ["add_experiment_commands", "report_text"]
 
 def report_text(report: object) -> str:
     """The report as a reader wants it: the sentences first, then one line per arm."""
-    from service.usecases.experiments import ExperimentReport
+    from service.views.experiments import ExperimentReport
 
     assert isinstance(report, ExperimentReport)
     lines = [
@@ -49,7 +49,7 @@ def report_text(report: object) -> str:
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     from service.engine import load_ruleset_from_files
     from service.store import rulesets as ruleset_store
-    from service.usecases.experiments import report_on
+    from service.views.experiments import report_on
 
     async def work(db: Database) -> int:
         async with db.connection() as conn:

@@ -1,5 +1,5 @@
 """The commands that decide stored history again: `loyalty ledger replay --check` and
-`loyalty rules backtest` (the use cases are `usecases/replay.py` and `usecases/backtest.py`)."""
+`loyalty rules backtest` (the use cases are `operations/replay.py` and `operations/backtest.py`)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ def _members(text: str | None) -> list[str] | None:
 
 def ledger_replay(settings: Settings, args: argparse.Namespace, url: str) -> int:
     """Replay every stored operation with the version that booked it; exit 1 on a difference."""
+    from service.operations.replay import ErasedDifferent, ReplayDone, replay_check
     from service.replay.compare import Difference
     from service.store.database import Database
-    from service.usecases.replay import ErasedDifferent, ReplayDone, replay_check
 
     if not args.check:
         print("error: say --check (the replay compares; it never rewrites)", file=sys.stderr)
@@ -94,9 +94,9 @@ def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> in
     import msgspec
 
     from service.engine import RulesetInvalid, load_ruleset_from_files
+    from service.operations.backtest import BacktestReport, backtest
     from service.replay.report_text import render
     from service.store.database import Database
-    from service.usecases.backtest import BacktestReport, backtest
 
     directory = Path(args.dir) if args.dir else settings.rules_path
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}

@@ -27,7 +27,7 @@ async def _timezone(db: Database) -> str | None:
 
 
 def _reports(settings: Settings, args: argparse.Namespace) -> int:
-    from service.usecases.rollups import rebuild_rollups, verify_rollups
+    from service.operations.rollups import rebuild_rollups, verify_rollups
 
     async def work(db: Database) -> int:
         timezone = await _timezone(db)

@@ -22,7 +22,7 @@ def _when(moment: datetime | None) -> str:
 
 
 def _versions(settings: Settings, args: argparse.Namespace) -> int:
-    from service.usecases.rule_versions import versions
+    from service.operations.rule_versions import versions
 
     async def work(db: Database) -> int:
         listed = await versions(db, args.limit)
@@ -52,7 +52,7 @@ def _versions(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _show(settings: Settings, args: argparse.Namespace) -> int:
-    from service.usecases.rule_versions import version_view
+    from service.operations.rule_versions import version_view
 
     async def work(db: Database) -> int:
         shown = await version_view(db, args.version)
@@ -79,7 +79,7 @@ def _show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _diff(settings: Settings, args: argparse.Namespace) -> int:
-    from service.usecases.rule_versions import diff
+    from service.operations.rule_versions import diff
 
     async def work(db: Database) -> int:
         found = await diff(db, args.a, args.b)
@@ -106,7 +106,7 @@ def _diff(settings: Settings, args: argparse.Namespace) -> int:
 def _rollback(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from service.usecases.rule_versions import roll_back_on
+    from service.operations.rule_versions import roll_back_on
 
     async def work(db: Database) -> int:
         published = await roll_back_on(db, args.version, f"cli:{getpass.getuser()}")

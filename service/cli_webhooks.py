@@ -45,7 +45,7 @@ def _kinds(text: str) -> list[Any]:
 
 
 async def _run(settings: Settings, args: argparse.Namespace, db: Database) -> int:
-    from service.usecases import webhooks as uc
+    from service.operations import webhooks as uc
 
     services = _services(settings, db)
     command = args.webhooks_command

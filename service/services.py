@@ -27,4 +27,4 @@ class Services:
     metrics: Metrics
     rules: ActiveRuleset
     event_groups: Any = None
-    """Group commit of single events (`usecases.grouping.EventGroups`); None: each alone."""
+    """Group commit of single events (`pipeline.grouping.EventGroups`); None: each alone."""

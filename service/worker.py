@@ -1,5 +1,5 @@
 """Time passing: pending points activate and lots expire on time, holds time out (and, in
-`loyalty worker`, webhooks are delivered: `usecases/webhook_delivery.py`).
+`loyalty worker`, webhooks are delivered: `operations/webhook_delivery.py`).
 
 Runs inside every `loyalty serve` process and as `loyalty worker`. Several copies are safe:
 each member is taken with `FOR UPDATE SKIP LOCKED`, so two workers (or a worker and an event)
@@ -16,14 +16,14 @@ from datetime import datetime
 from service.active_ruleset import NoActiveRuleset
 from service.decide.state import SetState
 from service.decide.step import Step
+from service.operations.engagement import review_engagement_due
+from service.operations.redeem import release_expired_holds
+from service.operations.rollups import fold_past_days
+from service.operations.tiers import review_tiers_due
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
 from service.settings import Settings
 from service.store import ledger as ledger_store
-from service.usecases.engagement import review_engagement_due
-from service.usecases.member_ops import run_member_op
-from service.usecases.redeem import release_expired_holds
-from service.usecases.rollups import fold_past_days
-from service.usecases.tiers import review_tiers_due
 
 __all__ = ["mature_due", "run_worker", "run_worker_once"]
 
@@ -89,13 +89,13 @@ async def run_standalone(settings: Settings, url: str, *, once: bool = False) ->
     from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
     from service.http.metrics import Metrics
-    from service.store.database import Database
-    from service.usecases.webhook_delivery import (
+    from service.operations.webhook_delivery import (
         find_time_driven,
         new_client,
         run_delivery_pass,
         run_webhooks,
     )
+    from service.store.database import Database
 
     db = Database(url, min_size=1, max_size=4, timeout=settings.db_timeout_seconds)
     await db.open()

@@ -119,7 +119,7 @@ async def loyalty(
 
 async def ledger_problems(db: Any) -> list[str]:
     """What `loyalty ledger verify` would report for this database (empty: all balanced)."""
-    from service.usecases.ledger_check import MemberMismatch, verify_ledger
+    from service.operations.ledger_check import MemberMismatch, verify_ledger
 
     problems: list[str] = []
     async for outcome in verify_ledger(db):
@@ -133,8 +133,8 @@ async def replay_problems(db: Any) -> list[str]:
     stored history, decided again, books exactly what is stored)."""
     from datetime import UTC, datetime
 
+    from service.operations.replay import replay_check
     from service.replay.compare import Difference
-    from service.usecases.replay import replay_check
 
     problems: list[str] = []
     async for outcome in replay_check(db, datetime.now(UTC)):
@@ -159,8 +159,8 @@ async def rollup_problems(db: Any) -> list[str]:
     """What `loyalty reports verify` would report: the program's rollups against the figures
     computed from the ledger (empty: they agree), in the active ruleset's time zone."""
     from service.engine import load_ruleset_from_files
+    from service.operations.rollups import verify_rollups
     from service.store import rulesets as ruleset_store
-    from service.usecases.rollups import verify_rollups
 
     async with db.connection() as conn:
         row = await ruleset_store.fetch_active(conn)

@@ -21,8 +21,8 @@ from bench.month import month_of_events
 from service.app import create_app
 from service.core.clock import FixedClock
 from service.engine import load_ruleset_from_files
+from service.operations.backtest import backtest
 from service.store.database import Database
-from service.usecases.backtest import backtest
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 START = datetime(2026, 3, 1, tzinfo=UTC)

@@ -11,8 +11,8 @@ from builders import member_state
 from helpers import bearer, catch_up
 
 from service.engine import PointsEffect
-from service.usecases import intake
-from service.usecases.intake import EventIn
+from service.pipeline import intake
+from service.pipeline.intake import EventIn
 
 DEMO = Path(__file__).parents[1] / "rules"
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from builders import ledger_entries, member_rows
 from helpers import bearer, post, purchase, refund
 
-from service.usecases.engagement import review_engagement_due
+from service.operations.engagement import review_engagement_due
 
 
 async def _history(db, member):

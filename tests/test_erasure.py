@@ -10,7 +10,7 @@ import pytest
 from builders import ledger_entries, member_state, stored_profile
 from helpers import bearer, ledger_problems, member_token, post, purchase, refund, replay_problems
 
-from service.usecases.redemption_view import new_redemption_id
+from service.views.redemption_view import new_redemption_id
 
 
 def _signup(event_id: str, member: str, code: str) -> dict:
@@ -200,7 +200,7 @@ async def test_an_erased_birthday_bonus_is_a_replay_note_not_a_failure(client, a
     record) and does not fail; ledger verify still passes."""
     from datetime import UTC, datetime
 
-    from service.usecases.replay import ErasedDifferent, ReplayDone, replay_check
+    from service.operations.replay import ErasedDifferent, ReplayDone, replay_check
 
     profile = {"display_name": "Bea", "birthday": "1991-03-09", "timezone": "Europe/Berlin"}
     assert (await client.put("/v1/members/bea", json=profile, headers=admin)).status_code == 200

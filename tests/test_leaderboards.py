@@ -17,7 +17,7 @@ from service.core.boards import (
     period_key_for,
 )
 from service.engine import Event
-from service.usecases import boards
+from service.views import boards
 
 PROGRAM = """
 program:

@@ -51,7 +51,7 @@ async def test_search_by_id_prefix_name_attribute_and_tier(client, server):
 async def test_search_by_engagement_and_last_activity(client, server, clock, services):
     """The engagement filter finds the level each member's own read shows, once the worker
     has recorded what time alone did (its pass runs every few seconds in a service)."""
-    from service.usecases.engagement import review_engagement_due
+    from service.operations.engagement import review_engagement_due
 
     for name in ("m-1", "m-2", "m-3"):
         await _member(client, server, name)

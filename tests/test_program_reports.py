@@ -18,10 +18,10 @@ from helpers import bearer, purchase
 from processes import LOYALTY
 
 from bench.month import month_of_events
+from service.operations.engagement import review_engagement_due
+from service.operations.rollups import fold_past_days, rebuild_rollups, verify_rollups
 from service.store import program_rollups
-from service.usecases import program_reports as reports
-from service.usecases.engagement import review_engagement_due
-from service.usecases.rollups import fold_past_days, rebuild_rollups, verify_rollups
+from service.views import program_reports as reports
 from service.worker import mature_due
 
 BERLIN = ZoneInfo("Europe/Berlin")

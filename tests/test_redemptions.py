@@ -17,7 +17,7 @@ import pytest
 from builders import ledger_entries, member_state, stock_issued
 from helpers import assert_ledger_balances, bearer, member_token, purchase
 
-from service.usecases.redeem import release_expired_holds
+from service.operations.redeem import release_expired_holds
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 EXTRA_REWARDS = """rewards:

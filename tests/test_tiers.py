@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from builders import member_rows
 from helpers import bearer, get, post, purchase
 
-from service.usecases.tiers import review_tiers_due
+from service.operations.tiers import review_tiers_due
 
 
 def _base_earn(result):

@@ -14,7 +14,7 @@ import pytest
 from helpers import bearer, get, post, purchase
 from webhook_receiver import Receiver
 
-from service.usecases.webhook_delivery import find_time_driven, new_client, run_delivery_pass
+from service.operations.webhook_delivery import find_time_driven, new_client, run_delivery_pass
 
 ENDPOINTS = "/v1/admin/webhooks/endpoints"
 EVENT_KINDS = [
@@ -465,7 +465,7 @@ async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
     is, and is told with both levels."""
     from datetime import timedelta
 
-    from service.usecases.engagement import review_engagement_due
+    from service.operations.engagement import review_engagement_due
 
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["engagement.changed"])

@@ -9,7 +9,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from service.api.requests import actor_of, created_or_replayed, services_of
 from service.http.access import api_key
-from service.usecases.adjust import AdjustmentIn, AdjustmentResult, adjust_points
+from service.operations.adjust import AdjustmentIn, AdjustmentResult, adjust_points
 
 __all__ = ["ROUTES"]
 

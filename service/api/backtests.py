@@ -11,8 +11,8 @@ from litestar.params import JSONBody
 from service.api.requests import services_of
 from service.http.access import api_key
 from service.http.problems import Problem
-from service.usecases import backtest_jobs
-from service.usecases.backtest_jobs import BacktestJob, BacktestRequest
+from service.operations import backtest_jobs
+from service.operations.backtest_jobs import BacktestJob, BacktestRequest
 
 __all__ = ["ROUTES"]
 

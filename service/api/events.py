@@ -13,8 +13,8 @@ from service.api.requests import created_or_replayed, services_of
 from service.errors import DomainError
 from service.http.access import api_key
 from service.http.problems import status_of
-from service.usecases import intake
-from service.usecases.intake import EventIn, EventResult
+from service.pipeline import intake
+from service.pipeline.intake import EventIn, EventResult
 
 __all__ = ["ROUTES"]
 

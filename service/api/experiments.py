@@ -11,8 +11,8 @@ from litestar.params import Parameter
 from service.api.members import MemberId
 from service.api.requests import services_of
 from service.http.access import api_key
-from service.usecases import experiments
-from service.usecases.experiments import DEFAULT_WINDOW, ExperimentReport, MemberArm
+from service.views import experiments
+from service.views.experiments import DEFAULT_WINDOW, ExperimentReport, MemberArm
 
 __all__ = ["ROUTES"]
 

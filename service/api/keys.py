@@ -10,8 +10,8 @@ from litestar.params import JSONBody, Parameter
 from service.api.requests import services_of
 from service.auth import ApiKeyPrincipal
 from service.http.access import api_key, principal_of
-from service.usecases import keys
-from service.usecases.keys import AuditPage, CreatedKey, KeyIn, KeyList, KeyView
+from service.operations import keys
+from service.operations.keys import AuditPage, CreatedKey, KeyIn, KeyList, KeyView
 
 __all__ = ["ROUTES"]
 

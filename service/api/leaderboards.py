@@ -11,10 +11,10 @@ from service.api.members import MemberId
 from service.api.requests import member_of, services_of
 from service.auth import MemberPrincipal
 from service.http.access import key_or_any_member, member_or_key, member_token, principal_of
-from service.usecases import boards
-from service.usecases.boards import BoardPage, Standing
-from service.usecases.catalog import Boards
-from service.usecases.catalog import boards as boards_of
+from service.views import boards
+from service.views.boards import BoardPage, Standing
+from service.views.catalog import Boards
+from service.views.catalog import boards as boards_of
 
 __all__ = ["ROUTES"]
 

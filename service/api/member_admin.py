@@ -12,10 +12,10 @@ from litestar.params import Parameter
 from service.api.members import MemberId
 from service.api.requests import actor_of, member_of, services_of
 from service.http.access import api_key, member_or_key, member_token
-from service.usecases.catalog import GameCatalog, game_catalog
-from service.usecases.erase import Erased, erase_member
-from service.usecases.member_search import MemberPage, MemberQuery, search_members
-from service.usecases.reads import StoredEvent, event_view
+from service.operations.erase import Erased, erase_member
+from service.views.catalog import GameCatalog, game_catalog
+from service.views.member_search import MemberPage, MemberQuery, search_members
+from service.views.reads import StoredEvent, event_view
 
 __all__ = ["ROUTES"]
 

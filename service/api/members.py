@@ -9,9 +9,9 @@ from litestar.params import JSONBody, Parameter
 
 from service.api.requests import member_of, services_of
 from service.http.access import api_key, member_or_key, member_token
-from service.usecases import members
-from service.usecases.member_view import LedgerPage, MemberView, ledger_page, member_view
-from service.usecases.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
+from service.operations import members
+from service.operations.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
+from service.views.member_view import LedgerPage, MemberView, ledger_page, member_view
 
 __all__ = ["ROUTES", "MemberId"]
 

@@ -9,8 +9,8 @@ from litestar import Request, get
 from service.api.members import MemberId
 from service.api.requests import member_of, services_of
 from service.http.access import member_or_key, member_token
-from service.usecases.progress_view import BadgesView, ChallengesView, badges_view, challenges_view
-from service.usecases.referrals import ReferralView, referral_view
+from service.operations.referrals import ReferralView, referral_view
+from service.views.progress_view import BadgesView, ChallengesView, badges_view, challenges_view
 
 __all__ = ["ROUTES"]
 

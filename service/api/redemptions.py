@@ -18,10 +18,11 @@ from service.http.access import (
     member_token,
     principal_of,
 )
-from service.usecases import holds, reads, redeem, rewards
-from service.usecases.redeem import RedeemIn
-from service.usecases.redemption_view import Redemption, RedemptionPage, RedemptionResult
-from service.usecases.rewards import Catalog
+from service.operations import holds, redeem
+from service.operations.redeem import RedeemIn
+from service.views import reads, rewards
+from service.views.redemption_view import Redemption, RedemptionPage, RedemptionResult
+from service.views.rewards import Catalog
 
 __all__ = ["ROUTES", "IdempotencyKey"]
 

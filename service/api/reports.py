@@ -13,8 +13,8 @@ from litestar.params import Parameter
 
 from service.api.requests import services_of
 from service.http.access import api_key
-from service.usecases import program_reports as reports
-from service.usecases.program_reports import (
+from service.views import program_reports as reports
+from service.views.program_reports import (
     ActiveMembers,
     Breakage,
     Cohorts,

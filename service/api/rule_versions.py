@@ -12,8 +12,8 @@ from litestar.params import Parameter
 from service.api.requests import actor_of, services_of
 from service.http.access import api_key
 from service.http.problems import Problem
-from service.usecases import rule_versions
-from service.usecases.rule_versions import (
+from service.operations import rule_versions
+from service.operations.rule_versions import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     VERSION_PATTERN,
@@ -21,7 +21,7 @@ from service.usecases.rule_versions import (
     RuleVersions,
     RuleVersionView,
 )
-from service.usecases.rules import PublishedRuleset
+from service.operations.rules import PublishedRuleset
 
 __all__ = ["ROUTES"]
 

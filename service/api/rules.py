@@ -11,9 +11,10 @@ from litestar.params import JSONBody
 from service.api.requests import actor_of, services_of
 from service.http.access import api_key
 from service.http.problems import Problem
-from service.usecases import dry_run, rules
-from service.usecases.dry_run import DryRun, DryRunRequest
-from service.usecases.rules import ActiveRulesetView, PublishedRuleset, PublishRequest
+from service.operations import rules
+from service.operations.rules import ActiveRulesetView, PublishedRuleset, PublishRequest
+from service.views import dry_run
+from service.views.dry_run import DryRun, DryRunRequest
 
 __all__ = ["ROUTES"]
 

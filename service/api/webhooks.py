@@ -9,8 +9,8 @@ from litestar.params import JSONBody, Parameter
 
 from service.api.requests import services_of
 from service.http.access import api_key
-from service.usecases import webhooks
-from service.usecases.webhooks import (
+from service.operations import webhooks
+from service.operations.webhooks import (
     DeliveryList,
     EndpointChange,
     EndpointCreated,

@@ -13,8 +13,8 @@ from litestar.response import Redirect
 
 from service.api.requests import services_of
 from service.errors import DomainError, NotFound
-from service.usecases import backtest_jobs, rule_versions
-from service.usecases.backtest_jobs import BacktestJob, BacktestRequest
+from service.operations import backtest_jobs, rule_versions
+from service.operations.backtest_jobs import BacktestJob, BacktestRequest
 
 from .guard import posted, signed_in
 from .render import page

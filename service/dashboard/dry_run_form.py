@@ -10,7 +10,7 @@ from litestar import Request, Response, post
 
 from service.api.requests import services_of
 from service.errors import DomainError
-from service.usecases.dry_run import DryRun, DryRunRequest, dry_run
+from service.views.dry_run import DryRun, DryRunRequest, dry_run
 
 from .guard import posted
 from .rules_page import dry_run_defaults, render_rules

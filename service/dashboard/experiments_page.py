@@ -10,8 +10,8 @@ from litestar.params import Parameter
 
 from service.api.requests import services_of
 from service.errors import DomainError, NotFound
-from service.usecases import experiments
-from service.usecases.experiments import DEFAULT_WINDOW, ExperimentReport
+from service.views import experiments
+from service.views.experiments import DEFAULT_WINDOW, ExperimentReport
 
 from .charts import Chart, Series
 from .guard import signed_in

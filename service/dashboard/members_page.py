@@ -10,9 +10,9 @@ from litestar.params import Parameter
 
 from service.api.requests import services_of
 from service.errors import DomainError, NotFound
-from service.usecases.member_search import MemberQuery, MemberSummary, search_members
-from service.usecases.member_view import ledger_page, member_view
-from service.usecases.progress_view import badges_view, challenges_view
+from service.views.member_search import MemberQuery, MemberSummary, search_members
+from service.views.member_view import ledger_page, member_view
+from service.views.progress_view import badges_view, challenges_view
 
 from .guard import signed_in
 from .render import page

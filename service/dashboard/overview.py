@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from service.api.requests import services_of
-from service.usecases import program_reports as reports
+from service.views import program_reports as reports
 
 from . import overview_charts as build
 from .guard import signed_in

@@ -7,7 +7,7 @@ from datetime import date
 
 import msgspec
 
-from service.usecases import program_reports as reports
+from service.views import program_reports as reports
 
 from .charts import Chart, Series
 

@@ -10,8 +10,8 @@ from litestar.params import Parameter
 
 from service.api.requests import services_of
 from service.errors import DomainError
-from service.usecases import rule_versions
-from service.usecases import rules as rule_usecases
+from service.operations import rule_versions
+from service.operations import rules as rule_usecases
 
 from .guard import SignedIn, signed_in
 from .render import page

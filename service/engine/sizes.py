@@ -1,7 +1,7 @@
 """How large a rule file and a whole ruleset may be, checked before any YAML is parsed.
 
 A refusal names the file and the line where the limit is crossed. The HTTP publish route has
-its own, looser gate on the request (`service.usecases.rules`); these hold for every way in
+its own, looser gate on the request (`service.operations.rules`); these hold for every way in
 (`loyalty rules check`, the rules folder at start-up, a stored version).
 """
 

@@ -14,7 +14,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Message, Scope
 
 from service.auth import ApiKeyPrincipal
-from service.usecases import keys as key_usecases
+from service.operations import keys as key_usecases
 
 __all__ = ["AUDITED_SCOPES", "audit_before_send", "mark_audited"]
 

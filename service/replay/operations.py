@@ -1,5 +1,5 @@
 """The stored operations of a member's history, and how each is decided again: the plans the
-live use cases make (`usecases/intake.py`, `usecases/member_ops.py` and the redemption,
+live use cases make (`pipeline/intake.py`, `pipeline/member_ops.py` and the redemption,
 hold and adjustment use cases), the same pure decision, over a `MemoryStore`.
 
 An operation carries what its stored row keeps of the request: the event's attributes and body
@@ -29,7 +29,7 @@ from service.decide.tiering import review_now, settle_tier
 from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
 from service.errors import DomainError, Unprocessable
 from service.replay.memory import MemoryStore
-from service.usecases.redemption_view import reward_of
+from service.views.redemption_view import reward_of
 
 __all__ = [
     "AdjustOp",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from service.operations.backtest import BacktestReport
 from service.replay.report import LaneReport
-from service.usecases.backtest import BacktestReport
 
 __all__ = ["render"]
 

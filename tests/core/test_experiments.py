@@ -17,7 +17,7 @@ import pytest
 
 from service.core.experiments import HOLDOUT, Experiment, Variant, arm_of, bucket_of
 from service.core.stats import t_quantile, welch
-from service.usecases.experiments import build_report
+from service.views.experiments import build_report
 
 SPLIT = Experiment(
     id="bonus-2026",

@@ -15,7 +15,9 @@ FORBIDDEN = (
     "service.api",
     "service.app",
     "service.http",
-    "service.usecases",
+    "service.operations",
+    "service.pipeline",
+    "service.views",
     "service.services",
 )
 

@@ -4,7 +4,7 @@ Publishing loads and checks every file first; a ruleset with problems is refused
 (`RulesetRefused`, every problem at `file:line:col`) and the version in force stays active.
 A good ruleset is stored and activated in one transaction whose NOTIFY switches every replica;
 this replica switches at once. A draft is loaded and checked the same way, and never stored
-(the dry run evaluates events against it: `service/usecases/dry_run.py`).
+(the dry run evaluates events against it: `service/views/dry_run.py`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import msgspec
 from service.engine import Ruleset, RulesetInvalid, load_ruleset_from_files
 from service.engine.sizes import MAX_RULESET_BYTES
 from service.errors import InvalidInput, NotFound, RulesetRefused
+from service.operations.experiment_splits import start_experiments
 from service.services import Services
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
-from service.usecases.experiment_splits import start_experiments
 
 __all__ = [
     "FILE_NAME_PATTERN",

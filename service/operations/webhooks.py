@@ -11,10 +11,10 @@ import msgspec
 
 from service.core.webhooks import KINDS, new_secret
 from service.errors import Conflict, NotFound, Unprocessable
+from service.operations.webhook_targets import TargetRefused, check_target
 from service.services import Services
 from service.store import webhooks as store
 from service.store.webhooks import DeliveryStatus, EndpointStatus, StoredEndpoint
-from service.usecases.webhook_targets import TargetRefused, check_target
 
 __all__ = [
     "DeliveryList",

@@ -31,11 +31,11 @@ from service.engine import (
 )
 from service.engine.events import check_occurred_at, validate_member_attributes
 from service.errors import InvalidInput, Unprocessable
+from service.operations.members import MEMBER_ID_PATTERN
+from service.operations.rules import RuleFiles, load_draft
+from service.pipeline.intake import Accepted
 from service.services import Services
 from service.store.database import Database
-from service.usecases.intake import Accepted
-from service.usecases.members import MEMBER_ID_PATTERN
-from service.usecases.rules import RuleFiles, load_draft
 
 __all__ = [
     "DryRun",
@@ -232,7 +232,7 @@ async def _stored_snapshot(
     db: Database, ruleset: Ruleset, event: Event, member_id: str, now: datetime
 ) -> MemberSnapshot:
     # imported here: the ledger side is only needed for this path
-    from service.usecases.snapshot import member_snapshot
+    from service.views.snapshot import member_snapshot
 
     async with (
         db.connection() as conn,

@@ -6,7 +6,7 @@ repeated Idempotency-Key names, their count for the reward and the reward's lock
 holds, spend or hold oldest points first, never below zero; take a unit of stock; issue a code);
 save in one statement. Concurrent redemptions of one member queue on the member's row lock, so
 no two can spend the same points; of one reward, on its stock row, so stock never goes below
-zero. Settling holds (commit, cancel, timeouts) lives in `service.usecases.holds`.
+zero. Settling holds (commit, cancel, timeouts) lives in `service.operations.holds`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from service.decide.step import Step
 from service.engine import Ruleset
 from service.engine.files import RewardDef
 from service.errors import InvalidInput, Unprocessable
+from service.operations.holds import cancel, commit, release_expired_holds
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
-from service.usecases.holds import cancel, commit, release_expired_holds
-from service.usecases.member_ops import run_member_op
-from service.usecases.redemption_view import (
+from service.views.redemption_view import (
     RedemptionResult,
     new_redemption_id,
     result_of,

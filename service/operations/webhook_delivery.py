@@ -30,11 +30,11 @@ import msgspec
 from service.active_ruleset import NoActiveRuleset
 from service.core.streaks import unit_of
 from service.core.webhooks import backoff, message_id, signatures
+from service.operations.webhook_targets import TargetRefused, check_target
 from service.services import Services
 from service.store import webhooks as store
 from service.store.database import Connection
 from service.store.webhooks import DueDelivery, StoredEndpoint
-from service.usecases.webhook_targets import TargetRefused, check_target
 
 __all__ = ["PassResult", "find_time_driven", "new_client", "run_delivery_pass", "run_webhooks"]
 

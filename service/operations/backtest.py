@@ -1,7 +1,7 @@
 """`loyalty rules backtest DIR`: what a draft ruleset would have booked over a past period,
 side by side with what the rules in force booked, from the program's own stored history.
 
-Members are taken a page at a time (whole referral groups, `usecases/replay.py`). For each
+Members are taken a page at a time (whole referral groups, `operations/replay.py`). For each
 page, the operations decided before the period are replayed with the versions that booked
 them, which gives every member's state as the period starts; from there two copies go on
 through the period's operations, in the order they were decided live: one with the booked
@@ -21,13 +21,13 @@ from decimal import Decimal
 import msgspec
 
 from service.engine import Ruleset
+from service.operations.replay import Page, Rulesets, member_pages
 from service.replay.memory import MemoryStore
 from service.replay.operations import EventOp, Operation, apply, settle_clock
 from service.replay.report import LaneReport, LaneTally
 from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
-from service.usecases.replay import Page, Rulesets, member_pages
 
 __all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest"]
 

@@ -19,7 +19,7 @@ from service.errors import NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store.ledger import Counter
-from service.usecases.progress_view import (
+from service.views.progress_view import (
     ActiveChallenge,
     BadgeLevelView,
     BadgeView,

@@ -8,9 +8,9 @@ from datetime import datetime
 from service.decide.drift import drift_pass, drift_reads
 from service.decide.state import SetState
 from service.decide.step import Step
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
 from service.store import engagement as engagement_store
-from service.usecases.member_ops import run_member_op
 
 __all__ = ["review_engagement_due"]
 

@@ -21,11 +21,11 @@ from service.decide.erasure import ERASURE_PREFIX, EraseRequest, decide_erasure
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.errors import NotFound
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
 from service.store import erasure as erasure_store
 from service.store.database import Connection
-from service.usecases.member_ops import run_member_op
-from service.usecases.redemption_view import new_redemption_id
+from service.views.redemption_view import new_redemption_id
 
 __all__ = ["Erased", "erase_member"]
 

@@ -7,11 +7,11 @@ import contextlib
 import msgspec
 
 from service.errors import InvalidInput, NotFound
+from service.operations.holds import release_due_holds
 from service.services import Services
 from service.store import members as member_store
 from service.store import redemptions as store
-from service.usecases.holds import release_due_holds
-from service.usecases.redemption_view import RedemptionPage, member_of, redemption_of
+from service.views.redemption_view import RedemptionPage, member_of, redemption_of
 
 __all__ = ["Catalog", "RewardView", "catalog", "list_redemptions"]
 

@@ -23,10 +23,10 @@ from service.decide.idempotency import body_hash
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.errors import InvalidInput
+from service.operations.members import MEMBER_ID_PATTERN
+from service.operations.redeem import checked_key
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
-from service.usecases.member_ops import run_member_op
-from service.usecases.members import MEMBER_ID_PATTERN
-from service.usecases.redeem import checked_key
 
 __all__ = ["AdjustmentEntry", "AdjustmentIn", "AdjustmentResult", "adjust_points"]
 

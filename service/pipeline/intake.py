@@ -33,13 +33,13 @@ from service.decide.idempotency import body_hash
 from service.engine import Event, InvalidEvent, Ruleset, validate_event_attributes
 from service.engine.events import check_occurred_at
 from service.errors import DomainError, NotBooked, Unprocessable
+from service.operations.members import MEMBER_ID_PATTERN
 from service.services import Services
 from service.settings import Settings
 from service.store.database import Connection, DatabaseUnavailable
 from service.store.member_sets import load_set, lock_set
 from service.store.referrals import is_deadlock
 from service.store.set_writes import apply_histogram, save_rows
-from service.usecases.members import MEMBER_ID_PATTERN
 
 __all__ = [
     "Accepted",

@@ -21,6 +21,14 @@ from service.engine import Ruleset, StreakHistory
 from service.engine.effects import StepNumber
 from service.engine.files import BadgeDef
 from service.errors import NotFound
+from service.operations.tiers import (
+    MemberTier,
+    TierMoveView,
+    local_day,
+    member_tier,
+    move_views,
+    tier_read,
+)
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
@@ -30,14 +38,6 @@ from service.store.ledger import Counter
 from service.store.members import StoredProfile
 from service.store.progress import HeldBadge
 from service.store.progress_reads import ProgressRead, ProgressRows
-from service.usecases.tiers import (
-    MemberTier,
-    TierMoveView,
-    local_day,
-    member_tier,
-    move_views,
-    tier_read,
-)
 
 TIER_HISTORY_SHOWN = 20
 """How many of the latest tier moves a member's tier shows."""

@@ -18,11 +18,11 @@ import msgspec
 from service.engine import RulesetInvalid, load_ruleset_from_files
 from service.engine.ruleset_diff import FileChange, RuleChanges, file_changes, rule_changes
 from service.errors import Conflict, InvalidInput, NotFound
+from service.operations.rules import PublishedRuleset, publish, publish_to
 from service.services import Services
 from service.store import rulesets as ruleset_store
 from service.store.database import Connection, Database
 from service.store.rulesets import StoredVersion, VersionSummary
-from service.usecases.rules import PublishedRuleset, publish, publish_to
 
 __all__ = [
     "DEFAULT_LIMIT",

@@ -22,10 +22,10 @@ import msgspec
 
 from service.active_ruleset import NoActiveRuleset
 from service.errors import InvalidInput, NotFound
+from service.operations.backtest import BacktestReport, backtest
+from service.operations.rules import RuleFiles, load_draft
 from service.services import Services
 from service.store.database import Database
-from service.usecases.backtest import BacktestReport, backtest
-from service.usecases.rules import RuleFiles, load_draft
 
 __all__ = ["BacktestJob", "BacktestRequest", "job", "start"]
 

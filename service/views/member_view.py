@@ -13,8 +13,8 @@ from service.errors import InvalidInput, NotFound
 from service.services import Services
 from service.store import ledger as ledger_store
 from service.store import members as member_store
-from service.usecases.engagement_view import EngagementShown, engagement_shown
-from service.usecases.progress_view import (
+from service.views.engagement_view import EngagementShown, engagement_shown
+from service.views.progress_view import (
     StreakView,
     TierView,
     member_progress,

@@ -12,7 +12,7 @@ from service.errors import Forbidden, NotFound
 from service.services import Services
 from service.store import reads as read_store
 from service.store import redemptions as redemption_store
-from service.usecases.redemption_view import Redemption, member_of, redemption_of
+from service.views.redemption_view import Redemption, member_of, redemption_of
 
 __all__ = ["StoredEvent", "event_view", "redemption_view"]
 

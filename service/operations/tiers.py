@@ -15,10 +15,10 @@ from service.decide.answers import TierMoveView, move_views
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.decide.tiering import local_day, metric_since, review_now, settle_tier
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
 from service.store import tiers as tier_store
 from service.store.progress_reads import ProgressRead
-from service.usecases.member_ops import run_member_op
 
 __all__ = [
     "MemberTier",

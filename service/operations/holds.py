@@ -15,10 +15,10 @@ from service.decide.answers import balances_view
 from service.decide.redemptions import Settled, open_member, settle
 from service.decide.state import RedemptionStatus, SetState
 from service.decide.step import Step
+from service.pipeline.member_ops import run_member_op
 from service.services import Services
 from service.store import redemptions as store
-from service.usecases.member_ops import run_member_op
-from service.usecases.redemption_view import RedemptionResult, member_of, result_of
+from service.views.redemption_view import RedemptionResult, member_of, result_of
 
 __all__ = ["cancel", "commit", "release_due_holds", "release_expired_holds"]
 

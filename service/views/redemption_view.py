@@ -22,7 +22,7 @@ from service.decide.state import RedemptionStatus
 from service.engine import Ruleset
 from service.engine.files import RewardDef
 from service.errors import NotFound
-from service.usecases.members import MEMBER_ID_PATTERN
+from service.operations.members import MEMBER_ID_PATTERN
 
 __all__ = [
     "Redemption",

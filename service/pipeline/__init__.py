@@ -1,0 +1,2 @@
+"""The event pipeline: a set of events (or one member's operation) locked, loaded,
+decided in one pure step (`service.decide`) and saved, in one transaction."""
