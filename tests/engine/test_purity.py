@@ -16,7 +16,7 @@ FORBIDDEN = (
     "service.app",
     "service.http",
     "service.usecases",
-    "service.services",
+    "service.runtime",
 )
 
 
