@@ -49,12 +49,11 @@ EVENTS_PER_MEMBER = 10.5  # what month_of_events gives a member over 30 days, on
 async def _store(url: str, events: list[dict], batch: int) -> float:
     """Decide and store the events through the intake, in time order, at their moments."""
     from service.active_ruleset import ActiveRuleset
-    from service.auth import ApiKeys, MemberTokens
     from service.core.clock import FixedClock
     from service.http.metrics import Metrics
     from service.operations.rules import publish_to
-    from service.pipeline.intake import EventIn, ingest_batch
-    from service.services import Services
+    from service.pipeline.intake import EventIn, IntakeOptions, ingest_batch
+    from service.runtime import Runtime
     from service.settings import load_settings
     from service.store.database import Database
 
@@ -66,15 +65,8 @@ async def _store(url: str, events: list[dict], batch: int) -> float:
     rules = ActiveRuleset(db)
     await rules.refresh()
     clock = FixedClock(START)
-    services = Services(
-        settings=settings,
-        db=db,
-        api_keys=ApiKeys(db, 0),
-        member_tokens=MemberTokens(["bench-secret-0123456789abcdef0123"], 60),
-        clock=clock,
-        metrics=Metrics(),
-        rules=rules,
-    )
+    runtime = Runtime(db=db, clock=clock, rules=rules)
+    options = IntakeOptions.of(settings, Metrics())  # observed, as a serving process does
     started = time.perf_counter()
     chunk: list[EventIn] = []
     done = 0
@@ -82,7 +74,7 @@ async def _store(url: str, events: list[dict], batch: int) -> float:
     async def flush() -> None:
         nonlocal done
         clock.set(chunk[-1].occurred_at + timedelta(seconds=30))
-        outcomes = await ingest_batch(services, chunk)
+        outcomes = await ingest_batch(runtime, options, chunk)
         refused = [o for o in outcomes if isinstance(o, Exception)]
         assert not refused, refused[:3]
         before, done = done, done + len(chunk)

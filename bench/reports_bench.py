@@ -26,11 +26,8 @@ from pathlib import Path
 import asyncpg
 
 from service.active_ruleset import ActiveRuleset
-from service.auth import ApiKeys, MemberTokens
 from service.core.clock import FixedClock
-from service.http.metrics import Metrics
-from service.services import Services
-from service.settings import load_settings
+from service.runtime import Runtime
 from service.store.database import Database
 from service.store.migrate import migrate
 from service.views import program_reports as reports
@@ -191,23 +188,15 @@ async def _bench(url: str, members: int, days: int, reads: int, load: bool) -> N
     await db.open()
     rules = ActiveRuleset(db)
     await rules.start(RULES)
-    services = Services(
-        settings=load_settings({}, database_url=url),
-        db=db,
-        api_keys=ApiKeys(db, 0),
-        member_tokens=MemberTokens(["bench-secret-0123456789abcdef0123"], 900),
-        clock=FixedClock(NOW),
-        metrics=Metrics(),
-        rules=rules,
-    )
+    runtime = Runtime(db=db, clock=FixedClock(NOW), rules=rules)
     try:
         print(f"{'report':<30} latency over {reads} runs")
         for label, run in _reports(days):
-            await run(services)  # type: ignore[operator]  # warm the statement cache
+            await run(runtime)  # type: ignore[operator]  # warm the statement cache
             samples = []
             for _ in range(reads):
                 started = time.perf_counter()
-                await run(services)  # type: ignore[operator]
+                await run(runtime)  # type: ignore[operator]
                 samples.append(time.perf_counter() - started)
             print(f"{label:<30} {_ms(samples)}")
     finally:

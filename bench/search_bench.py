@@ -26,11 +26,8 @@ from pathlib import Path
 import asyncpg
 
 from service.active_ruleset import ActiveRuleset
-from service.auth import ApiKeys, MemberTokens
 from service.core.clock import FixedClock
-from service.http.metrics import Metrics
-from service.services import Services
-from service.settings import load_settings
+from service.runtime import Runtime
 from service.store.database import Database
 from service.store.migrate import migrate
 from service.views.member_search import MemberQuery, search_members
@@ -148,24 +145,16 @@ async def _bench(url: str, count: int, reads: int, load: bool) -> None:
     await db.open()
     rules = ActiveRuleset(db)
     await rules.start(RULES)
-    services = Services(
-        settings=load_settings({}, database_url=url),
-        db=db,
-        api_keys=ApiKeys(db, 0),
-        member_tokens=MemberTokens(["bench-secret-0123456789abcdef0123"], 900),
-        clock=FixedClock(NOW),
-        metrics=Metrics(),
-        rules=rules,
-    )
+    runtime = Runtime(db=db, clock=FixedClock(NOW), rules=rules)
     try:
         print(f"{'search (limit 50)':<36} {'found':>5}  latency over {reads} runs")
         for label, params in SEARCHES:
             query = MemberQuery(limit=50, **params)  # type: ignore[arg-type]
-            page = await search_members(services, query)  # warm the statement cache
+            page = await search_members(runtime, query)  # warm the statement cache
             samples = []
             for _ in range(reads):
                 started = time.perf_counter()
-                await search_members(services, query)
+                await search_members(runtime, query)
                 samples.append(time.perf_counter() - started)
             print(f"{label:<36} {len(page.members):>5}  {_ms(samples)}")
     finally:

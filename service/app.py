@@ -37,6 +37,7 @@ from service.auth import ApiKeys, MemberTokens
 from service.core.clock import Clock, SystemClock
 from service.dashboard import dashboard_router
 from service.http.access import access_guard
+from service.http.app_state import AppState
 from service.http.audit import audit_before_send
 from service.http.json_body import JsonBodyRequest
 from service.http.logs import configure_logging
@@ -47,7 +48,8 @@ from service.http.ratelimit import RateLimiter, RateLimitMiddleware
 from service.operations.webhook_delivery import run_webhooks
 from service.pipeline import intake
 from service.pipeline.grouping import EventGroups
-from service.services import Services
+from service.pipeline.intake import IntakeOptions
+from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.store import secrets as secret_store
 from service.store.database import Database
@@ -105,8 +107,9 @@ def _lifespan(
     metrics: Metrics,
     limiter: RateLimiter,
 ) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
-    """Start-up and shut-down: the pool, the active ruleset, the services and the background
-    tasks, stopped in the reverse order."""
+    """Start-up and shut-down: the pool, the active ruleset, the app's state (the use cases'
+    runtime, credentials, group commit) and the background tasks, stopped in the reverse
+    order."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -121,13 +124,13 @@ def _lifespan(
         try:
             rules = ActiveRuleset(db)
             await rules.start(settings.rules_path if publish_rules_dir else None)
-            services = await _services(settings, db, rules, clock, metrics)
-            app.state.services = services
-            groups = _event_groups(services)
-            services.event_groups = groups
+            state = await _app_state(settings, Runtime(db, clock or SystemClock(), rules), metrics)
+            app.state.app = state
+            groups = state.event_groups
+            assert groups is not None
             limiter.start(db)
             stop = asyncio.Event()
-            tasks = _background(services, stop)
+            tasks = _background(state, stop)
             # What start-up built (modules, the compiled ruleset, the pool) lives as long as the
             # process: keep it out of the cyclic collector's scans (about 5 % of a busy worker).
             gc.freeze()
@@ -144,25 +147,26 @@ def _lifespan(
     return lifespan
 
 
-async def _services(
-    settings: Settings, db: Database, rules: ActiveRuleset, clock: Clock | None, metrics: Metrics
-) -> Services:
-    return Services(
+async def _app_state(settings: Settings, runtime: Runtime, metrics: Metrics) -> AppState:
+    db = runtime.db
+    options = IntakeOptions.of(settings, metrics)
+    return AppState(
         settings=settings,
-        db=db,
+        runtime=runtime,
         api_keys=ApiKeys(db, settings.api_key_cache_seconds),
         member_tokens=MemberTokens(await _token_secrets(settings, db), settings.token_ttl_seconds),
-        clock=clock or SystemClock(),
         metrics=metrics,
-        rules=rules,
+        intake_options=options,
+        event_groups=_event_groups(settings, runtime, options),
     )
 
 
-def _event_groups(services: Services) -> EventGroups[Any, Any]:
+def _event_groups(
+    settings: Settings, runtime: Runtime, options: IntakeOptions
+) -> EventGroups[Any, Any]:
     """Concurrent single events, grouped into sets decided together."""
-    settings = services.settings
     return EventGroups(
-        functools.partial(intake.run_set, services),
+        functools.partial(intake.run_set, runtime, options),
         window=settings.group_window_ms / 1000,
         max_events=settings.group_max_events,
         leaders=settings.group_leaders,
@@ -170,22 +174,25 @@ def _event_groups(services: Services) -> EventGroups[Any, Any]:
     )
 
 
-def _background(services: Services, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+def _background(state: AppState, stop: asyncio.Event) -> list[asyncio.Task[None]]:
     """The worker and the webhook deliveries, each when its interval is set; until `stop`."""
-    settings = services.settings
+    settings, runtime = state.settings, state.runtime
     tasks = []
     if settings.worker_interval_seconds > 0:
         tasks.append(
             asyncio.create_task(
-                run_worker(services, settings.worker_interval_seconds, stop), name="worker"
+                run_worker(runtime, settings.worker_interval_seconds, stop), name="worker"
             )
         )
     if settings.webhook_interval_seconds > 0:
-        tasks.append(
-            asyncio.create_task(
-                run_webhooks(services, settings.webhook_interval_seconds, stop), name="webhooks"
-            )
+        deliveries = run_webhooks(
+            runtime,
+            settings.webhook_interval_seconds,
+            stop,
+            settings=settings,
+            metrics=state.metrics,
         )
+        tasks.append(asyncio.create_task(deliveries, name="webhooks"))
     return tasks
 
 

@@ -13,27 +13,18 @@ from service.cli_database import on_database
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from service.runtime import Runtime
     from service.store.database import Database
 
 __all__ = ["add_webhook_commands"]
 
 
-def _services(settings: Settings, db: Database) -> Any:
+def _runtime(db: Database) -> Runtime:
     from service.active_ruleset import ActiveRuleset
-    from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
-    from service.http.metrics import Metrics
-    from service.services import Services
+    from service.runtime import Runtime
 
-    return Services(
-        settings=settings,
-        db=db,
-        api_keys=ApiKeys(db, 0),
-        member_tokens=MemberTokens(["unused-by-the-cli"], 60),
-        clock=SystemClock(),
-        metrics=Metrics(),
-        rules=ActiveRuleset(db),
-    )
+    return Runtime(db=db, clock=SystemClock(), rules=ActiveRuleset(db))
 
 
 def _print(value: Any) -> None:
@@ -44,10 +35,21 @@ def _kinds(text: str) -> list[Any]:
     return [k.strip() for k in text.split(",") if k.strip()]
 
 
+def _print_deliveries(deliveries: list[Any]) -> None:
+    for d in deliveries:
+        code = d.last_status_code if d.last_status_code is not None else "-"
+        when = d.last_attempt_at.isoformat(timespec="seconds") if d.last_attempt_at else "-"
+        error = f"\t{d.last_error}" if d.last_error else ""
+        print(
+            f"{d.message_id}\t{d.kind}\t{d.member_id}\t{d.status}\t{d.attempts}\t"
+            f"{code}\t{when}{error}"
+        )
+
+
 async def _run(settings: Settings, args: argparse.Namespace, db: Database) -> int:
     from service.operations import webhooks as uc
 
-    services = _services(settings, db)
+    runtime = _runtime(db)
     command = args.webhooks_command
     if command == "create":
         data = msgspec.convert(
@@ -60,10 +62,10 @@ async def _run(settings: Settings, args: argparse.Namespace, db: Database) -> in
             },
             uc.EndpointIn,
         )
-        _print(await uc.create_endpoint(services, data))
+        _print(await uc.create_endpoint(runtime, data, allowed_networks=settings.allowed_networks))
         print("the secret above is shown once", flush=True)
     elif command == "list":
-        for e in (await uc.list_endpoints(services)).endpoints:
+        for e in (await uc.list_endpoints(runtime)).endpoints:
             why = f"  ({e.disabled_reason})" if e.disabled_reason else ""
             print(f"{e.endpoint_id}\t{e.status}\t{e.url}\t{','.join(e.kinds)}{why}")
     elif command == "update":
@@ -77,30 +79,27 @@ async def _run(settings: Settings, args: argparse.Namespace, db: Database) -> in
             },
             uc.EndpointChange,
         )
-        _print(await uc.update_endpoint(services, args.endpoint_id, change))
+        _print(
+            await uc.update_endpoint(
+                runtime, args.endpoint_id, change, allowed_networks=settings.allowed_networks
+            )
+        )
     elif command in ("pause", "resume"):
         view = await uc.set_status(
-            services, args.endpoint_id, "paused" if command == "pause" else "active"
+            runtime, args.endpoint_id, "paused" if command == "pause" else "active"
         )
         print(f"{view.endpoint_id}\t{view.status}")
     elif command == "delete":
-        await uc.delete_endpoint(services, args.endpoint_id)
+        await uc.delete_endpoint(runtime, args.endpoint_id)
         print(f"deleted {args.endpoint_id}")
     elif command == "rotate-secret":
         rotation = uc.SecretRotation(overlap_seconds=args.overlap_seconds)
-        _print(await uc.rotate_secret(services, args.endpoint_id, rotation))
+        _print(await uc.rotate_secret(runtime, args.endpoint_id, rotation))
     elif command == "deliveries":
-        listed = await uc.list_deliveries(services, args.endpoint_id, args.status, None, args.limit)
-        for d in listed.deliveries:
-            code = d.last_status_code if d.last_status_code is not None else "-"
-            when = d.last_attempt_at.isoformat(timespec="seconds") if d.last_attempt_at else "-"
-            error = f"\t{d.last_error}" if d.last_error else ""
-            print(
-                f"{d.message_id}\t{d.kind}\t{d.member_id}\t{d.status}\t{d.attempts}\t"
-                f"{code}\t{when}{error}"
-            )
+        listed = await uc.list_deliveries(runtime, args.endpoint_id, args.status, None, args.limit)
+        _print_deliveries(listed.deliveries)
     elif command == "redeliver":
-        done = await uc.redeliver(services, args.endpoint_id, args.message)
+        done = await uc.redeliver(runtime, args.endpoint_id, args.message)
         print(f"redelivered {done.redelivered}")
     return 0
 

@@ -21,7 +21,7 @@ from service.operations.redeem import release_expired_holds
 from service.operations.rollups import fold_past_days
 from service.operations.tiers import review_tiers_due
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store import ledger as ledger_store
 
@@ -30,9 +30,9 @@ __all__ = ["mature_due", "run_worker", "run_worker_once"]
 logger = logging.getLogger("service.worker")
 
 
-async def mature_due(services: Services, now: datetime, limit: int = 200) -> int:
+async def mature_due(runtime: Runtime, now: datetime, limit: int = 200) -> int:
     """Book activations and expiries due by `now` for up to `limit` members; how many."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         due = await ledger_store.members_due(conn, now, limit)
     done = 0
     for member_id in due:
@@ -41,23 +41,23 @@ async def mature_due(services: Services, now: datetime, limit: int = 200) -> int
             step.matured(step.member(member_id))
 
         # a member an event or another worker is booking right now is skipped
-        _, booked = await run_member_op(services, member_id, operate, now=now, skip_locked=True)
+        _, booked = await run_member_op(runtime, member_id, operate, now=now, skip_locked=True)
         done += booked
     return done
 
 
-async def run_worker_once(services: Services) -> tuple[int, int]:
+async def run_worker_once(runtime: Runtime) -> tuple[int, int]:
     """One pass: (members matured, holds released)."""
-    now = services.clock.now()
-    matured = await mature_due(services, now)
-    await review_tiers_due(services, now)  # tier lapses (downgrades after grace)
-    await review_engagement_due(services, now)  # engagement levels fallen by time alone
-    released = await release_expired_holds(services, now)
-    await fold_past_days(services.db, now, services.rules.current.program.timezone)
+    now = runtime.clock.now()
+    matured = await mature_due(runtime, now)
+    await review_tiers_due(runtime, now)  # tier lapses (downgrades after grace)
+    await review_engagement_due(runtime, now)  # engagement levels fallen by time alone
+    released = await release_expired_holds(runtime, now)
+    await fold_past_days(runtime.db, now, runtime.rules.current.program.timezone)
     return matured, released
 
 
-async def run_worker(services: Services, interval: float, stop: asyncio.Event) -> None:
+async def run_worker(runtime: Runtime, interval: float, stop: asyncio.Event) -> None:
     """Pass every `interval` seconds until `stop` is set; errors are logged, never fatal.
 
     With no ruleset active there is nothing to pass under: that is said once, as a warning
@@ -65,7 +65,7 @@ async def run_worker(services: Services, interval: float, stop: asyncio.Event) -
     waiting = False
     while not stop.is_set():
         try:
-            matured, released = await run_worker_once(services)
+            matured, released = await run_worker_once(runtime)
             if waiting:
                 logger.info("worker resumes: a ruleset is active")
             waiting = False
@@ -86,9 +86,7 @@ async def run_worker(services: Services, interval: float, stop: asyncio.Event) -
 async def run_standalone(settings: Settings, url: str, *, once: bool = False) -> None:
     """`loyalty worker`: the worker loop on its own pool, without HTTP."""
     from service.active_ruleset import ActiveRuleset
-    from service.auth import ApiKeys, MemberTokens
     from service.core.clock import SystemClock
-    from service.http.metrics import Metrics
     from service.operations.webhook_delivery import (
         find_time_driven,
         new_client,
@@ -102,20 +100,12 @@ async def run_standalone(settings: Settings, url: str, *, once: bool = False) ->
     rules = ActiveRuleset(db)
     try:
         await rules.start(settings.rules_path)
-        services = Services(
-            settings=settings,
-            db=db,
-            api_keys=ApiKeys(db, 0),
-            member_tokens=MemberTokens(["unused-by-the-worker"], 60),
-            clock=SystemClock(),
-            metrics=Metrics(),
-            rules=rules,
-        )
+        runtime = Runtime(db=db, clock=SystemClock(), rules=rules)
         if once:
-            matured, released = await run_worker_once(services)
-            found = await find_time_driven(services)
-            async with new_client(services) as client:
-                sent = await run_delivery_pass(services, client)
+            matured, released = await run_worker_once(runtime)
+            found = await find_time_driven(runtime)
+            async with new_client(settings) as client:
+                sent = await run_delivery_pass(runtime, client, settings=settings, metrics=None)
             print(
                 f"matured {matured} members, released {released} holds, "
                 f"{found} time-driven webhooks found, {sent.delivered} delivered, "
@@ -124,8 +114,14 @@ async def run_standalone(settings: Settings, url: str, *, once: bool = False) ->
             return
         stop = asyncio.Event()
         await asyncio.gather(
-            run_worker(services, settings.worker_interval_seconds or 5.0, stop),
-            run_webhooks(services, settings.webhook_interval_seconds or 1.0, stop),
+            run_worker(runtime, settings.worker_interval_seconds or 5.0, stop),
+            run_webhooks(
+                runtime,
+                settings.webhook_interval_seconds or 1.0,
+                stop,
+                settings=settings,
+                metrics=None,  # no HTTP: nothing would expose them
+            ),
         )
     finally:
         await rules.stop()

@@ -20,11 +20,10 @@ from litestar.testing import AsyncTestClient
 
 from service.active_ruleset import ActiveRuleset
 from service.app import create_app
-from service.auth import ApiKeys, MemberTokens, generate_key
+from service.auth import generate_key
 from service.core.clock import FixedClock
-from service.http.metrics import Metrics
 from service.http.servers import uvicorn_options
-from service.services import Services
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store import keys as key_store
 from service.store.database import Database
@@ -184,22 +183,15 @@ def make_key(db: Database) -> MakeKey:
 
 
 @pytest.fixture
-async def services(client, settings: Settings, clock: FixedClock) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
-    """The service's use cases on this test's database, for calling them directly (the
-    worker, verify); the app under test runs on the test client's own event loop."""
+async def runtime(client, settings: Settings, clock: FixedClock) -> AsyncIterator[Runtime]:  # type: ignore[no-untyped-def]
+    """What the use cases run on, on this test's database, for calling them directly (the
+    worker, the webhook passes); the app under test runs on the test client's own event
+    loop."""
     database = Database(settings.database_url or "", min_size=0, max_size=4)
     await database.open()
     rules = ActiveRuleset(database)
     await rules.refresh()
-    yield Services(
-        settings=settings,
-        db=database,
-        api_keys=ApiKeys(database, 0),
-        member_tokens=MemberTokens(["test-secret-one-0123456789abcdef"], 900),
-        clock=clock,
-        metrics=Metrics(),
-        rules=rules,
-    )
+    yield Runtime(db=database, clock=clock, rules=rules)
     await database.close()
 
 

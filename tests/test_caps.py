@@ -12,7 +12,7 @@ from helpers import bearer, catch_up
 
 from service.engine import PointsEffect
 from service.pipeline import intake
-from service.pipeline.intake import EventIn
+from service.pipeline.intake import EventIn, IntakeOptions
 
 DEMO = Path(__file__).parents[1] / "rules"
 
@@ -121,13 +121,15 @@ rules:
 
 
 @pytest.mark.no_replay  # the budget is spent by raw SQL
-async def test_a_spent_budget_does_not_use_up_a_members_cap(client, make_key, db, services):
+async def test_a_spent_budget_does_not_use_up_a_members_cap(
+    client, make_key, db, runtime, settings
+):
     admin = await make_key("admin")
     files = {p.name: p.read_text() for p in DEMO.glob("*.yaml")}
     files["checkins.yaml"] = BUDGET_AND_CAP_RULES
     response = await client.post("/v1/admin/rules", json={"files": files}, headers=bearer(admin))
     assert response.status_code == 201, response.text
-    await services.rules.refresh()
+    await runtime.rules.refresh()
     # Another event spends the budget while this one is being evaluated: it read the budget
     # as unspent, fires, then waits on the budget row and is granted 0 points. (The intake
     # is called directly: the test client would block this loop while the event waits.)
@@ -137,7 +139,7 @@ async def test_a_spent_budget_does_not_use_up_a_members_cap(client, make_key, db
             "INSERT INTO rule_budgets (rule_id, spent) VALUES ('launch-budget', 10)"
         )
         event = msgspec.convert(_checkin("b1", "bob"), EventIn)
-        ingest = asyncio.ensure_future(intake.ingest(services, event))
+        ingest = asyncio.ensure_future(intake.ingest(runtime, IntakeOptions.of(settings), event))
         for _ in range(500):  # until the event waits on the budget row
             waiting = await watcher.raw.fetchval(  # (a transaction's view of it is frozen)
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"

@@ -27,7 +27,7 @@ async def _bonus_entries(db, member):
 
 
 async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
-    client, make_key, clock, services, db
+    client, make_key, clock, runtime, db
 ):
     key = await make_key("admin")
     start = clock.now()
@@ -44,13 +44,13 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
 
     # 40 days on the score fell but the level holds: the worker has nothing to do
     clock.set(datetime(2026, 4, 11, 9, 0, tzinfo=UTC))
-    assert await review_engagement_due(services, clock.now()) == 0
+    assert await review_engagement_due(runtime, clock.now()) == 0
 
     # 60 days on she is at risk: read at once, stored by the worker with the rule's bonus
     clock.set(datetime(2026, 5, 1, 9, 0, tzinfo=UTC))
     shown = (await client.get("/v1/members/dora", headers=bearer(key))).json()["engagement"]
     assert shown["level"] == "at_risk"
-    assert await review_engagement_due(services, clock.now()) == 1
+    assert await review_engagement_due(runtime, clock.now()) == 1
     history = await _history(db, "dora")
     assert history[1][:2] == ("moderately_engaged", "at_risk") and history[1][3] is None
     # the move is dated the day the level fell (53 days after the purchase, Berlin midnight),
@@ -62,7 +62,7 @@ async def test_the_worker_notices_a_drift_by_time_alone_and_a_rule_reacts(
     assert await _bonus_entries(db, "dora") == [
         (150, "drift:2026-05-01/engagement/at_risk", "we miss you: 150 points to come back")
     ]
-    assert await review_engagement_due(services, clock.now()) == 0  # done once
+    assert await review_engagement_due(runtime, clock.now()) == 0  # done once
 
     # a late purchase (made 40 days ago, posted now) lifts her back, named in the history
     late = await post(

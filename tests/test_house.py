@@ -1,13 +1,12 @@
 """The house rules of service/, checked on its source: short functions, no private name taken
-from another module, and no module named after the vague words the code no longer uses."""
+from another module, no module named after the vague words the code no longer uses, no
+catch-all handed to every use case (nor the app's state read by one)."""
 
 from __future__ import annotations
 
 import ast
 import fnmatch
 from pathlib import Path
-
-import pytest
 
 SERVICE = Path(__file__).resolve().parent.parent / "service"
 MAX_LINES = 60
@@ -59,6 +58,21 @@ def test_no_module_is_named_after_a_vague_word():
     assert vague == []
 
 
-@pytest.mark.xfail(strict=True, reason="Services catch-all: being removed in issue 20")
 def test_no_services_catch_all_module():
     assert [p.name for p in SERVICE.rglob("services*")] == []
+
+
+def test_use_cases_never_read_the_app_state():
+    """A use case takes a `Runtime` and names anything else it uses; what the app's lifespan
+    built (`http/app_state.py`) and the request accessors are the HTTP layer's alone."""
+    reaching = []
+    for name, tree in _modules():
+        if not name.startswith(("operations/", "pipeline/", "views/", "worker.py", "cli")):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in (
+                "service.http.app_state",
+                "service.api.requests",
+            ):
+                reaching.append(f"{name}:{node.lineno} {node.module}")
+    assert reaching == []

@@ -10,9 +10,7 @@ from litestar.testing import AsyncTestClient
 
 from service.active_ruleset import ActiveRuleset
 from service.app import create_app
-from service.auth import ApiKeys, MemberTokens
-from service.http.metrics import Metrics
-from service.services import Services
+from service.runtime import Runtime
 from service.worker import run_worker
 
 
@@ -150,18 +148,10 @@ async def test_the_worker_waits_for_a_ruleset_without_a_traceback_every_pass(
     settings, clock, db, caplog
 ):
     """Passes with no ruleset active say so once, as a warning; no traceback every pass."""
-    services = Services(
-        settings=settings,
-        db=db,
-        api_keys=ApiKeys(db, 0),
-        member_tokens=MemberTokens(["test-secret-one-0123456789abcdef"], 900),
-        clock=clock,
-        metrics=Metrics(),
-        rules=ActiveRuleset(db),  # nothing published, nothing loaded
-    )
+    runtime = Runtime(db=db, clock=clock, rules=ActiveRuleset(db))  # nothing published
     stop = asyncio.Event()
     with caplog.at_level(logging.INFO, logger="service.worker"):
-        task = asyncio.create_task(run_worker(services, 0.01, stop))
+        task = asyncio.create_task(run_worker(runtime, 0.01, stop))
         await asyncio.sleep(0.3)  # many passes
         stop.set()
         await task

@@ -78,7 +78,7 @@ async def test_events_need_the_events_write_scope(client, make_key):
     await post(client, key, EVENTS, purchase("e1", "alice", "5"), status=403)
 
 
-async def test_pending_points_become_available_then_expire(client, make_key, clock, db, services):
+async def test_pending_points_become_available_then_expire(client, make_key, clock, db, runtime):
     key = await make_key("events:write", "members:read")
     await post(
         client, key, EVENTS, purchase("e1", "alice", "20", occurred_at="2026-03-02T08:00:00Z")
@@ -92,7 +92,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     clock.set(clock.now() + timedelta(days=14, hours=1))
     # reads are right before the worker runs
     assert (await balances())["available"] == 200
-    assert await mature_due(services, clock.now()) == 1
+    assert await mature_due(runtime, clock.now()) == 1
     assert [e["kind"] for e in await ledger_entries(db, "alice")] == ["earn", "activate"]
     member = (await client.get("/v1/members/alice", headers=bearer(key))).json()
     assert member["expiring_points_30_days"] == 0
@@ -101,7 +101,7 @@ async def test_pending_points_become_available_then_expire(client, make_key, clo
     assert member["expiring_points_30_days"] == 200
     clock.set(clock.now() + timedelta(days=30))
     assert (await balances())["available"] == 0
-    assert await mature_due(services, clock.now()) == 1
+    assert await mature_due(runtime, clock.now()) == 1
     last = (await ledger_entries(db, "alice"))[-1]
     assert (last["kind"], last["points"]) == ("expire", -200)
 

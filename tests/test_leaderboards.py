@@ -270,12 +270,12 @@ def test_period_keys():
 
 
 @pytest.mark.no_replay  # scores are recorded straight into the store
-async def test_histogram_rank_equals_brute_force_rank(client, make_key, services, db, clock):
+async def test_histogram_rank_equals_brute_force_rank(client, make_key, runtime, db, clock):
     """Random scores (dense ties at low scores, sparse at high ones) for 300 members, several
     updates each so members cross buckets; every rank equals SQL's row_number()."""
     await _setup(client, make_key)
-    await services.rules.refresh()
-    ruleset = services.rules.current
+    await runtime.rules.refresh()
+    ruleset = runtime.rules.current
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     members = [f"p{i:03d}" for i in range(300)]
@@ -311,7 +311,7 @@ async def test_histogram_rank_equals_brute_force_rank(client, make_key, services
     assert len(expected) > 250
     for member in rng.sample(sorted(expected), 200):
         standing = await boards.standing(
-            services, "all-time", member, period="all", segment=None, viewer=None
+            runtime, "all-time", member, period="all", segment=None, viewer=None
         )
         assert standing.rank == expected[member], f"seed {seed}: {member}"
         assert standing.total == len(expected), f"seed {seed}"
@@ -320,6 +320,6 @@ async def test_histogram_rank_equals_brute_force_rank(client, make_key, services
         assert await boards.rebuild_histogram(conn, "all-time", "all") == len(expected)
     for member in rng.sample(sorted(expected), 50):
         standing = await boards.standing(
-            services, "all-time", member, period="all", segment=None, viewer=None
+            runtime, "all-time", member, period="all", segment=None, viewer=None
         )
         assert standing.rank == expected[member], f"seed {seed}: {member}"

@@ -170,19 +170,11 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
     try:
         async with AsyncTestClient(app=create_app(model_settings, clock=clock)) as client:
             from service.active_ruleset import ActiveRuleset
-            from service.services import Services
+            from service.runtime import Runtime
 
             rules = ActiveRuleset(db)
             await rules.refresh()
-            services = Services(
-                settings=model_settings,
-                db=db,
-                api_keys=None,
-                member_tokens=None,  # type: ignore[arg-type]
-                clock=clock,
-                metrics=None,
-                rules=rules,  # type: ignore[arg-type]
-            )
+            runtime = Runtime(db=db, clock=clock, rules=rules)
             for step, op in enumerate(ops):
                 now = clock.now()
                 kind = op[0]
@@ -277,7 +269,7 @@ async def _scenario(admin_url: str, template: str, ops: list[tuple], rules_dir) 
                         model.held[member] -= sum(part for _, part in taken)
                         _give_back(model, member, taken, clock.now(), rid)
                 elif kind == "worker":
-                    await mature_due(services, now)
+                    await mature_due(runtime, now)
                 for member in MEMBERS:
                     got = await client.get(f"/v1/members/{member}", headers=auth)
                     if got.status_code == 404:

@@ -48,7 +48,7 @@ async def test_search_by_id_prefix_name_attribute_and_tier(client, server):
     assert bea["events"] == 1 and bea["last_active_at"] is not None
 
 
-async def test_search_by_engagement_and_last_activity(client, server, clock, services):
+async def test_search_by_engagement_and_last_activity(client, server, clock, runtime):
     """The engagement filter finds the level each member's own read shows, once the worker
     has recorded what time alone did (its pass runs every few seconds in a service)."""
     from service.operations.engagement import review_engagement_due
@@ -63,7 +63,7 @@ async def test_search_by_engagement_and_last_activity(client, server, clock, ser
     clock.advance(timedelta(days=60))
     recent = purchase("e-new", "m-1", "90.00", occurred_at=clock.now().isoformat())
     assert (await client.post("/v1/events", json=recent, headers=server)).status_code == 201
-    await review_engagement_due(services, clock.now())
+    await review_engagement_due(runtime, clock.now())
 
     async def ids(**params) -> list[str]:
         response = await client.get("/v1/members", params=params, headers=server)

@@ -32,14 +32,14 @@ def _local(at: datetime) -> date:
     return at.astimezone(BERLIN).date()
 
 
-async def _seed(client, key, clock, services) -> None:
+async def _seed(client, key, clock, runtime) -> None:
     start = clock.now()
     for event in month_of_events(11, MEMBERS, start, days=28):
         clock.set(datetime.fromisoformat(event["occurred_at"]) + timedelta(seconds=30))
         posted = await client.post("/v1/events", json=event, headers=bearer(key))
         assert posted.status_code == 201, posted.text
     clock.set(start + timedelta(days=45))
-    await mature_due(services, clock.now(), limit=1000)
+    await mature_due(runtime, clock.now(), limit=1000)
     redeemed = 0
     for n, member in enumerate(MEMBERS):
         reward = {"reward_id": "free-shipping"} if n % 2 else {"points": 120, "hold": n % 4 == 0}
@@ -56,11 +56,11 @@ async def _seed(client, key, clock, services) -> None:
         headers={**bearer(key), "Idempotency-Key": "adj-1"},
     )
     assert given.status_code == 201, given.text
-    await review_engagement_due(services, clock.now(), limit=1000)
+    await review_engagement_due(runtime, clock.now(), limit=1000)
     # a year on: the month's lots expire; then a few members come back
     clock.set(start + timedelta(days=400))
-    await mature_due(services, clock.now(), limit=1000)
-    await review_engagement_due(services, clock.now(), limit=1000)
+    await mature_due(runtime, clock.now(), limit=1000)
+    await review_engagement_due(runtime, clock.now(), limit=1000)
     for n, member in enumerate(MEMBERS[:6]):
         clock.set(start + timedelta(days=400, hours=n))
         body = purchase(f"late-{n}", member, "42.50", clock.now().isoformat())
@@ -75,22 +75,22 @@ async def _rows(db, sql: str, *args: Any) -> list[Any]:
 
 
 async def test_every_report_equals_a_direct_computation_from_the_ledger(
-    client, make_key, clock, services, db, database_url
+    client, make_key, clock, runtime, db, database_url
 ):
     key = await make_key("admin")
-    await _seed(client, key, clock, services)
+    await _seed(client, key, clock, runtime)
 
     # every figure the saves maintained equals the one computed from the source tables
     compared, differences = await verify_rollups(db, "Europe/Berlin")
     assert compared > 100
     assert differences == []
 
-    await _liability(client, key, services, db)
-    await _breakage_and_points(client, key, services, db, clock)
-    await _members(client, key, services, db, clock)
+    await _liability(client, key, runtime, db)
+    await _breakage_and_points(client, key, runtime, db, clock)
+    await _members(client, key, runtime, db, clock)
 
     # the worker folds past days into one row each: the figures stay what they were
-    before = await reports.points(services, date(2026, 1, 1), _local(clock.now()))
+    before = await reports.points(runtime, date(2026, 1, 1), _local(clock.now()))
     assert await fold_past_days(db, clock.now(), "Europe/Berlin") > 0
     unfolded = await _rows(
         db,
@@ -98,7 +98,7 @@ async def test_every_report_equals_a_direct_computation_from_the_ledger(
         _local(clock.now()) - timedelta(days=2),
     )
     assert unfolded[0]["n"] == 0
-    assert await reports.points(services, date(2026, 1, 1), _local(clock.now())) == before
+    assert await reports.points(runtime, date(2026, 1, 1), _local(clock.now())) == before
     assert (await verify_rollups(db, "Europe/Berlin"))[1] == []
 
     # the CLI says the same, fails on a tampered figure, and a rebuild puts it right
@@ -116,8 +116,8 @@ async def test_every_report_equals_a_direct_computation_from_the_ledger(
     assert (await verify_rollups(db, "Europe/Berlin"))[1] == []
 
 
-async def _liability(client, key, services, db) -> None:
-    liability = await reports.liability(services)
+async def _liability(client, key, runtime, db) -> None:
+    liability = await reports.liability(runtime)
     sums = (
         await _rows(
             db,
@@ -149,7 +149,7 @@ async def _liability(client, key, services, db) -> None:
     assert answer.json()["outstanding"] == liability.outstanding
 
 
-async def _breakage_and_points(client, key, services, db, clock) -> None:
+async def _breakage_and_points(client, key, runtime, db, clock) -> None:
     entries = await _rows(db, "SELECT kind, balance, points, at, rule_id FROM ledger_entries")
     earned: Counter[date] = Counter()
     expired: Counter[date] = Counter()
@@ -161,14 +161,14 @@ async def _breakage_and_points(client, key, services, db, clock) -> None:
             by_rule[e["rule_id"] or ""] += e["points"]
         elif e["kind"] == "expire":
             expired[month] -= e["points"]
-    breakage = await reports.breakage(services, months=15)
+    breakage = await reports.breakage(runtime, months=15)
     assert sum(expired.values()) > 0
     assert {m.month: m.earned for m in breakage.months if m.earned} == dict(earned)
     assert {m.month: m.expired for m in breakage.months if m.expired} == dict(expired)
     assert breakage.rate == round(sum(expired.values()) / sum(earned.values()), 4)
 
     today = _local(clock.now())
-    points = await reports.points(services, today - timedelta(days=500), today)
+    points = await reports.points(runtime, today - timedelta(days=500), today)
     assert {r.rule_id: r.points for r in points.by_rule} == dict(by_rule)
     spent = -sum(e["points"] for e in entries if e["kind"] == "spend")
     assert sum(d.spent for d in points.days) == spent
@@ -189,13 +189,13 @@ async def _breakage_and_points(client, key, services, db, clock) -> None:
     assert refused.status_code == 400 and "since" in refused.text
 
 
-async def _members(client, key, services, db, clock) -> None:
+async def _members(client, key, runtime, db, clock) -> None:
     events = await _rows(db, "SELECT member_id, occurred_at, type FROM events")
     per_day: dict[date, set[str]] = defaultdict(set)
     for e in events:
         per_day[_local(e["occurred_at"])].add(e["member_id"])
     first_day = min(per_day)
-    active = await reports.active_members(services, first_day, first_day + timedelta(days=40))
+    active = await reports.active_members(runtime, first_day, first_day + timedelta(days=40))
     assert {a.start: a.members for a in active.days if a.members} == {
         d: len(m) for d, m in per_day.items() if d <= first_day + timedelta(days=40)
     }
@@ -203,12 +203,12 @@ async def _members(client, key, services, db, clock) -> None:
     in_month = {e["member_id"] for e in events if _local(e["occurred_at"]).replace(day=1) == month}
     assert active.months[0].members == len(in_month)
 
-    tiers = await reports.tiers(services)
+    tiers = await reports.tiers(runtime)
     held = await _rows(db, "SELECT tier, count(*) AS n FROM member_tiers GROUP BY tier")
     assert {c.name: c.members for c in tiers.distribution if c.members} == {
         r["tier"]: r["n"] for r in held if r["tier"] is not None
     }
-    levels = await reports.engagement_levels(services)
+    levels = await reports.engagement_levels(runtime)
     kept = await _rows(db, "SELECT level, count(*) AS n FROM member_engagement GROUP BY level")
     assert {c.name: c.members for c in levels.now if c.members} == {
         r["level"]: r["n"] for r in kept
@@ -220,7 +220,7 @@ async def _members(client, key, services, db, clock) -> None:
         "SELECT o.amount, ev.occurred_at FROM orders o JOIN events ev "
         "ON ev.member_id = o.member_id AND ev.event_id = o.purchase_event_id",
     )
-    bought = await reports.purchases(services, first_day, first_day + timedelta(days=40))
+    bought = await reports.purchases(runtime, first_day, first_day + timedelta(days=40))
     expected = sum(
         (o["amount"] for o in orders if _local(o["occurred_at"]).replace(day=1) == month),
         Decimal(0),
@@ -228,7 +228,7 @@ async def _members(client, key, services, db, clock) -> None:
     assert bought.months[0].amount == expected
     assert bought.months[0].active_members == len(in_month)
 
-    cohorts = await reports.cohorts(services, weeks=52)
+    cohorts = await reports.cohorts(runtime, weeks=52)
     weeks = Counter(r["week"] for r in await _rows(db, "SELECT week FROM member_cohorts"))
     assert {c.week: c.members for c in cohorts.cohorts if c.members} == {
         w: n for w, n in weeks.items() if w >= cohorts.cohorts[0].week
@@ -236,7 +236,7 @@ async def _members(client, key, services, db, clock) -> None:
     for c in cohorts.cohorts:
         if c.members:
             assert c.retained[0] == c.members  # first seen active that week: all active in it
-    top = await reports.top_members(services, 3)
+    top = await reports.top_members(runtime, 3)
     richest = await _rows(db, "SELECT max(available) AS a FROM balances")
     assert top.members[0].available == richest[0]["a"]
     for name in ("breakage", "tiers", "engagement-levels", "active-members", "cohorts"):
@@ -245,7 +245,7 @@ async def _members(client, key, services, db, clock) -> None:
 
 
 async def test_a_rebuild_fills_the_rollups_of_history_booked_before_them(
-    client, make_key, clock, services, db
+    client, make_key, clock, runtime, db
 ):
     """A database upgraded with history has no rollups: `rebuild` computes them, and the
     saves after it add to them as if they had always been kept."""

@@ -87,9 +87,9 @@ async def balances(client: Any, token: str, member_id: str) -> dict[str, int]:
     return result
 
 
-def worker_services(client: Any, db: Any) -> Any:
-    """The app's services on the test's own database pool (the app's pool is on its loop)."""
-    return dataclasses.replace(client.app.state.services, db=db)
+def worker_runtime(client: Any, db: Any) -> Any:
+    """The app's runtime on the test's own database pool (the app's pool is on its loop)."""
+    return dataclasses.replace(client.app.state.app.runtime, db=db)
 
 
 # -- redeeming ----------------------------------------------------------------------------------
@@ -288,11 +288,11 @@ async def test_cancelling_a_hold_gives_the_points_back(client, admin, checkout):
 async def test_a_timed_out_hold_is_released_by_the_worker(client, admin, checkout, clock, db):
     await give(client, admin, "jack", 1000)
     held = (await redeem(client, checkout, "jack", {"points": 400, "hold": True})).json()
-    services = worker_services(client, db)
-    assert await release_expired_holds(services, clock.now()) == 0
+    runtime = worker_runtime(client, db)
+    assert await release_expired_holds(runtime, clock.now()) == 0
     now = clock.advance(timedelta(minutes=16))
-    assert await release_expired_holds(services, now) == 1
-    assert await release_expired_holds(services, now) == 0
+    assert await release_expired_holds(runtime, now) == 1
+    assert await release_expired_holds(runtime, now) == 0
     after = await balances(client, checkout, "jack")
     assert (after["available"], after["held"]) == (1000, 0)
 
@@ -320,13 +320,13 @@ async def test_a_released_hold_names_its_own_timeout(client, admin, checkout, cl
     await redeem(client, checkout, "hugo", {"points": 400, "hold": True})
     await publish_hold_timeout(client, admin, 15)
     now = clock.advance(timedelta(minutes=2))
-    assert await release_expired_holds(worker_services(client, db), now) == 1
+    assert await release_expired_holds(worker_runtime(client, db), now) == 1
     released = [e for e in await ledger_entries(db, "hugo") if e["kind"] == "release"]
     assert [e["reason"] for e in released] == ["hold released: not committed within 1 minute"]
     await give(client, admin, "hana", 1000)
     await redeem(client, checkout, "hana", {"points": 400, "hold": True})
     now = clock.advance(timedelta(minutes=16))
-    assert await release_expired_holds(worker_services(client, db), now) == 1
+    assert await release_expired_holds(worker_runtime(client, db), now) == 1
     released = [e for e in await ledger_entries(db, "hana") if e["kind"] == "release"]
     assert [e["reason"] for e in released] == ["hold released: not committed within 15 minutes"]
 
@@ -336,12 +336,12 @@ async def test_the_hold_release_pass_skips_a_member_someone_has_locked(
 ):
     await give(client, admin, "jill", 1000)
     await redeem(client, checkout, "jill", {"points": 400, "hold": True})
-    services = worker_services(client, db)
+    runtime = worker_runtime(client, db)
     now = clock.advance(timedelta(minutes=16))
     async with db.transaction() as busy:  # an event being booked for jill holds her lock
         await busy.raw.execute("SELECT 1 FROM members WHERE member_id = 'jill' FOR UPDATE")
-        assert await release_expired_holds(services, now) == 0  # skipped, not queued
-    assert await release_expired_holds(services, now) == 1
+        assert await release_expired_holds(runtime, now) == 0  # skipped, not queued
+    assert await release_expired_holds(runtime, now) == 1
 
 
 async def test_committing_after_the_timeout_releases_the_hold(client, admin, checkout, clock):
@@ -376,7 +376,7 @@ async def test_a_hold_on_a_lot_that_expired_meanwhile_gives_back_a_fresh_lot(
     clock.advance(timedelta(days=365) - timedelta(minutes=5))
     held = (await redeem(client, checkout, "lena", {"points": 500, "hold": True})).json()
     now = clock.advance(timedelta(minutes=20))
-    assert await release_expired_holds(worker_services(client, db), now) == 1
+    assert await release_expired_holds(worker_runtime(client, db), now) == 1
     fresh_id = f"{lot['adjustment_id']}@{held['id']}"
     state = await member_state(db, "lena", lot_ids=(fresh_id,))
     assert [fresh.remaining for fresh in state.lots if fresh.lot_id == fresh_id] == [500]

@@ -252,7 +252,7 @@ async def test_rolling_back_activates_the_old_version_everywhere_it_counts(clien
     assert response.status_code == 201, response.text
     rolled = response.json()
     assert (rolled["version"], rolled["changed"], rolled["rules"]) == (DEMO_VERSION, True, 9)
-    assert client.app.state.services.rules.current.version == DEMO_VERSION
+    assert client.app.state.app.runtime.rules.current.version == DEMO_VERSION
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == DEMO_VERSION and shown["activated_at"] == rolled["activated_at"]
 
@@ -287,7 +287,7 @@ async def test_rolling_back_to_an_unknown_version_is_404_and_changes_nothing(cli
     response = await client.post(f"{VERSIONS}/{'ab' * 32}/rollback", headers=bearer(admin))
     assert response.status_code == 404, response.text
     assert response.json()["errors"][0]["field"] == "version"
-    assert client.app.state.services.rules.current.version == DEMO_VERSION
+    assert client.app.state.app.runtime.rules.current.version == DEMO_VERSION
     assert len((await listed(client, admin))["activations"]) == 1
 
 
@@ -357,7 +357,7 @@ async def test_cli_lists_shows_diffs_and_rolls_back_without_a_rules_folder(
     out, err = await _loyalty(database_url, tmp_path, "rules", "rollback", DEMO_VERSION[:8])
     assert out.startswith(f"rolled back to {DEMO_VERSION[:16]}: 9 rules in 7 files")
     assert out.strip().splitlines()[-1] == DEMO_VERSION
-    rules = client.app.state.services.rules
+    rules = client.app.state.app.runtime.rules
     started = time.monotonic()
     while rules.current.version != DEMO_VERSION:
         assert time.monotonic() - started < 10, "the service did not switch in 10 s"

@@ -111,7 +111,7 @@ async def test_publishing_a_changed_ruleset_activates_it_at_once(client, make_ke
 
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == published["version"]
-    assert client.app.state.services.rules.current.version == published["version"]
+    assert client.app.state.app.runtime.rules.current.version == published["version"]
     tried = await client.post(
         "/v1/admin/rules/dry-run", json={"event": purchase("120.00")}, headers=bearer(admin)
     )
@@ -154,7 +154,7 @@ async def test_a_bad_ruleset_is_refused_with_every_problem_and_the_old_one_keeps
 
     shown = (await client.get("/v1/admin/rules", headers=bearer(admin))).json()
     assert shown["version"] == DEMO_VERSION
-    assert client.app.state.services.rules.current.version == DEMO_VERSION
+    assert client.app.state.app.runtime.rules.current.version == DEMO_VERSION
     tried = await client.post(
         "/v1/admin/rules/dry-run", json={"event": purchase("120.00")}, headers=bearer(admin)
     )
@@ -267,7 +267,7 @@ async def test_publishing_through_one_replica_switches_the_other_within_seconds(
     admin = await make_key("admin")
     other_app = create_app(settings, clock=clock)
     async with AsyncTestClient(app=other_app, raise_server_exceptions=False) as other:
-        other_rules = other_app.state.services.rules
+        other_rules = other_app.state.app.runtime.rules
         assert other_rules.current.version == DEMO_VERSION
         response = await client.post(
             "/v1/admin/rules", json={"files": twenty_per_euro()}, headers=bearer(admin)
@@ -499,14 +499,14 @@ async def test_cli_publish_switches_the_running_service(client, make_key, databa
     out, _ = await _loyalty(database_url, "rules", "publish", str(folder), status=1)
     assert f"{folder}/earn.yaml:20:5: unknown field 'priorty'" in out
     assert f"{folder}/earn.yaml:25:16: unknown attribute 'event.ammount'" in out
-    assert client.app.state.services.rules.current.version == DEMO_VERSION
+    assert client.app.state.app.runtime.rules.current.version == DEMO_VERSION
 
     for name, text in twenty_per_euro().items():
         (folder / name).write_text(text, encoding="utf-8")
     out, _ = await _loyalty(database_url, "rules", "publish", str(folder))
     version = out.strip().splitlines()[-1]
     assert len(version) == 64 and version != DEMO_VERSION
-    rules = client.app.state.services.rules
+    rules = client.app.state.app.runtime.rules
     started = time.monotonic()
     while rules.current.version != version:
         assert time.monotonic() - started < 10, "the service did not switch in 10 s"

@@ -76,7 +76,7 @@ async def test_a_draft_is_evaluated_and_not_published(client, make_key, db):
     assert body["points"] == 2400 and body["fired"] == ["base-earn"]
     assert all(e["ruleset_version"] == body["ruleset_version"] for e in body["effects"])
     assert await active_version(client, admin) == DEMO_VERSION
-    assert client.app.state.services.rules.current.version == DEMO_VERSION
+    assert client.app.state.app.runtime.rules.current.version == DEMO_VERSION
     assert await count_rows(db) == before  # no ruleset stored, nothing booked
 
     active = await client.post(

@@ -20,7 +20,7 @@ async def _tier(client, key, member="alice"):
 
 
 async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
-    client, make_key, clock, services, db
+    client, make_key, clock, runtime, db
 ):
     key = await make_key("admin")
     first = await post(client, key, "/v1/events", purchase("p1", "alice", "200.00"))  # 2000 points
@@ -38,13 +38,13 @@ async def test_upgrade_at_once_and_downgrade_after_year_end_and_grace(
     # in the grace period the tier holds, and the worker leaves it alone
     clock.set(datetime(2027, 1, 20, 12, 0, tzinfo=UTC))
     assert (await _tier(client, key))["current"] == "silver"
-    assert await review_tiers_due(services, clock.now()) == 0
+    assert await review_tiers_due(runtime, clock.now()) == 0
 
     # after the grace period: read lazily as member, then stored by the worker with a reason
     clock.set(datetime(2027, 2, 1, 12, 0, tzinfo=UTC))
     lapsed = await _tier(client, key)
     assert lapsed["current"] == "member" and lapsed["next"]["tier"] == "silver"
-    assert await review_tiers_due(services, clock.now()) == 1
+    assert await review_tiers_due(runtime, clock.now()) == 1
     rows = sorted((await member_rows(db, "alice")).tier_moves, key=lambda r: r.seq)
     assert [(r.from_tier, r.to_tier) for r in rows] == [
         ("member", "silver"),

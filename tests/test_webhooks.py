@@ -47,11 +47,16 @@ async def _subscribe(client, key, receiver, kinds=None, **extra) -> dict:
     return created
 
 
-async def _drain(services, passes: int = 50) -> None:
+def _pass(runtime, http, settings):
+    """One delivery pass as the webhook `settings` say (no metrics)."""
+    return run_delivery_pass(runtime, http, settings=settings, metrics=None)
+
+
+async def _drain(runtime, settings, passes: int = 50) -> None:
     """Delivery passes until one takes nothing (the clock stands still)."""
-    async with new_client(services) as http:
+    async with new_client(settings) as http:
         for _ in range(passes):
-            if (await run_delivery_pass(services, http)).taken == 0:
+            if (await _pass(runtime, http, settings)).taken == 0:
                 return
     raise AssertionError("deliveries never ran out")
 
@@ -62,12 +67,12 @@ async def _deliveries(client, key, endpoint_id, **params) -> list[dict]:
 
 
 async def test_a_purchase_is_delivered_signed_and_the_receiver_verifies_it(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
     await post(client, key, "/v1/events", purchase("p1", "alice", "42.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert receiver.bad_signatures == 0
     (message,) = receiver.accepted
     assert message["type"] == "points.earned"
@@ -82,18 +87,18 @@ async def test_a_purchase_is_delivered_signed_and_the_receiver_verifies_it(
     assert delivery["last_status_code"] == 204 and delivery["kind"] == "points.earned"
     assert delivery["message_id"] == message["id"]
     # a second pass sends nothing again
-    await _drain(services)
+    await _drain(runtime, settings)
     assert len(receiver.accepted) == 1
 
 
 async def test_no_subscriber_no_message_and_kinds_not_asked_for_are_not_sent(
-    client, make_key, services, receiver, db
+    client, make_key, runtime, receiver, db, settings
 ):
     key = await make_key("admin")
     await post(client, key, "/v1/events", purchase("p0", "alice", "10.00"))  # nobody subscribed yet
     await _subscribe(client, key, receiver, kinds=["tier.changed"])
     await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert receiver.accepted == []
     async with (
         db.connection() as conn
@@ -123,15 +128,15 @@ def _received_in_order(receiver: Receiver, order: dict[str, list[str]]) -> None:
 
 
 async def test_a_receiver_that_fails_times_out_or_is_down_gets_everything_in_order(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
-    services.settings = msgspec.structs.replace(services.settings, webhook_timeout_seconds=0.3)
+    settings = msgspec.structs.replace(settings, webhook_timeout_seconds=0.3)
     key = await make_key("admin")
     await _subscribe(client, key, receiver)
     order = await _stream(client, key, members=3, per_member=2)
     receiver.mode = "fail"
-    async with new_client(services) as http:
-        first = await run_delivery_pass(services, http)
+    async with new_client(settings) as http:
+        first = await _pass(runtime, http, settings)
         assert first.failed == 3 and first.delivered == 0  # one head per member, each stops
         later = await _stream(client, key, members=3, per_member=1, prefix="x")
         for member, ids in later.items():  # more changes while the receiver fails
@@ -139,16 +144,16 @@ async def test_a_receiver_that_fails_times_out_or_is_down_gets_everything_in_ord
         receiver.mode = "slow"
         receiver.slow_seconds = 2
         clock.advance(timedelta(minutes=2))
-        assert (await run_delivery_pass(services, http)).failed == 3
+        assert (await _pass(runtime, http, settings)).failed == 3
         await receiver.stop()
         clock.advance(timedelta(minutes=5))
-        assert (await run_delivery_pass(services, http)).failed == 3
+        assert (await _pass(runtime, http, settings)).failed == 3
         await receiver.start()  # the same port
         receiver.mode = "ok"
         clock.advance(timedelta(seconds=5))  # not every backoff is over yet
-        await run_delivery_pass(services, http)
+        await _pass(runtime, http, settings)
         clock.advance(timedelta(hours=2))
-        while (await run_delivery_pass(services, http)).taken:
+        while (await _pass(runtime, http, settings)).taken:
             pass
     assert receiver.bad_signatures == 0
     assert len(set(receiver.accepted_ids())) == 9
@@ -156,9 +161,9 @@ async def test_a_receiver_that_fails_times_out_or_is_down_gets_everything_in_ord
 
 
 async def test_two_replicas_passing_at_once_keep_each_members_order(
-    client, make_key, services, receiver, settings, clock
+    client, make_key, runtime, receiver, settings, clock
 ):
-    from service.services import Services
+    from service.runtime import Runtime
     from service.store.database import Database
 
     key = await make_key("admin")
@@ -167,14 +172,11 @@ async def test_two_replicas_passing_at_once_keep_each_members_order(
     other_db = Database(settings.database_url or "", min_size=0, max_size=4)
     await other_db.open()
     try:
-        other = Services(**{**services.__dict__, "db": other_db})
-        small = msgspec.structs.replace(services.settings, webhook_batch=3)
-        services.settings = other.settings = small
-        async with new_client(services) as a, new_client(other) as b:
+        other = Runtime(db=other_db, clock=runtime.clock, rules=runtime.rules)
+        settings = msgspec.structs.replace(settings, webhook_batch=3)
+        async with new_client(settings) as a, new_client(settings) as b:
             for _ in range(30):
-                done = await asyncio.gather(
-                    run_delivery_pass(services, a), run_delivery_pass(other, b)
-                )
+                done = await asyncio.gather(_pass(runtime, a, settings), _pass(other, b, settings))
                 if not any(r.taken for r in done):
                     break
     finally:
@@ -184,7 +186,7 @@ async def test_two_replicas_passing_at_once_keep_each_members_order(
 
 
 async def test_a_message_is_never_sent_for_a_rolled_back_change(
-    client, make_key, services, receiver, db
+    client, make_key, runtime, receiver, db, settings
 ):
     key = await make_key("admin")
     await _subscribe(client, key, receiver)
@@ -206,7 +208,7 @@ async def test_a_message_is_never_sent_for_a_rolled_back_change(
     )
     assert response.status_code >= 500
     await post(client, key, "/v1/events", purchase("fine", "alice", "5.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert [m["data"]["event_id"] for m in receiver.accepted] == ["fine"]
     async with (
         db.connection() as conn
@@ -218,19 +220,19 @@ async def test_a_message_is_never_sent_for_a_rolled_back_change(
 
 
 async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_be_redelivered(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
-    services.settings = msgspec.structs.replace(services.settings, webhook_retry_seconds=3600)
+    settings = msgspec.structs.replace(settings, webhook_retry_seconds=3600)
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver)
     endpoint_id = endpoint["endpoint_id"]
     await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     await post(client, key, "/v1/events", purchase("p2", "bob", "10.00"))
     receiver.mode = "fail"
-    async with new_client(services) as http:
+    async with new_client(settings) as http:
         started = clock.now()
         for _ in range(40):  # attempts with backoff (and its jitter) past the hour
-            result = await run_delivery_pass(services, http)
+            result = await _pass(runtime, http, settings)
             if result.dead:
                 break
             clock.advance(timedelta(minutes=6))
@@ -258,7 +260,7 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
         f"{ENDPOINTS}/{endpoint_id}/dead-letters/redeliver", headers=bearer(key)
     )
     assert rest.json() == {"redelivered": 1}
-    await _drain(services)
+    await _drain(runtime, settings)
     assert sorted(m["data"]["event_id"] for m in receiver.accepted) == ["p1", "p2"]
     statuses = {d["status"] for d in await _deliveries(client, key, endpoint_id)}
     assert statuses == {"delivered"}
@@ -269,13 +271,13 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
     assert refused.json()["errors"][0]["field"] == "message_id"
 
 
-async def test_a_redirect_is_not_followed_but_failed(client, make_key, services, receiver):
+async def test_a_redirect_is_not_followed_but_failed(client, make_key, runtime, receiver, settings):
     key = await make_key("admin")
     endpoint = await _subscribe(client, key, receiver)
     await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
     receiver.mode = "redirect"
-    async with new_client(services) as http:
-        result = await run_delivery_pass(services, http)
+    async with new_client(settings) as http:
+        result = await _pass(runtime, http, settings)
     assert result.failed == 1 and receiver.requests == 1
     (delivery,) = await _deliveries(client, key, endpoint["endpoint_id"])
     assert delivery["status"] == "pending" and delivery["last_status_code"] == 302
@@ -283,7 +285,7 @@ async def test_a_redirect_is_not_followed_but_failed(client, make_key, services,
 
 
 async def test_streak_at_risk_is_sent_once_hours_before_the_members_day_ends(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["streak.at_risk"], at_risk_hours=4)
@@ -303,13 +305,13 @@ async def test_streak_at_risk_is_sent_once_hours_before_the_members_day_ends(
         )
     # 4 March 21:00 UTC: the UTC day ends in 3 hours, but in New York it is 16:00 (8 hours left)
     clock.set(datetime(2026, 3, 4, 21, 0, tzinfo=UTC))
-    assert await find_time_driven(services) == 0
+    assert await find_time_driven(runtime) == 0
     # 4 March 20:30 New York (01:30 UTC on the 5th): the day ends in 3.5 hours
     clock.set(datetime(2026, 3, 5, 1, 30, tzinfo=UTC))
-    assert await find_time_driven(services) == 1
+    assert await find_time_driven(runtime) == 1
     clock.advance(timedelta(minutes=30))
-    assert await find_time_driven(services) == 0  # once
-    await _drain(services)
+    assert await find_time_driven(runtime) == 0  # once
+    await _drain(runtime, settings)
     (message,) = receiver.accepted
     assert message["type"] == "streak.at_risk"
     data = message["data"]
@@ -317,11 +319,11 @@ async def test_streak_at_risk_is_sent_once_hours_before_the_members_day_ends(
     assert data["ends_at"] == "2026-03-05T05:00:00Z" and data["timezone"] == "America/New_York"
     # the next evening the streak is broken (4 March was missed): nothing at risk to tell
     clock.set(datetime(2026, 3, 6, 1, 30, tzinfo=UTC))
-    assert await find_time_driven(services) == 0
+    assert await find_time_driven(runtime) == 0
 
 
 async def test_points_expiring_is_sent_once_days_before(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["points.expiring"], expiring_days=7)
@@ -330,12 +332,12 @@ async def test_points_expiring_is_sent_once_days_before(
     )  # 500 points, expire in 365 days
     expires = datetime(2027, 3, 2, 8, 0, tzinfo=UTC)
     clock.set(expires - timedelta(days=8))
-    assert await find_time_driven(services) == 0
+    assert await find_time_driven(runtime) == 0
     clock.set(expires - timedelta(days=6, hours=23))
-    assert await find_time_driven(services) == 1
+    assert await find_time_driven(runtime) == 1
     clock.advance(timedelta(days=1))
-    assert await find_time_driven(services) == 0
-    await _drain(services)
+    assert await find_time_driven(runtime) == 0
+    await _drain(runtime, settings)
     (message,) = receiver.accepted
     assert message["type"] == "points.expiring"
     assert message["data"] == {
@@ -345,7 +347,7 @@ async def test_points_expiring_is_sent_once_days_before(
     }
 
 
-async def test_the_game_kinds_come_with_their_change(client, make_key, services, receiver):
+async def test_the_game_kinds_come_with_their_change(client, make_key, runtime, receiver, settings):
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=EVENT_KINDS)
     await post(
@@ -359,7 +361,7 @@ async def test_the_game_kinds_come_with_their_change(client, make_key, services,
         "attributes": {"order_id": "order-big", "amount": "100.00"},
     }
     await post(client, key, "/v1/events", refund)
-    await _drain(services)
+    await _drain(runtime, settings)
     kinds = [m["type"] for m in receiver.accepted]
     assert "points.earned" in kinds and "points.reversed" in kinds
     reversed_ = next(m for m in receiver.accepted if m["type"] == "points.reversed")
@@ -403,7 +405,7 @@ async def test_bad_requests_name_the_field(client, make_key):
 
 
 async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
     key = await make_key("admin")
     created = await _subscribe(client, key, receiver, description="CRM")
@@ -422,10 +424,10 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
     # paused: messages are kept, not sent; resumed: sent
     await client.post(f"{ENDPOINTS}/{endpoint_id}/pause", headers=bearer(key))
     await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert receiver.accepted == []
     await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert len(receiver.accepted) == 1
     # rotation: both secrets sign during the overlap, only the new one after it
     rotated = await client.post(
@@ -435,13 +437,13 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
     old, new = created["secret"], rotated.json()["secret"]
     receiver.secrets = [old]
     await post(client, key, "/v1/events", purchase("p2", "alice", "10.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     signature = receiver.accepted[-1]["headers"]["webhook-signature"]
     assert len(signature.split()) == 2
     receiver.secrets = [new]
     clock.advance(timedelta(hours=2))
     await post(client, key, "/v1/events", purchase("p3", "alice", "10.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert len(receiver.accepted[-1]["headers"]["webhook-signature"].split()) == 1
     assert receiver.bad_signatures == 0 and len(receiver.accepted) == 3
     # metrics: the queue as stored
@@ -459,7 +461,7 @@ async def test_an_endpoint_is_listed_updated_paused_rotated_and_deleted(
 
 
 async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
-    client, make_key, services, receiver, clock
+    client, make_key, runtime, receiver, clock, settings
 ):
     """A member's first level is no change; falling a level by time alone (the worker's pass)
     is, and is told with both levels."""
@@ -470,11 +472,11 @@ async def test_engagement_changed_is_sent_when_a_member_drifts_a_level(
     key = await make_key("admin")
     await _subscribe(client, key, receiver, kinds=["engagement.changed"])
     await post(client, key, "/v1/events", purchase("p1", "alice", "42.00"))
-    await _drain(services)
+    await _drain(runtime, settings)
     assert receiver.accepted == []  # the first level is recorded, not a move
     clock.advance(timedelta(days=60))
-    assert await review_engagement_due(services, clock.now()) == 1
-    await _drain(services)
+    assert await review_engagement_due(runtime, clock.now()) == 1
+    await _drain(runtime, settings)
     (message,) = receiver.accepted
     assert message["type"] == "engagement.changed"
     data = message["data"]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, post
 from litestar.params import HeaderParameter, JSONBody
 
-from service.api.requests import actor_of, created_or_replayed, services_of
+from service.api.requests import actor_of, created_or_replayed, runtime_of
 from service.http.access import api_key
 from service.operations.adjust import AdjustmentIn, AdjustmentResult, adjust_points
 
@@ -40,7 +40,7 @@ async def post_adjustment(
     (422 `insufficient_points` beyond the available balance unless the program allows a negative
     balance). Entries record the API key's name as their actor. With an `Idempotency-Key`, the
     same key and body again answer 200 with the first result (`replay: true`); another body 409."""
-    result = await adjust_points(services_of(request), data, actor_of(request), idempotency_key)
+    result = await adjust_points(runtime_of(request), data, actor_of(request), idempotency_key)
     return created_or_replayed(result)
 
 

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.api.requests import services_of
+from service.api.requests import database_url_of, runtime_of
 from service.http.access import api_key
 from service.http.problems import Problem
 from service.operations import backtest_jobs
@@ -42,7 +42,9 @@ async def start_backtest(
     days), beside the versions that booked them; nothing is written. 202 with the job; poll
     `GET /v1/admin/rules/backtests/{backtest_id}` (on the replica that answered: see
     `Location`) for its progress and, once `done`, its report."""
-    job = await backtest_jobs.start(services_of(request), data)
+    job = await backtest_jobs.start(
+        runtime_of(request), data, database_url=database_url_of(request)
+    )
     return Response(
         job, status_code=202, headers={"Location": f"/v1/admin/rules/backtests/{job.id}"}
     )

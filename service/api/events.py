@@ -9,7 +9,12 @@ from litestar import Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.api.requests import created_or_replayed, services_of
+from service.api.requests import (
+    created_or_replayed,
+    event_groups_of,
+    intake_options_of,
+    runtime_of,
+)
 from service.errors import DomainError
 from service.http.access import api_key
 from service.http.problems import status_of
@@ -70,7 +75,12 @@ async def post_event(
 ) -> Response[EventResult]:
     """201 with what the event did; the same id and body again: 200 with the first answer
     (`replay: true`); the same id with another body: 409."""
-    result = await intake.ingest(services_of(request), data)
+    result = await intake.ingest(
+        runtime_of(request),
+        intake_options_of(request),
+        data,
+        groups=event_groups_of(request),
+    )
     return created_or_replayed(result)
 
 
@@ -85,7 +95,9 @@ async def post_event(
 async def post_batch(request: Request[Any, Any, Any], data: JSONBody[EventBatch]) -> BatchResult:
     """Each event is processed (or refused) as if posted alone, in order: a member's second
     event sees the first's result."""
-    outcomes = await intake.ingest_batch(services_of(request), data.events)
+    outcomes = await intake.ingest_batch(
+        runtime_of(request), intake_options_of(request), data.events
+    )
     items = [_item(index, data.events[index], outcome) for index, outcome in enumerate(outcomes)]
     return BatchResult(
         results=items,

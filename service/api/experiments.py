@@ -9,7 +9,7 @@ from litestar import Request, get
 from litestar.params import Parameter
 
 from service.api.members import MemberId
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.http.access import api_key
 from service.views import experiments
 from service.views.experiments import DEFAULT_WINDOW, ExperimentReport, MemberArm
@@ -47,7 +47,7 @@ async def get_report(
     per member, the share active on day 30 or later, and the points the experiment's rule gave;
     each variant's difference to the holdout with a 95% confidence interval (Welch's t), and one
     plain sentence per significant difference."""
-    return await experiments.report(services_of(request), experiment_id, window_days)
+    return await experiments.report(runtime_of(request), experiment_id, window_days)
 
 
 @get(
@@ -62,7 +62,7 @@ async def get_arm(
 ) -> MemberArm:
     """Scope `admin`. The arm the stated hash gives the member, and when they were first
     exposed (null: not yet)."""
-    return await experiments.member_arm(services_of(request), experiment_id, member_id)
+    return await experiments.member_arm(runtime_of(request), experiment_id, member_id)
 
 
 ROUTES = [get_report, get_arm]

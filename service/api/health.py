@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, Response, get
 
 from service.active_ruleset import NoActiveRuleset
-from service.api.requests import services_of
+from service.api.requests import metrics_of, runtime_of
 from service.store import webhooks as webhook_store
 from service.store.database import DatabaseUnavailable
 
@@ -51,12 +51,12 @@ def live() -> Health:
 async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
     """200 when the database answers within the timeout and a ruleset is active, else 503
     with the `reason`."""
-    services = services_of(request)
-    if not await services.db.ping():
+    runtime = runtime_of(request)
+    if not await runtime.db.ping():
         reason = "the database does not answer"
         return Response(Health("unavailable", "unreachable", reason), status_code=503)
     try:
-        _ = services.rules.current
+        _ = runtime.rules.current
     except NoActiveRuleset as exc:
         return Response(Health("unavailable", "ok", str(exc)), status_code=503)
     return Response(Health(status="ok", database="ok"))
@@ -72,13 +72,14 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Health]:
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Request counts and latency histograms by route and status; database pool gauges;
     webhook attempts, and the delivery queue (waiting, dead letters, lag) as stored."""
-    services = services_of(request)
-    services.metrics.set_pool(*services.db.pool_stats())
+    runtime = runtime_of(request)
+    gauges = metrics_of(request)
+    gauges.set_pool(*runtime.db.pool_stats())
     with contextlib.suppress(DatabaseUnavailable):
-        async with services.db.connection() as conn:
-            stats = await webhook_store.delivery_stats(conn, services.clock.now())
-        services.metrics.set_webhook_queue(stats.queued, stats.dead, stats.lag)
-    return Response(services.metrics.exposition(), media_type=PROMETHEUS_TEXT)
+        async with runtime.db.connection() as conn:
+            stats = await webhook_store.delivery_stats(conn, runtime.clock.now())
+        gauges.set_webhook_queue(stats.queued, stats.dead, stats.lag)
+    return Response(gauges.exposition(), media_type=PROMETHEUS_TEXT)
 
 
 ROUTES = [live, ready, metrics]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, delete, get, post
 from litestar.params import JSONBody, Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.auth import ApiKeyPrincipal
 from service.http.access import api_key, principal_of
 from service.operations import keys
@@ -33,7 +33,7 @@ def _key(request: Request[Any, Any, Any]) -> ApiKeyPrincipal:
 async def create_key(request: Request[Any, Any, Any], data: JSONBody[KeyIn]) -> CreatedKey:
     """Scope `keys:manage` (or `admin`). The new key may hold only scopes the calling key
     holds (403 `scope_not_held`); `token` is shown in this answer only."""
-    return await keys.create_key(services_of(request), _key(request), data)
+    return await keys.create_key(runtime_of(request), _key(request), data)
 
 
 @get(
@@ -45,7 +45,7 @@ async def create_key(request: Request[Any, Any, Any], data: JSONBody[KeyIn]) -> 
 )
 async def list_keys(request: Request[Any, Any, Any]) -> KeyList:
     """Scope `keys:manage` (or `admin`)."""
-    return await keys.list_keys(services_of(request))
+    return await keys.list_keys(runtime_of(request))
 
 
 KeyId = Annotated[str, Parameter(min_length=1, max_length=32, description="The key's id.")]
@@ -62,7 +62,7 @@ KeyId = Annotated[str, Parameter(min_length=1, max_length=32, description="The k
 async def revoke_key(request: Request[Any, Any, Any], key_id: KeyId) -> KeyView:
     """Scope `keys:manage` (or `admin`); a key holding a scope the caller lacks cannot be
     revoked by it (403). Replicas stop accepting it within the key cache time."""
-    return await keys.revoke_key(services_of(request), _key(request), key_id)
+    return await keys.revoke_key(runtime_of(request), _key(request), key_id)
 
 
 @get(
@@ -80,7 +80,7 @@ async def get_audit(
     ] = None,
 ) -> AuditPage:
     """Scope `admin`."""
-    return await keys.audit_page(services_of(request), limit, cursor)
+    return await keys.audit_page(runtime_of(request), limit, cursor)
 
 
 ROUTES = [create_key, list_keys, revoke_key, get_audit]

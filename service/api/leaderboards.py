@@ -8,7 +8,7 @@ from litestar import Request, get
 from litestar.params import Parameter
 
 from service.api.members import MemberId
-from service.api.requests import member_of, services_of
+from service.api.requests import member_of, runtime_of
 from service.auth import MemberPrincipal
 from service.http.access import key_or_any_member, member_or_key, member_token, principal_of
 from service.views import boards
@@ -56,7 +56,7 @@ def _viewer(request: Request[Any, Any, Any]) -> str | None:
 )
 def list_boards(request: Request[Any, Any, Any]) -> Boards:
     """Scope `members:read`, or any member's token."""
-    return boards_of(services_of(request))
+    return boards_of(runtime_of(request))
 
 
 @get(
@@ -76,7 +76,7 @@ async def get_board(
     """Scope `members:read`, or any member token. Hidden members show as `Anonymous member`
     to everyone but themselves."""
     return await boards.top(
-        services_of(request),
+        runtime_of(request),
         board,
         period=period,
         segment=segment,
@@ -102,7 +102,7 @@ async def get_member_standing(
     """Scope `members:read`, or the member's own token. On a board per segment, the member's
     own segment unless `segment` names another."""
     return await boards.standing(
-        services_of(request),
+        runtime_of(request),
         board,
         member_id,
         period=period,
@@ -127,7 +127,7 @@ async def get_my_standing(
     """Member token only."""
     me = member_of(request)
     return await boards.standing(
-        services_of(request), board, me, period=period, segment=segment, viewer=me
+        runtime_of(request), board, me, period=period, segment=segment, viewer=me
     )
 
 

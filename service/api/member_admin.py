@@ -10,7 +10,7 @@ from litestar import Request, delete, get
 from litestar.params import Parameter
 
 from service.api.members import MemberId
-from service.api.requests import actor_of, member_of, services_of
+from service.api.requests import actor_of, member_of, runtime_of
 from service.http.access import api_key, member_or_key, member_token
 from service.operations.erase import Erased, erase_member
 from service.views.catalog import GameCatalog, game_catalog
@@ -100,7 +100,7 @@ async def get_members(
         limit=limit,
         cursor=cursor,
     )
-    return await search_members(services_of(request), query)
+    return await search_members(runtime_of(request), query)
 
 
 EventId = Annotated[str, Parameter(min_length=1, max_length=128, description="The event's id.")]
@@ -117,7 +117,7 @@ async def get_member_event(
     request: Request[Any, Any, Any], member_id: MemberId, event_id: EventId
 ) -> StoredEvent:
     """Scope `members:read`, or the member's own token."""
-    return await event_view(services_of(request), member_id, event_id)
+    return await event_view(runtime_of(request), member_id, event_id)
 
 
 @get(
@@ -130,7 +130,7 @@ async def get_member_event(
 async def get_member_catalog(request: Request[Any, Any, Any], member_id: MemberId) -> GameCatalog:
     """Scope `members:read`, or the member's own token. Badges not yet earned are listed
     too (`earned: false`), with the count toward each level."""
-    return await game_catalog(services_of(request), member_id)
+    return await game_catalog(runtime_of(request), member_id)
 
 
 @get(
@@ -142,7 +142,7 @@ async def get_member_catalog(request: Request[Any, Any, Any], member_id: MemberI
 )
 async def get_my_catalog(request: Request[Any, Any, Any]) -> GameCatalog:
     """Member token only."""
-    return await game_catalog(services_of(request), member_of(request))
+    return await game_catalog(runtime_of(request), member_of(request))
 
 
 @delete(
@@ -158,7 +158,7 @@ async def delete_member(request: Request[Any, Any, Any], member_id: MemberId) ->
     the id is replaced by a pseudonym in every table that keeps history, the open points are
     forfeited by a ledger entry that says why, and leaderboards no longer show the member.
     409 `holds_open` while a hold is open. The ledger is kept: it is a financial record."""
-    return await erase_member(services_of(request), member_id, actor_of(request))
+    return await erase_member(runtime_of(request), member_id, actor_of(request))
 
 
 ROUTES = [get_members, get_member_event, get_member_catalog, get_my_catalog, delete_member]

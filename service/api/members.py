@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post, put
 from litestar.params import JSONBody, Parameter
 
-from service.api.requests import member_of, services_of
+from service.api.requests import member_of, member_tokens_of, runtime_of
 from service.http.access import api_key, member_or_key, member_token
 from service.operations import members
 from service.operations.members import MEMBER_ID_PATTERN, MemberProfile, ProfileUpdate, TokenIssued
@@ -35,7 +35,7 @@ MemberId = Annotated[
 async def get_member(request: Request[Any, Any, Any], member_id: MemberId) -> MemberView:
     """Scope `members:read`, or the member's own token. Balances are as of now: points past
     their return window count as available even before the worker books it."""
-    return await member_view(services_of(request), member_id)
+    return await member_view(runtime_of(request), member_id)
 
 
 @put(
@@ -49,7 +49,7 @@ async def put_member(
     request: Request[Any, Any, Any], member_id: MemberId, data: JSONBody[ProfileUpdate]
 ) -> MemberProfile:
     """Scope `members:write`. Omitted fields keep their value; attributes are merged."""
-    return await members.put_profile(services_of(request), member_id, data)
+    return await members.put_profile(runtime_of(request), member_id, data)
 
 
 @post(
@@ -62,7 +62,7 @@ async def put_member(
 )
 async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> TokenIssued:
     """Scope `members:token`. The token names one member and can read only that member."""
-    return await members.issue_token(services_of(request), member_id)
+    return await members.issue_token(runtime_of(request), member_tokens_of(request), member_id)
 
 
 @get(
@@ -74,7 +74,7 @@ async def mint_token(request: Request[Any, Any, Any], member_id: MemberId) -> To
 )
 async def get_me(request: Request[Any, Any, Any]) -> MemberView:
     """Member token only: the member the token names."""
-    return await member_view(services_of(request), member_of(request))
+    return await member_view(runtime_of(request), member_of(request))
 
 
 CursorParam = Annotated[
@@ -97,7 +97,7 @@ async def get_ledger(
     cursor: CursorParam = None,
 ) -> LedgerPage:
     """Scope `members:read`, or the member's own token. Cursor pagination."""
-    return await ledger_page(services_of(request), member_id, limit, cursor)
+    return await ledger_page(runtime_of(request), member_id, limit, cursor)
 
 
 @get(
@@ -111,7 +111,7 @@ async def get_my_ledger(
     request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
 ) -> LedgerPage:
     """Member token only."""
-    return await ledger_page(services_of(request), member_of(request), limit, cursor)
+    return await ledger_page(runtime_of(request), member_of(request), limit, cursor)
 
 
 ROUTES = [get_member, put_member, mint_token, get_me, get_ledger, get_my_ledger]

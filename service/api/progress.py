@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get
 
 from service.api.members import MemberId
-from service.api.requests import member_of, services_of
+from service.api.requests import member_of, runtime_of
 from service.http.access import member_or_key, member_token
 from service.operations.referrals import ReferralView, referral_view
 from service.views.progress_view import BadgesView, ChallengesView, badges_view, challenges_view
@@ -24,7 +24,7 @@ __all__ = ["ROUTES"]
 )
 async def get_challenges(request: Request[Any, Any, Any], member_id: MemberId) -> ChallengesView:
     """Scope `members:read`, or the member's own token."""
-    return await challenges_view(services_of(request), member_id)
+    return await challenges_view(runtime_of(request), member_id)
 
 
 @get(
@@ -36,7 +36,7 @@ async def get_challenges(request: Request[Any, Any, Any], member_id: MemberId) -
 )
 async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
     """Member token only."""
-    return await challenges_view(services_of(request), member_of(request))
+    return await challenges_view(runtime_of(request), member_of(request))
 
 
 @get(
@@ -48,7 +48,7 @@ async def get_my_challenges(request: Request[Any, Any, Any]) -> ChallengesView:
 )
 async def get_badges(request: Request[Any, Any, Any], member_id: MemberId) -> BadgesView:
     """Scope `members:read`, or the member's own token."""
-    return await badges_view(services_of(request), member_id)
+    return await badges_view(runtime_of(request), member_id)
 
 
 @get(
@@ -60,7 +60,7 @@ async def get_badges(request: Request[Any, Any, Any], member_id: MemberId) -> Ba
 )
 async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
     """Member token only."""
-    return await badges_view(services_of(request), member_of(request))
+    return await badges_view(runtime_of(request), member_of(request))
 
 
 @get(
@@ -72,7 +72,7 @@ async def get_my_badges(request: Request[Any, Any, Any]) -> BadgesView:
 )
 async def get_referral(request: Request[Any, Any, Any], member_id: MemberId) -> ReferralView:
     """Scope `members:read`, or the member's own token. The code is created on first read."""
-    return await referral_view(services_of(request), member_id)
+    return await referral_view(runtime_of(request), member_id)
 
 
 @get(
@@ -84,7 +84,7 @@ async def get_referral(request: Request[Any, Any, Any], member_id: MemberId) -> 
 )
 async def get_my_referral(request: Request[Any, Any, Any]) -> ReferralView:
     """Member token only."""
-    return await referral_view(services_of(request), member_of(request))
+    return await referral_view(runtime_of(request), member_of(request))
 
 
 ROUTES = [

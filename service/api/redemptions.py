@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import HeaderParameter, JSONBody, Parameter
 
 from service.api.members import MemberId
-from service.api.requests import actor_of, created_or_replayed, member_of, services_of
+from service.api.requests import actor_of, created_or_replayed, member_of, runtime_of
 from service.auth import MemberPrincipal
 from service.http.access import (
     any_credential,
@@ -54,7 +54,7 @@ LimitParam = Annotated[int, Parameter(ge=1, le=100, description="redemptions per
 )
 async def get_rewards(request: Request[Any, Any, Any]) -> Catalog:
     """Any valid API key (whatever its scopes) or any member token."""
-    return await rewards.catalog(services_of(request))
+    return await rewards.catalog(runtime_of(request))
 
 
 @post(
@@ -78,7 +78,7 @@ async def post_redemption(
     422: unknown reward (`unknown_reward`), not enough points (`insufficient_points`) or the
     per-member limit reached (`per_member_limit_reached`)."""
     result = await redeem.redeem(
-        services_of(request), member_id, idempotency_key, data, actor_of(request)
+        runtime_of(request), member_id, idempotency_key, data, actor_of(request)
     )
     return created_or_replayed(result)
 
@@ -96,7 +96,7 @@ async def commit_redemption(
 ) -> RedemptionResult:
     """Scope `redemptions:write`. A committed redemption is answered again (`replay: true`);
     409 `hold_expired` after the hold timeout (its points are back), `redemption_cancelled`."""
-    return await holds.commit(services_of(request), redemption_id, actor_of(request))
+    return await holds.commit(runtime_of(request), redemption_id, actor_of(request))
 
 
 @post(
@@ -112,7 +112,7 @@ async def cancel_redemption(
 ) -> RedemptionResult:
     """Scope `redemptions:write`. A cancelled or expired hold is answered again
     (`replay: true`); 409 `redemption_committed` for a committed redemption."""
-    return await holds.cancel(services_of(request), redemption_id, actor_of(request))
+    return await holds.cancel(runtime_of(request), redemption_id, actor_of(request))
 
 
 @get(
@@ -129,7 +129,7 @@ async def get_redemptions(
     cursor: CursorParam = None,
 ) -> RedemptionPage:
     """Scope `members:read`, or the member's own token. Cursor pagination."""
-    return await rewards.list_redemptions(services_of(request), member_id, limit, cursor)
+    return await rewards.list_redemptions(runtime_of(request), member_id, limit, cursor)
 
 
 @get(
@@ -143,7 +143,7 @@ async def get_my_redemptions(
     request: Request[Any, Any, Any], limit: LimitParam = 50, cursor: CursorParam = None
 ) -> RedemptionPage:
     """Member token only."""
-    return await rewards.list_redemptions(services_of(request), member_of(request), limit, cursor)
+    return await rewards.list_redemptions(runtime_of(request), member_of(request), limit, cursor)
 
 
 @get(
@@ -160,7 +160,7 @@ async def get_redemption(
     token: 403)."""
     principal = principal_of(request)
     member = principal.member_id if isinstance(principal, MemberPrincipal) else None
-    return await reads.redemption_view(services_of(request), redemption_id, member)
+    return await reads.redemption_view(runtime_of(request), redemption_id, member)
 
 
 ROUTES = [

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Request, get
 from litestar.params import Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.http.access import api_key
 from service.views import program_reports as reports
 from service.views.program_reports import (
@@ -53,7 +53,7 @@ async def get_liability(request: Request[Any, Any, Any]) -> Liability:
     """Scope `admin`. Available, pending and held points now and their value in the program's
     currency (`points.value` in program.yaml), the open lots' points by expiry month, and the
     outstanding points at the end of each of the last 90 days."""
-    return await reports.liability(services_of(request))
+    return await reports.liability(runtime_of(request))
 
 
 @get(
@@ -66,7 +66,7 @@ async def get_liability(request: Request[Any, Any, Any]) -> Liability:
 async def get_breakage(request: Request[Any, Any, Any], months: Months = 12) -> Breakage:
     """Scope `admin`. Per month of the last `months`: points earned, expired, and their ratio;
     and the points the open lots' expiry dates schedule for the `months` ahead."""
-    return await reports.breakage(services_of(request), months)
+    return await reports.breakage(runtime_of(request), months)
 
 
 @get(
@@ -82,7 +82,7 @@ async def get_points(
     """Scope `admin`. Per day of the window (at most 731 days): points earned, spent, expired,
     reversed by refunds, adjusted, and redemptions; over the window, points per rule and per
     reward, most first."""
-    return await reports.points(services_of(request), since, until)
+    return await reports.points(runtime_of(request), since, until)
 
 
 @get(
@@ -95,7 +95,7 @@ async def get_points(
 async def get_tiers(request: Request[Any, Any, Any], months: Months = 12) -> TierReport:
     """Scope `admin`. Members per tier (the ladder's order) and the moves between tiers in each
     of the last `months` months."""
-    return await reports.tiers(services_of(request), months)
+    return await reports.tiers(runtime_of(request), months)
 
 
 @get(
@@ -110,7 +110,7 @@ async def get_engagement_levels(
 ) -> EngagementLevels:
     """Scope `admin`. The engagement level distribution at the end of each day of the window,
     now, and the moves between levels per month."""
-    return await reports.engagement_levels(services_of(request), since, until)
+    return await reports.engagement_levels(runtime_of(request), since, until)
 
 
 @get(
@@ -125,7 +125,7 @@ async def get_active_members(
 ) -> ActiveMembers:
     """Scope `admin`. Members with at least one accepted event per local day, ISO week and
     month of the window, the last day's DAU, WAU and MAU, and DAU/MAU."""
-    return await reports.active_members(services_of(request), since, until)
+    return await reports.active_members(runtime_of(request), since, until)
 
 
 @get(
@@ -138,7 +138,7 @@ async def get_active_members(
 async def get_cohorts(request: Request[Any, Any, Any], weeks: Weeks = 12) -> Cohorts:
     """Scope `admin`. For each of the last `weeks` weeks, the members first seen active that
     week, and how many of them were active in each week since."""
-    return await reports.cohorts(services_of(request), weeks)
+    return await reports.cohorts(runtime_of(request), weeks)
 
 
 @get(
@@ -153,7 +153,7 @@ async def get_purchases(
 ) -> Purchases:
     """Scope `admin`. Purchases and their amount per day of the window; per month, the average
     purchase value and purchases per active member (a lifetime-value proxy over time)."""
-    return await reports.purchases(services_of(request), since, until)
+    return await reports.purchases(runtime_of(request), since, until)
 
 
 @get(
@@ -165,7 +165,7 @@ async def get_purchases(
 )
 async def get_top_members(request: Request[Any, Any, Any], limit: Limit = 10) -> TopMembers:
     """Scope `admin`. The `limit` members with the most available points (ties: member id)."""
-    return await reports.top_members(services_of(request), limit)
+    return await reports.top_members(runtime_of(request), limit)
 
 
 @get(
@@ -178,7 +178,7 @@ async def get_top_members(request: Request[Any, Any, Any], limit: Limit = 10) ->
 async def get_experiments(request: Request[Any, Any, Any]) -> ExperimentSummaries:
     """Scope `admin`. Per experiment and arm: exposures and the points given (in the holdout:
     withheld). The lift report of one experiment says what they did."""
-    return await reports.experiment_summaries(services_of(request))
+    return await reports.experiment_summaries(runtime_of(request))
 
 
 ROUTES = [

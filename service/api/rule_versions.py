@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-from service.api.requests import actor_of, services_of
+from service.api.requests import actor_of, runtime_of
 from service.http.access import api_key
 from service.http.problems import Problem
 from service.operations import rule_versions
@@ -64,7 +64,7 @@ async def list_versions(
     of rules, whether it is active now, and how often and when last it was activated; then the
     activations (publications, rollbacks, the first start), latest first, with who made each.
     At most `limit` of each; `more` says whether there are older ones."""
-    return await rule_versions.versions(services_of(request).db, limit)
+    return await rule_versions.versions(runtime_of(request).db, limit)
 
 
 @get(
@@ -78,7 +78,7 @@ async def list_versions(
 async def get_version(request: Request[Any, Any, Any], version: VersionParam) -> RuleVersionView:
     """Scope `admin`. The files exactly as they were published, by name; 404 naming `version`
     when no stored version starts with it."""
-    return await rule_versions.version_view(services_of(request).db, version)
+    return await rule_versions.version_view(runtime_of(request).db, version)
 
 
 @get(
@@ -93,7 +93,7 @@ async def diff_versions(request: Request[Any, Any, Any], a: FromParam, b: ToPara
     """Scope `admin`. Every file of either version as `added`, `removed`, `changed` or `same`,
     with a unified diff (`a/earn.yaml` -> `b/earn.yaml`) for each that differs; and the rule ids
     added, removed and changed (null when today's loader refuses either version)."""
-    return await rule_versions.diff(services_of(request).db, a, b)
+    return await rule_versions.diff(runtime_of(request).db, a, b)
 
 
 @post(
@@ -128,7 +128,7 @@ async def roll_back(
     201: it is active now. 200: it was already the active version (a no-op). 422: its files no
     longer load; `errors` lists every problem and the active version stays."""
     by = actor_of(request)  # an admin key's name
-    published = await rule_versions.roll_back(services_of(request), version, f"api:{by}")
+    published = await rule_versions.roll_back(runtime_of(request), version, f"api:{by}")
     return Response(published, status_code=201 if published.changed else 200)
 
 

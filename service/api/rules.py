@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
-from service.api.requests import actor_of, services_of
+from service.api.requests import actor_of, intake_options_of, runtime_of
 from service.http.access import api_key
 from service.http.problems import Problem
 from service.operations import rules
@@ -28,7 +28,7 @@ __all__ = ["ROUTES"]
 )
 async def get_rules(request: Request[Any, Any, Any]) -> ActiveRulesetView:
     """Scope `admin`. Rules are listed in firing order, with the file and line of each."""
-    return await rules.active(services_of(request))
+    return await rules.active(runtime_of(request))
 
 
 @post(
@@ -62,7 +62,7 @@ async def publish_rules(
     seconds. 200: the files are the version already active (a no-op). 422: the ruleset is refused,
     `errors` lists every problem as `file:line:col` and the previous version stays active."""
     by = actor_of(request)  # an admin key's name
-    published = await rules.publish(services_of(request), dict(data.files), f"api:{by}")
+    published = await rules.publish(runtime_of(request), dict(data.files), f"api:{by}")
     return Response(published, status_code=201 if published.changed else 200)
 
 
@@ -93,7 +93,9 @@ async def dry_run_rules(request: Request[Any, Any, Any], data: JSONBody[DryRunRe
     The ruleset is the draft `files` (every file of the rules folder, as publishing takes them;
     checked like a publication and never stored), else the active one. The member is `member`
     (made up), else the stored member `member_id` as stored now, else a new member."""
-    return await dry_run.dry_run(services_of(request), data)
+    return await dry_run.dry_run(
+        runtime_of(request), data, intake_options=intake_options_of(request)
+    )
 
 
 ROUTES = [get_rules, publish_rules, dry_run_rules]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, delete, get, patch, post
 from litestar.params import JSONBody, Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of, settings_of
 from service.http.access import api_key
 from service.operations import webhooks
 from service.operations.webhooks import (
@@ -62,7 +62,9 @@ async def create_endpoint(
     """Scope `admin`. The URL must be http(s) and resolve to public addresses only (422
     `webhook_url_refused` naming `url`, unless LOYALTY_WEBHOOK_ALLOW_NETWORKS allows its
     network). `secret` (`whsec_...`) signs every message and is not shown again."""
-    return await webhooks.create_endpoint(services_of(request), data)
+    return await webhooks.create_endpoint(
+        runtime_of(request), data, allowed_networks=settings_of(request).allowed_networks
+    )
 
 
 @get(
@@ -74,7 +76,7 @@ async def create_endpoint(
 )
 async def list_endpoints(request: Request[Any, Any, Any]) -> EndpointList:
     """Scope `admin`. Oldest first; secrets are never shown."""
-    return await webhooks.list_endpoints(services_of(request))
+    return await webhooks.list_endpoints(runtime_of(request))
 
 
 @get(
@@ -86,7 +88,7 @@ async def list_endpoints(request: Request[Any, Any, Any]) -> EndpointList:
 )
 async def get_endpoint(request: Request[Any, Any, Any], endpoint_id: EndpointId) -> EndpointView:
     """Scope `admin`. 404 naming `endpoint_id` when there is none."""
-    return await webhooks.get_endpoint(services_of(request), endpoint_id)
+    return await webhooks.get_endpoint(runtime_of(request), endpoint_id)
 
 
 @patch(
@@ -101,7 +103,12 @@ async def update_endpoint(
 ) -> EndpointView:
     """Scope `admin`. Fields left out stay; a new URL is checked as on creation. New kinds apply
     to changes committed from now on."""
-    return await webhooks.update_endpoint(services_of(request), endpoint_id, data)
+    return await webhooks.update_endpoint(
+        runtime_of(request),
+        endpoint_id,
+        data,
+        allowed_networks=settings_of(request).allowed_networks,
+    )
 
 
 @delete(
@@ -114,7 +121,7 @@ async def update_endpoint(
 )
 async def delete_endpoint(request: Request[Any, Any, Any], endpoint_id: EndpointId) -> None:
     """Scope `admin`. 404 naming `endpoint_id` when there is none."""
-    await webhooks.delete_endpoint(services_of(request), endpoint_id)
+    await webhooks.delete_endpoint(runtime_of(request), endpoint_id)
 
 
 @post(
@@ -127,7 +134,7 @@ async def delete_endpoint(request: Request[Any, Any, Any], endpoint_id: Endpoint
 )
 async def pause_endpoint(request: Request[Any, Any, Any], endpoint_id: EndpointId) -> EndpointView:
     """Scope `admin`. Resume sends what waited, each member's in order."""
-    return await webhooks.set_status(services_of(request), endpoint_id, "paused")
+    return await webhooks.set_status(runtime_of(request), endpoint_id, "paused")
 
 
 @post(
@@ -141,7 +148,7 @@ async def pause_endpoint(request: Request[Any, Any, Any], endpoint_id: EndpointI
 async def resume_endpoint(request: Request[Any, Any, Any], endpoint_id: EndpointId) -> EndpointView:
     """Scope `admin`. Clears `disabled_reason` and the failure clock; dead letters stay dead
     until redelivered."""
-    return await webhooks.set_status(services_of(request), endpoint_id, "active")
+    return await webhooks.set_status(runtime_of(request), endpoint_id, "active")
 
 
 @post(
@@ -159,7 +166,7 @@ async def rotate_secret(
 ) -> SecretRotated:
     """Scope `admin`. During `overlap_seconds` (default 86400) every message carries two
     signatures (`v1,<new> v1,<old>`), so the receiver can switch secrets at its own pace."""
-    return await webhooks.rotate_secret(services_of(request), endpoint_id, data or SecretRotation())
+    return await webhooks.rotate_secret(runtime_of(request), endpoint_id, data or SecretRotation())
 
 
 @get(
@@ -177,7 +184,7 @@ async def list_deliveries(
     limit: LimitParam = 50,
 ) -> DeliveryList:
     """Scope `admin`. Newest first; `status=dead` lists the dead letters."""
-    return await webhooks.list_deliveries(services_of(request), endpoint_id, status, before, limit)
+    return await webhooks.list_deliveries(runtime_of(request), endpoint_id, status, before, limit)
 
 
 @post(
@@ -193,7 +200,7 @@ async def redeliver_one(
 ) -> Redelivered:
     """Scope `admin`. It is tried at once and for another retry period, in its member's order;
     409 naming `message_id` when that delivery is not a dead letter."""
-    return await webhooks.redeliver(services_of(request), endpoint_id, message_id)
+    return await webhooks.redeliver(runtime_of(request), endpoint_id, message_id)
 
 
 @post(
@@ -206,7 +213,7 @@ async def redeliver_one(
 )
 async def redeliver_all(request: Request[Any, Any, Any], endpoint_id: EndpointId) -> Redelivered:
     """Scope `admin`. How many were put back in line."""
-    return await webhooks.redeliver(services_of(request), endpoint_id, None)
+    return await webhooks.redeliver(runtime_of(request), endpoint_id, None)
 
 
 ROUTES = [

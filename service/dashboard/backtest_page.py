@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 from litestar.response import Redirect
 
-from service.api.requests import services_of
+from service.api.requests import database_url_of, runtime_of
 from service.errors import DomainError, NotFound
 from service.operations import backtest_jobs, rule_versions
 from service.operations.backtest_jobs import BacktestJob, BacktestRequest
@@ -34,17 +34,18 @@ def _whole(text: str, default: int | None, low: int, high: int, name: str) -> in
 
 
 async def _start(request: Request[Any, Any, Any], form: dict[str, str]) -> BacktestJob:
-    services = services_of(request)
+    runtime = runtime_of(request)
     days = _whole(form.get("days", ""), 30, 1, 366, "days") or 30
     members = _whole(form.get("members", ""), None, 1, 10_000_000, "members")
-    version = form.get("version", "").strip() or services.rules.current.version
-    draft = await rule_versions.version_view(services.db, version)
-    until = services.clock.now()
+    version = form.get("version", "").strip() or runtime.rules.current.version
+    draft = await rule_versions.version_view(runtime.db, version)
+    until = runtime.clock.now()
     return await backtest_jobs.start(
-        services,
+        runtime,
         BacktestRequest(
             files=draft.files, since=until - timedelta(days=days), until=until, members=members
         ),
+        database_url=database_url_of(request),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, post
 
-from service.api.requests import services_of
+from service.api.requests import intake_options_of, runtime_of
 from service.errors import DomainError
 from service.views.dry_run import DryRun, DryRunRequest, dry_run
 
@@ -47,7 +47,9 @@ def _request(form: dict[str, str]) -> DryRunRequest:
 
 async def _result(request: Request[Any, Any, Any], form: dict[str, str]) -> DryRun | str:
     try:
-        return await dry_run(services_of(request), _request(form))
+        return await dry_run(
+            runtime_of(request), _request(form), intake_options=intake_options_of(request)
+        )
     except ValueError as exc:
         return str(exc)
     except DomainError as refused:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.errors import DomainError, NotFound
 from service.views import experiments
 from service.views.experiments import DEFAULT_WINDOW, ExperimentReport
@@ -24,7 +24,7 @@ ExperimentId = Annotated[str, Parameter(max_length=64)]
 
 
 def _splits(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
-    ruleset = services_of(request).rules.current
+    ruleset = runtime_of(request).rules.current
     rules = {r.experiment.id: r.id for r in ruleset.rules if r.experiment is not None}
     return [
         {
@@ -98,7 +98,7 @@ async def experiment_page(
         "title": f"Experiment {experiment_id}",
     }
     try:
-        report = await experiments.report(services_of(request), experiment_id, window_days)
+        report = await experiments.report(runtime_of(request), experiment_id, window_days)
     except NotFound as missing:
         return page(
             "experiment.html", {**context, "report": None, "error": missing.detail}, status_code=404

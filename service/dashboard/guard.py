@@ -9,7 +9,7 @@ from typing import Any, Final
 import msgspec
 from litestar import Request
 
-from service.api.requests import services_of
+from service.api.requests import api_keys_of, runtime_of
 from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden
 from service.http.audit import mark_audited
@@ -44,7 +44,7 @@ async def dashboard_secret(request: Request[Any, Any, Any]) -> str:
     known = getattr(state, _STATE, None)
     if isinstance(known, str):
         return known
-    db = services_of(request).db
+    db = runtime_of(request).db
     async with db.transaction() as conn:
         value = await secret_store.get_or_create_secret(
             conn, SIGNING_ROW, secrets.token_urlsafe(48)
@@ -57,11 +57,11 @@ async def signed_in(request: Request[Any, Any, Any]) -> SignedIn:
     """The session of this request; SignInRequired when there is none, it is forged, tampered
     or over, or its key was revoked or lost the `admin` scope since."""
     secret = await dashboard_secret(request)
-    services = services_of(request)
-    session = read_session(secret, request.cookies.get(COOKIE), services.clock.now())
+    runtime = runtime_of(request)
+    session = read_session(secret, request.cookies.get(COOKIE), runtime.clock.now())
     if session is None:
         raise SignInRequired
-    key = await services.api_keys.by_id(session.key_id)
+    key = await api_keys_of(request).by_id(session.key_id)
     if key is None or not key.holds("admin"):
         raise SignInRequired
     return SignedIn(session=session, key=key, csrf=csrf_token(secret, session.cookie))

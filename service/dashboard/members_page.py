@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.errors import DomainError, NotFound
 from service.views.member_search import MemberQuery, MemberSummary, search_members
 from service.views.member_view import ledger_page, member_view
@@ -30,9 +30,9 @@ MemberId = Annotated[str, Parameter(max_length=128)]
 
 
 async def _search(request: Request[Any, Any, Any], q: str) -> list[MemberSummary]:
-    services = services_of(request)
-    by_id = await search_members(services, MemberQuery(id_prefix=q, limit=SHOWN))
-    by_name = await search_members(services, MemberQuery(name=q, limit=SHOWN))
+    runtime = runtime_of(request)
+    by_id = await search_members(runtime, MemberQuery(id_prefix=q, limit=SHOWN))
+    by_name = await search_members(runtime, MemberQuery(name=q, limit=SHOWN))
     found = {m.member_id: m for m in [*by_id.members, *by_name.members]}
     return sorted(found.values(), key=lambda m: m.member_id)[:SHOWN]
 
@@ -63,12 +63,12 @@ async def members_page(request: Request[Any, Any, Any], q: Query = None) -> Resp
 async def _member(
     request: Request[Any, Any, Any], member_id: str, cursor: str | None
 ) -> dict[str, Any]:
-    services = services_of(request)
+    runtime = runtime_of(request)
     return {
-        "member": await member_view(services, member_id),
-        "ledger": await ledger_page(services, member_id, LEDGER_PAGE, cursor),
-        "challenges": await challenges_view(services, member_id),
-        "badges": await badges_view(services, member_id),
+        "member": await member_view(runtime, member_id),
+        "ledger": await ledger_page(runtime, member_id, LEDGER_PAGE, cursor),
+        "challenges": await challenges_view(runtime, member_id),
+        "badges": await badges_view(runtime, member_id),
     }
 
 

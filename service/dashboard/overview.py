@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.views import program_reports as reports
 
 from . import overview_charts as build
@@ -19,24 +19,24 @@ __all__ = ["ROUTES"]
 
 
 async def _context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    services = services_of(request)
+    runtime = runtime_of(request)
     # asyncio.gather is typed for at most six awaitables: two rounds
     liability, breakage, points, tiers, levels = await asyncio.gather(
-        reports.liability(services),
-        reports.breakage(services),
-        reports.points(services),
-        reports.tiers(services),
-        reports.engagement_levels(services),
+        reports.liability(runtime),
+        reports.breakage(runtime),
+        reports.points(runtime),
+        reports.tiers(runtime),
+        reports.engagement_levels(runtime),
     )
     active, cohorts, top, experiments = await asyncio.gather(
-        reports.active_members(services),
-        reports.cohorts(services),
-        reports.top_members(services),
-        reports.experiment_summaries(services),
+        reports.active_members(runtime),
+        reports.cohorts(runtime),
+        reports.top_members(runtime),
+        reports.experiment_summaries(runtime),
     )
     return {
-        "as_of": services.clock.now(),
-        "timezone": services.rules.current.program.timezone,
+        "as_of": runtime.clock.now(),
+        "timezone": runtime.rules.current.program.timezone,
         "figures": build.now_figures(liability, breakage, active),
         "charts": [
             {

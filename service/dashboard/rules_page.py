@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from service.api.requests import services_of
+from service.api.requests import runtime_of
 from service.errors import DomainError
 from service.operations import rule_versions
 from service.operations import rules as rule_usecases
@@ -25,7 +25,7 @@ _EXAMPLE_ATTRIBUTES = '{"order_id": "try-1", "amount": "120.00", "currency": "EU
 
 def dry_run_defaults(request: Request[Any, Any, Any]) -> dict[str, str]:
     """What the dry-run form shows before anything was tried: a purchase, now."""
-    now = services_of(request).clock.now().replace(microsecond=0)
+    now = runtime_of(request).clock.now().replace(microsecond=0)
     return {
         "type": "purchase",
         "member_id": "dry-run-member",
@@ -39,7 +39,7 @@ async def _diff(request: Request[Any, Any, Any], a: str | None, b: str | None) -
     if not a or not b:
         return {"diff": None, "diff_error": None}
     try:
-        return {"diff": await rule_versions.diff(services_of(request).db, a, b), "diff_error": None}
+        return {"diff": await rule_versions.diff(runtime_of(request).db, a, b), "diff_error": None}
     except DomainError as refused:
         return {"diff": None, "diff_error": refused.detail}
 
@@ -53,9 +53,9 @@ async def render_rules(
     **extra: Any,
 ) -> Response[str]:
     """The rules page; `extra` carries a dry run's form and result when one was tried."""
-    services = services_of(request)
-    active = await rule_usecases.active(services)
-    history = await rule_versions.versions(services.db, 50)
+    runtime = runtime_of(request)
+    active = await rule_usecases.active(runtime)
+    history = await rule_versions.versions(runtime.db, 50)
     context: dict[str, Any] = {
         "title": "Rules",
         "current": "rules",
@@ -64,7 +64,7 @@ async def render_rules(
         "history": history,
         "a": a or (history.versions[1].version if len(history.versions) > 1 else ""),
         "b": b or active.version,
-        "event_types": sorted(services.rules.current.event_types),
+        "event_types": sorted(runtime.rules.current.event_types),
         "form": dry_run_defaults(request),
         "dry_run": None,
         "dry_run_error": None,

@@ -9,7 +9,7 @@ from typing import Any, Final
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from service.api.requests import services_of
+from service.api.requests import api_keys_of, runtime_of
 from service.auth import ApiKeyPrincipal
 from service.errors import Forbidden, Unauthenticated
 from service.http.audit import mark_audited
@@ -58,7 +58,7 @@ async def _admin_key(request: Request[Any, Any, Any], token: str) -> ApiKeyPrinc
     """The pasted admin key; Unauthenticated or Forbidden saying why not."""
     if not token.startswith("lk_"):
         raise Forbidden("that is not an API key (a member token never opens the dashboard)")
-    key = await services_of(request).api_keys.verify(token)
+    key = await api_keys_of(request).verify(token)
     if not key.holds("admin"):
         raise Forbidden(f"the key '{key.name}' lacks the admin scope")
     return key
@@ -77,7 +77,7 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
     except (Unauthenticated, Forbidden) as refused:
         return await _sign_in_page(request, f"Not signed in: {refused.detail}.", 403)
     mark_audited(request, request.route_handler, key, "admin")  # who opened a session, when
-    session = sign_session(secret, key.key_id, services_of(request).clock.now())
+    session = sign_session(secret, key.key_id, runtime_of(request).clock.now())
     return Redirect(
         "/dashboard",
         status_code=303,

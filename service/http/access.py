@@ -12,10 +12,11 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service.auth import ApiKeyPrincipal, MemberPrincipal, Principal
+from service.auth import ApiKeyPrincipal, ApiKeys, MemberPrincipal, MemberTokens, Principal
+from service.core.clock import Clock
 from service.errors import Forbidden, Unauthenticated
+from service.http.app_state import AppState
 from service.http.audit import mark_audited
-from service.services import Services
 
 __all__ = [
     "VERIFIED",
@@ -28,6 +29,7 @@ __all__ = [
     "member_token",
     "principal_of",
     "verify_credential",
+    "verify_in_app",
 ]
 
 
@@ -68,12 +70,24 @@ def any_credential() -> dict[str, Any]:
     return {"access": Access(any_member=True)}
 
 
-async def verify_credential(services: Services, credential: str) -> Principal:
+async def verify_credential(
+    credential: str, *, api_keys: ApiKeys, member_tokens: MemberTokens, clock: Clock
+) -> Principal:
     """The principal a bearer credential proves (an API key or a member token);
     Unauthenticated when it proves none."""
     if credential.startswith("lk_"):
-        return await services.api_keys.verify(credential)
-    return services.member_tokens.verify(credential, services.clock.now())
+        return await api_keys.verify(credential)
+    return member_tokens.verify(credential, clock.now())
+
+
+async def verify_in_app(state: AppState, credential: str) -> Principal:
+    """`verify_credential` with the app's API keys, token signer and clock."""
+    return await verify_credential(
+        credential,
+        api_keys=state.api_keys,
+        member_tokens=state.member_tokens,
+        clock=state.runtime.clock,
+    )
 
 
 VERIFIED = "verified_principal"
@@ -94,7 +108,7 @@ async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princ
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise Unauthenticated("expected Authorization: Bearer <API key or member token>")
-    return await verify_credential(connection.app.state.services, credential)
+    return await verify_in_app(connection.app.state.app, credential)
 
 
 async def access_guard(

@@ -61,10 +61,10 @@ async def audit_before_send(message: Message, scope: Scope) -> None:
     pending = scope.get("state", {}).pop(_STATE, None)
     if not isinstance(pending, _Pending):
         return
-    services = scope["app"].state.services
+    state = scope["app"].state.app
     try:
         await key_usecases.record(
-            services,
+            state.runtime,
             pending.principal,
             action=pending.action,
             method=pending.method,

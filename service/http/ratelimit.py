@@ -33,7 +33,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from service.auth import MemberPrincipal, Principal
 from service.errors import Unauthenticated
-from service.http.access import VERIFIED, verify_credential
+from service.http.access import VERIFIED, verify_in_app
 from service.http.problems import Problem
 from service.http.request_context import request_id_var
 from service.settings import Settings
@@ -251,9 +251,7 @@ class RateLimitMiddleware:
         events = scope["method"] == "POST" and path in _EVENT_PATHS
         state = scope.setdefault("state", {})
         try:
-            principal = await verify_credential(
-                scope["app"].state.services, token.decode("latin-1")
-            )
+            principal = await verify_in_app(scope["app"].state.app, token.decode("latin-1"))
         except Unauthenticated as refusal:
             state[VERIFIED] = refusal
             client = scope.get("client")

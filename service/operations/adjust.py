@@ -26,7 +26,7 @@ from service.errors import InvalidInput
 from service.operations.members import MEMBER_ID_PATTERN
 from service.operations.redeem import checked_key
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 
 __all__ = ["AdjustmentEntry", "AdjustmentIn", "AdjustmentResult", "adjust_points"]
 
@@ -44,13 +44,13 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 async def adjust_points(
-    services: Services, body: AdjustmentIn, actor: str, key: str | None
+    runtime: Runtime, body: AdjustmentIn, actor: str, key: str | None
 ) -> AdjustmentResult:
     """Book one adjustment in the member's ledger (once per Idempotency-Key, when given)."""
     if body.points == 0:
         raise InvalidInput("points must not be 0", field="points")
     key = checked_key(key, required=False)
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     request = AdjustRequest(
         member_id=body.member_id,
         points=body.points,
@@ -67,5 +67,5 @@ async def adjust_points(
     reads: dict[str, Any] = {"holds": True}
     if key is not None:
         reads["adjustment_keys"] = [(body.member_id, key)]
-    result, _ = await run_member_op(services, body.member_id, operate, ruleset=ruleset, reads=reads)
+    result, _ = await run_member_op(runtime, body.member_id, operate, ruleset=ruleset, reads=reads)
     return result

@@ -24,7 +24,7 @@ from service.active_ruleset import NoActiveRuleset
 from service.errors import InvalidInput, NotFound
 from service.operations.backtest import BacktestReport, backtest
 from service.operations.rules import RuleFiles, load_draft
-from service.services import Services
+from service.runtime import Runtime
 from service.store.database import Database
 
 __all__ = ["BacktestJob", "BacktestRequest", "job", "start"]
@@ -70,10 +70,11 @@ _JOBS: OrderedDict[str, BacktestJob] = OrderedDict()
 _LOCK = threading.Lock()
 
 
-async def start(services: Services, request: BacktestRequest) -> BacktestJob:
-    """Check the draft (refused as a publication would be), then start the job."""
-    draft = await load_draft(dict(request.files), _active_version(services))
-    now = services.clock.now()
+async def start(runtime: Runtime, request: BacktestRequest, *, database_url: str) -> BacktestJob:
+    """Check the draft (refused as a publication would be), then start the job (on its own
+    connections to `database_url`)."""
+    draft = await load_draft(dict(request.files), _active_version(runtime))
+    now = runtime.clock.now()
     until = request.until or now
     since = request.since or until - timedelta(days=30)
     if since >= until:
@@ -94,10 +95,8 @@ async def start(services: Services, request: BacktestRequest) -> BacktestJob:
             if oldest is None:
                 break
             del _JOBS[oldest]
-    url = services.settings.database_url
-    assert url is not None
     threading.Thread(
-        target=_run, args=(job, url, draft, request.members), name=job.id, daemon=True
+        target=_run, args=(job, database_url, draft, request.members), name=job.id, daemon=True
     ).start()
     return job
 
@@ -152,8 +151,8 @@ def _run(job: BacktestJob, url: str, draft: object, members: int | None) -> None
     job.status = "done"
 
 
-def _active_version(services: Services) -> str | None:
+def _active_version(runtime: Runtime) -> str | None:
     try:
-        return services.rules.current.version
+        return runtime.rules.current.version
     except NoActiveRuleset:  # none yet: the draft is checked all the same
         return None

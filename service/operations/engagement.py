@@ -9,16 +9,16 @@ from service.decide.drift import drift_pass, drift_reads
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 from service.store import engagement as engagement_store
 
 __all__ = ["review_engagement_due"]
 
 
-async def review_engagement_due(services: Services, now: datetime, limit: int = 200) -> int:
+async def review_engagement_due(runtime: Runtime, now: datetime, limit: int = 200) -> int:
     """Settle the level of members due to drift by `now`; how many moved."""
-    ruleset = services.rules.current
-    async with services.db.connection() as conn:
+    ruleset = runtime.rules.current
+    async with runtime.db.connection() as conn:
         due = await engagement_store.members_drifting(conn, now, limit)
     moved = 0
     reads = drift_reads(ruleset, now)
@@ -29,7 +29,7 @@ async def review_engagement_due(services: Services, now: datetime, limit: int = 
 
         # a member an event is booking is skipped: the event settles the level itself
         answer, done = await run_member_op(
-            services, member_id, operate, ruleset=ruleset, now=now, skip_locked=True, reads=reads
+            runtime, member_id, operate, ruleset=ruleset, now=now, skip_locked=True, reads=reads
         )
         moved += bool(done and answer)
     return moved

@@ -22,7 +22,7 @@ from service.decide.state import SetState
 from service.decide.step import Step
 from service.errors import NotFound
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 from service.store import erasure as erasure_store
 from service.store.database import Connection
 from service.views.redemption_view import new_redemption_id
@@ -44,10 +44,10 @@ def _suffix(member_id: str) -> str:
     return "." + new_redemption_id(member_id).split(".", 1)[1]
 
 
-async def erase_member(services: Services, member_id: str, actor: str) -> Erased:
+async def erase_member(runtime: Runtime, member_id: str, actor: str) -> Erased:
     """Forget the member (see the module docstring); NotFound for no such member."""
-    ruleset = services.rules.current
-    now = services.clock.now()
+    ruleset = runtime.rules.current
+    now = runtime.clock.now()
     pseudonym = f"erased-{secrets.token_hex(12)}"
     request = EraseRequest(
         member_id=member_id, actor=actor, adjustment_id=f"{ERASURE_PREFIX}{uuid.uuid4().hex}"
@@ -67,12 +67,12 @@ async def erase_member(services: Services, member_id: str, actor: str) -> Erased
         )
         await erasure_store.record(conn, pseudonym, now, actor, -forfeited[0])
 
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         if not await erasure_store.is_member(conn, member_id):
             raise NotFound(f"no member '{member_id}'", field="member_id")
 
     result, found = await run_member_op(
-        services,
+        runtime,
         member_id,
         operate,
         ruleset=ruleset,

@@ -12,7 +12,7 @@ import msgspec
 
 from service.auth import SCOPES, ApiKeyPrincipal, generate_key
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import audit as audit_store
 from service.store import keys as key_store
 from service.store.keys import StoredKey
@@ -82,11 +82,11 @@ def _check_grant(creator: ApiKeyPrincipal, scopes: list[str]) -> None:
         )
 
 
-async def create_key(services: Services, creator: ApiKeyPrincipal, body: KeyIn) -> CreatedKey:
+async def create_key(runtime: Runtime, creator: ApiKeyPrincipal, body: KeyIn) -> CreatedKey:
     """Store a new key with `body.scopes` (each held by `creator`); its token is answered once."""
     _check_grant(creator, body.scopes)
     issued = generate_key(body.name, body.scopes)
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         if any(key.name == body.name for key in await key_store.list_keys(conn)):
             raise Conflict(f"a key named '{body.name}' exists already", field="name")
         await key_store.insert_key(
@@ -106,16 +106,16 @@ def _view(key: StoredKey) -> KeyView:
     return msgspec.convert(msgspec.structs.asdict(key), KeyView)
 
 
-async def list_keys(services: Services) -> KeyList:
+async def list_keys(runtime: Runtime) -> KeyList:
     """Every key, oldest first, without secrets."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         rows = await key_store.list_keys(conn)
     return KeyList(keys=[_view(k) for k in rows])
 
 
-async def revoke_key(services: Services, revoker: ApiKeyPrincipal, key_id: str) -> KeyView:
+async def revoke_key(runtime: Runtime, revoker: ApiKeyPrincipal, key_id: str) -> KeyView:
     """Revoke a key holding no scope the revoker lacks; NotFound for no such active key."""
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         key = next((k for k in await key_store.list_keys(conn) if k.key_id == key_id), None)
         if key is None or key.revoked_at is not None:
             raise NotFound(f"no active key '{key_id}'", field="key_id")
@@ -153,7 +153,7 @@ class AuditPage(msgspec.Struct, kw_only=True):
 
 
 async def record(
-    services: Services,
+    runtime: Runtime,
     principal: ApiKeyPrincipal,
     *,
     action: str,
@@ -163,7 +163,7 @@ async def record(
     detail: dict[str, Any],
 ) -> None:
     """Append one admin action to the audit log."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         await audit_store.append(
             conn,
             actor=principal.name,
@@ -176,14 +176,14 @@ async def record(
         )
 
 
-async def audit_page(services: Services, limit: int, cursor: str | None) -> AuditPage:
+async def audit_page(runtime: Runtime, limit: int, cursor: str | None) -> AuditPage:
     """A page of the audit log, newest first."""
     before = 2**62
     if cursor is not None:
         if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise InvalidInput("cursor is not one this API gave out", field="cursor")
         before = int(cursor)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         rows = await audit_store.page(conn, before, limit + 1)
     entries = [AuditEntry(**msgspec.structs.asdict(r)) for r in rows[:limit]]
     more = len(rows) > limit

@@ -8,9 +8,10 @@ from zoneinfo import available_timezones
 
 import msgspec
 
+from service.auth import MemberTokens
 from service.engine.events import InvalidEvent, validate_member_attributes
 from service.errors import Conflict, InvalidInput, NotFound, Unprocessable
-from service.services import Services
+from service.runtime import Runtime
 from service.store import erasure as erasure_store
 from service.store import members as member_store
 from service.store.members import StoredProfile
@@ -74,23 +75,23 @@ def _profile(row: StoredProfile) -> MemberProfile:
     return MemberProfile(**msgspec.structs.asdict(row))
 
 
-async def get_profile(services: Services, member_id: str) -> MemberProfile:
+async def get_profile(runtime: Runtime, member_id: str) -> MemberProfile:
     """The member's profile; NotFound if the member has never been seen."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await member_store.fetch_member(conn, member_id)
     if row is None:
         raise NotFound(f"no member '{member_id}'", field="member_id")
     return _profile(row)
 
 
-async def put_profile(services: Services, member_id: str, update: ProfileUpdate) -> MemberProfile:
+async def put_profile(runtime: Runtime, member_id: str, update: ProfileUpdate) -> MemberProfile:
     """Create or update a member's profile."""
     if update.timezone is not None and update.timezone not in _ZONES:
         raise InvalidInput(
             f"unknown time zone '{update.timezone}' (use an IANA name such as Europe/Berlin)",
             field="timezone",
         )
-    today = services.clock.now().date()
+    today = runtime.clock.now().date()
     if update.birthday is not None and not EARLIEST_BIRTHDAY <= update.birthday <= today:
         raise Unprocessable(
             f"a birthday lies between {EARLIEST_BIRTHDAY.isoformat()} and today",
@@ -100,10 +101,10 @@ async def put_profile(services: Services, member_id: str, update: ProfileUpdate)
     if len(update.attributes) > 50:
         raise InvalidInput("at most 50 attributes per member", field="attributes")
     try:
-        attributes = validate_member_attributes(services.rules.current, update.attributes)
+        attributes = validate_member_attributes(runtime.rules.current, update.attributes)
     except InvalidEvent as exc:
         raise Unprocessable(exc.reason, field=exc.field_path, code="invalid_attribute") from None
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         if await erasure_store.is_erased(conn, member_id):
             raise Conflict(
                 f"member '{member_id}' was erased: its history keeps no personal data",
@@ -122,9 +123,9 @@ async def put_profile(services: Services, member_id: str, update: ProfileUpdate)
     return _profile(row)
 
 
-async def issue_token(services: Services, member_id: str) -> TokenIssued:
-    """Mint a member token (creating the member if it has never been seen)."""
-    async with services.db.transaction() as conn:
+async def issue_token(runtime: Runtime, tokens: MemberTokens, member_id: str) -> TokenIssued:
+    """Mint a member token with `tokens` (creating the member if it has never been seen)."""
+    async with runtime.db.transaction() as conn:
         await member_store.ensure_member(conn, member_id)
-    token, expires = services.member_tokens.mint(member_id, services.clock.now())
+    token, expires = tokens.mint(member_id, runtime.clock.now())
     return TokenIssued(token=token, member_id=member_id, expires_at=expires)

@@ -28,7 +28,7 @@ from service.engine.files import RewardDef
 from service.errors import InvalidInput, Unprocessable
 from service.operations.holds import cancel, commit, release_expired_holds
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 from service.views.redemption_view import (
     RedemptionResult,
     new_redemption_id,
@@ -78,14 +78,14 @@ def checked_key(key: str | None, *, required: bool) -> str | None:
 
 
 def _request(
-    services: Services, member_id: str, key: str | None, body: RedeemIn, actor: str | None
+    runtime: Runtime, member_id: str, key: str | None, body: RedeemIn, actor: str | None
 ) -> _Request:
     key = checked_key(key, required=True)
     assert key is not None
     if (body.reward_id is None) == (body.points is None):
         field = "points" if body.reward_id is not None else "reward_id"
         raise InvalidInput("send exactly one of reward_id or points", field=field)
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     reward = None
     if body.reward_id is not None:
         reward = reward_of(ruleset, body.reward_id)
@@ -110,10 +110,10 @@ def _request(
 
 
 async def redeem(
-    services: Services, member_id: str, key: str | None, body: RedeemIn, actor: str | None
+    runtime: Runtime, member_id: str, key: str | None, body: RedeemIn, actor: str | None
 ) -> RedemptionResult:
     """Spend (or hold) points once per Idempotency-Key; a repeat answers the stored redemption."""
-    request = _request(services, member_id, key, body, actor)
+    request = _request(runtime, member_id, key, body, actor)
     reward = request.reward
     redemption_id = new_redemption_id(member_id)
 
@@ -148,7 +148,7 @@ async def redeem(
             reads["pool_codes"] = list(reward.coupon.codes)
     stock = [reward.id] if reward is not None and reward.stock is not None else None
     result, _ = await run_member_op(
-        services, member_id, operate, ruleset=request.ruleset, stock=stock, reads=reads
+        runtime, member_id, operate, ruleset=request.ruleset, stock=stock, reads=reads
     )
     return result
 

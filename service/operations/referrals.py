@@ -13,7 +13,7 @@ import msgspec
 
 from service.core.referrals import code_from_bytes
 from service.errors import NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import members as member_store
 from service.store import referrals as referral_store
 
@@ -43,11 +43,11 @@ class ReferralView(msgspec.Struct, kw_only=True):
     referees: list[Referee]
 
 
-async def referral_view(services: Services, member_id: str) -> ReferralView:
+async def referral_view(runtime: Runtime, member_id: str) -> ReferralView:
     """The member's referral code (made on first ask) and their referrals."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     policy = ruleset.referral
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         if await member_store.fetch_member(conn, member_id) is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
         code = await referral_store.code_of(conn, member_id)

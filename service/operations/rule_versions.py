@@ -19,7 +19,7 @@ from service.engine import RulesetInvalid, load_ruleset_from_files
 from service.engine.ruleset_diff import FileChange, RuleChanges, file_changes, rule_changes
 from service.errors import Conflict, InvalidInput, NotFound
 from service.operations.rules import PublishedRuleset, publish, publish_to
-from service.services import Services
+from service.runtime import Runtime
 from service.store import rulesets as ruleset_store
 from service.store.database import Connection, Database
 from service.store.rulesets import StoredVersion, VersionSummary
@@ -260,7 +260,7 @@ async def roll_back_on(db: Database, given: str, by: str) -> PublishedRuleset:
     return published
 
 
-async def roll_back(services: Services, given: str, by: str) -> PublishedRuleset:
+async def roll_back(runtime: Runtime, given: str, by: str) -> PublishedRuleset:
     """Publish again the files of the version `given` names; this replica switches at once."""
-    row = await _stored(services.db, given)
-    return await publish(services, dict(row.files), by)
+    row = await _stored(runtime.db, given)
+    return await publish(runtime, dict(row.files), by)

@@ -20,7 +20,7 @@ from service.engine import Ruleset, RulesetInvalid, load_ruleset_from_files
 from service.engine.sizes import MAX_RULESET_BYTES
 from service.errors import InvalidInput, NotFound, RulesetRefused
 from service.operations.experiment_splits import start_experiments
-from service.services import Services
+from service.runtime import Runtime
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
 
@@ -150,10 +150,10 @@ async def publish_to(
     )
 
 
-async def publish(services: Services, files: dict[str, str], published_by: str) -> PublishedRuleset:
+async def publish(runtime: Runtime, files: dict[str, str], published_by: str) -> PublishedRuleset:
     """Publish `files` as the active ruleset; this replica switches at once, others on NOTIFY."""
-    ruleset, published = await publish_to(services.db, files, published_by)
-    services.rules.use(ruleset)
+    ruleset, published = await publish_to(runtime.db, files, published_by)
+    runtime.rules.use(ruleset)
     return published
 
 
@@ -191,15 +191,15 @@ class ActiveRulesetView(msgspec.Struct, kw_only=True):
     """In firing order: highest priority first, then file order."""
 
 
-async def active(services: Services) -> ActiveRulesetView:
+async def active(runtime: Runtime) -> ActiveRulesetView:
     """The active ruleset; this replica catches up first if the database is ahead of it."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await ruleset_store.fetch_active_version(conn)
     if row is None:
         raise NotFound("no ruleset is active: publish one with POST /v1/admin/rules")
-    if services.rules.current.version != row.version:
-        await services.rules.refresh()
-    ruleset = services.rules.current
+    if runtime.rules.current.version != row.version:
+        await runtime.rules.refresh()
+    ruleset = runtime.rules.current
     program = ruleset.program
     return ActiveRulesetView(
         version=ruleset.version,

@@ -16,7 +16,7 @@ from service.decide.state import SetState
 from service.decide.step import Step
 from service.decide.tiering import local_day, metric_since, review_now, settle_tier
 from service.pipeline.member_ops import run_member_op
-from service.services import Services
+from service.runtime import Runtime
 from service.store import tiers as tier_store
 from service.store.progress_reads import ProgressRead
 
@@ -54,13 +54,13 @@ def member_tier(
     return MemberTier(stored=stored, days=days, review=review_tier(program, stored, days, now))
 
 
-async def review_tiers_due(services: Services, now: datetime, limit: int = 200) -> int:
+async def review_tiers_due(runtime: Runtime, now: datetime, limit: int = 200) -> int:
     """Worker: store the downgrades of members whose tier lapsed by `now`; how many reviewed."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     program = ruleset.program.tiers
     if program is None:
         return 0
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         due = await tier_store.members_due(conn, now, limit)
     done = 0
     for member_id in due:
@@ -72,7 +72,7 @@ async def review_tiers_due(services: Services, now: datetime, limit: int = 200) 
 
         # a member an event is booking is skipped: the event reviews the tier itself
         _, reviewed = await run_member_op(
-            services,
+            runtime,
             member_id,
             operate,
             ruleset=ruleset,

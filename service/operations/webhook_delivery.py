@@ -21,7 +21,7 @@ import random
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -31,10 +31,14 @@ from service.active_ruleset import NoActiveRuleset
 from service.core.streaks import unit_of
 from service.core.webhooks import backoff, message_id, signatures
 from service.operations.webhook_targets import TargetRefused, check_target
-from service.services import Services
+from service.runtime import Runtime
+from service.settings import Settings
 from service.store import webhooks as store
 from service.store.database import Connection
 from service.store.webhooks import DueDelivery, StoredEndpoint
+
+if TYPE_CHECKING:
+    from service.http.metrics import Metrics
 
 __all__ = ["PassResult", "find_time_driven", "new_client", "run_delivery_pass", "run_webhooks"]
 
@@ -56,11 +60,10 @@ class PassResult(msgspec.Struct):
     disabled: list[str] = []
 
 
-def new_client(services: Services) -> aiohttp.ClientSession:
+def new_client(settings: Settings) -> aiohttp.ClientSession:
     """The HTTP client passes send with (aiohttp: about a third of httpx's CPU per request,
     measured): keep-alive connections up to the concurrency, the per-request timeout, no proxy
     settings from the environment, no cookies kept; redirects are refused per request."""
-    settings = services.settings
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=settings.webhook_concurrency, ttl_dns_cache=10),
         timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds),
@@ -88,24 +91,29 @@ class _Pass:
     first failure."""
 
     def __init__(
-        self, services: Services, client: aiohttp.ClientSession, endpoints: list[StoredEndpoint]
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        client: aiohttp.ClientSession,
+        endpoints: list[StoredEndpoint],
     ) -> None:
-        self.services = services
+        self.runtime = runtime
+        self.settings = settings
         self.client = client
         self.endpoints = {e.endpoint_id: e for e in endpoints}
         self.refused: dict[str, str | None] = {}
         self.results: list[dict[str, Any]] = []
         self.outcome: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [ok, failed]
         self.last_error: dict[str, str] = {}
-        self.semaphore = asyncio.Semaphore(services.settings.webhook_concurrency)
-        self.deadline = time.monotonic() + services.settings.webhook_timeout_seconds
+        self.semaphore = asyncio.Semaphore(settings.webhook_concurrency)
+        self.deadline = time.monotonic() + settings.webhook_timeout_seconds
         self.rng = random.Random()  # jitter, not a secret
 
     async def _refusal(self, endpoint: StoredEndpoint) -> str | None:
         url = endpoint.url
         if url not in self.refused:
             try:
-                await check_target(url, self.services.settings.allowed_networks)
+                await check_target(url, self.settings.allowed_networks)
                 self.refused[url] = None
             except TargetRefused as exc:
                 self.refused[url] = f"refused: {exc}"
@@ -117,7 +125,7 @@ class _Pass:
         if refusal is not None:
             return None, refusal
         body = _body(d)
-        now = self.services.clock.now()
+        now = self.runtime.clock.now()
         stamp = int(now.timestamp())
         headers = {
             "content-type": "application/json",
@@ -149,8 +157,8 @@ class _Pass:
         return status, f"HTTP {status}"
 
     def _record(self, d: DueDelivery, code: int | None, error: str | None) -> str:
-        settings = self.services.settings
-        now = self.services.clock.now()
+        settings = self.settings
+        now = self.runtime.clock.now()
         attempts = d.attempts + 1
         row = {
             "endpoint_id": d.endpoint_id,
@@ -200,15 +208,22 @@ def _lanes(due: list[DueDelivery], now: datetime) -> list[list[DueDelivery]]:
     return list(lanes.values())
 
 
-async def run_delivery_pass(services: Services, client: aiohttp.ClientSession) -> PassResult:
-    """Take, send and record one batch of due deliveries, in one transaction."""
-    settings = services.settings
-    now = services.clock.now()
-    async with services.db.transaction() as conn:
+async def run_delivery_pass(
+    runtime: Runtime,
+    client: aiohttp.ClientSession,
+    *,
+    settings: Settings,
+    metrics: Metrics | None,
+) -> PassResult:
+    """Take, send and record one batch of due deliveries, in one transaction, as the webhook
+    `settings` say (batch, concurrency, timeouts, retries, allowed networks); counted in
+    `metrics`, if given."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
         due = await store.take_due(conn, now, settings.webhook_batch)
         if not due:
             return PassResult()
-        sending = _Pass(services, client, await store.endpoints(conn))
+        sending = _Pass(runtime, settings, client, await store.endpoints(conn))
         await asyncio.gather(*(sending.lane(lane) for lane in _lanes(due, now)))
         await store.record_attempts(conn, sending.results)
         ok = [e for e, (good, _) in sending.outcome.items() if good]
@@ -223,7 +238,8 @@ async def run_delivery_pass(services: Services, client: aiohttp.ClientSession) -
         else:
             result.failed += 1
             result.dead += row["status"] == "dead"
-    services.metrics.observe_webhooks(result.delivered, result.failed, result.dead)
+    if metrics is not None:
+        metrics.observe_webhooks(result.delivered, result.failed, result.dead)
     for endpoint_id in disabled:
         logger.warning("webhook endpoint %s disabled: failing too long", endpoint_id)
     return result
@@ -234,7 +250,7 @@ def _wanting(endpoints: list[StoredEndpoint], kind: str) -> list[StoredEndpoint]
 
 
 async def _expiring(
-    services: Services, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
+    runtime: Runtime, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
 ) -> list[Any]:
     messages = []
     for e in _wanting(endpoints, "points.expiring"):
@@ -255,13 +271,13 @@ async def _expiring(
 
 
 async def _at_risk(
-    services: Services, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
+    runtime: Runtime, conn: Connection, endpoints: list[StoredEndpoint], now: datetime
 ) -> list[Any]:
     wanting = _wanting(endpoints, "streak.at_risk")
     if not wanting:
         return []
     try:
-        ruleset = services.rules.current
+        ruleset = runtime.rules.current
     except NoActiveRuleset:
         return []
     streaks = {s.id: s for s in ruleset.streaks}
@@ -309,36 +325,45 @@ def _unit_end(next_unit: date, tz: str) -> datetime:
     return local.astimezone(UTC)
 
 
-async def find_time_driven(services: Services) -> int:
+async def find_time_driven(runtime: Runtime) -> int:
     """Store the time-driven messages due now that were not stored before; how many."""
-    now = services.clock.now()
-    async with services.db.transaction() as conn:
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as conn:
         endpoints = await store.endpoints(conn)
         messages = [
-            *await _expiring(services, conn, endpoints, now),
-            *await _at_risk(services, conn, endpoints, now),
+            *await _expiring(runtime, conn, endpoints, now),
+            *await _at_risk(runtime, conn, endpoints, now),
         ]
         return await store.insert_time_messages(conn, messages)
 
 
-async def run_webhooks(services: Services, interval: float, stop: asyncio.Event) -> None:
+async def run_webhooks(
+    runtime: Runtime,
+    interval: float,
+    stop: asyncio.Event,
+    *,
+    settings: Settings,
+    metrics: Metrics | None,
+) -> None:
     """Delivery passes until `stop` is set: at once again after a full batch, else every
     `interval` seconds; the time-driven search every LOYALTY_WEBHOOK_SCAN_SECONDS. Errors are
     logged, never fatal."""
-    scan_every = services.settings.webhook_scan_seconds
+    scan_every = settings.webhook_scan_seconds
     next_scan = 0.0
-    async with new_client(services) as client:
+    async with new_client(settings) as client:
         while not stop.is_set():
             busy = False
             try:
                 if time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + scan_every
-                    await find_time_driven(services)
-                result = await run_delivery_pass(services, client)
+                    await find_time_driven(runtime)
+                result = await run_delivery_pass(
+                    runtime, client, settings=settings, metrics=metrics
+                )
                 # a full batch leaves more due: on at once; a smaller one drained what was due,
                 # so wait: a pass per interval costs a handful of statements however many it
                 # sends, where passes back to back would cost them per message or two
-                busy = result.taken >= services.settings.webhook_batch and result.delivered > 0
+                busy = result.taken >= settings.webhook_batch and result.delivered > 0
             except Exception:
                 logger.exception("webhook pass failed; retrying")
             if busy:

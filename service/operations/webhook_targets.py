@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import urlsplit
 
-__all__ = ["TargetRefused", "check_target", "check_url_shape"]
+__all__ = ["Network", "TargetRefused", "check_target", "check_url_shape"]
 
 Network = IPv4Network | IPv6Network
 

@@ -4,6 +4,7 @@ endpoint, rotate its secret; list its deliveries and redeliver dead letters."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -11,8 +12,8 @@ import msgspec
 
 from service.core.webhooks import KINDS, new_secret
 from service.errors import Conflict, NotFound, Unprocessable
-from service.operations.webhook_targets import TargetRefused, check_target
-from service.services import Services
+from service.operations.webhook_targets import Network, TargetRefused, check_target
+from service.runtime import Runtime
 from service.store import webhooks as store
 from service.store.webhooks import DeliveryStatus, EndpointStatus, StoredEndpoint
 
@@ -183,9 +184,9 @@ def _view(row: StoredEndpoint) -> EndpointView:
     )
 
 
-async def _checked_url(services: Services, url: str) -> None:
+async def _checked_url(url: str, allowed_networks: Sequence[Network]) -> None:
     try:
-        await check_target(url, services.settings.allowed_networks)
+        await check_target(url, allowed_networks)
     except TargetRefused as exc:
         raise Unprocessable(str(exc), field="url", code="webhook_url_refused") from None
 
@@ -194,10 +195,13 @@ def _unique(kinds: list[Kind]) -> list[str]:
     return sorted(set(kinds), key=KINDS.index)
 
 
-async def create_endpoint(services: Services, data: EndpointIn) -> EndpointCreated:
-    """Store an endpoint; its secret is generated and answered once."""
-    await _checked_url(services, data.url)
-    now = services.clock.now()
+async def create_endpoint(
+    runtime: Runtime, data: EndpointIn, *, allowed_networks: Sequence[Network]
+) -> EndpointCreated:
+    """Store an endpoint (its URL must resolve within `allowed_networks`, if any are set); its
+    secret is generated and answered once."""
+    await _checked_url(data.url, allowed_networks)
+    now = runtime.clock.now()
     secret = new_secret(secrets.token_bytes(32))
     endpoint_id = f"we_{secrets.token_hex(8)}"
     row: dict[str, Any] = {
@@ -210,16 +214,16 @@ async def create_endpoint(services: Services, data: EndpointIn) -> EndpointCreat
         "secret": secret,
         "created_at": now,
     }
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         await store.insert_endpoint(conn, row)
         stored = await store.endpoint(conn, endpoint_id)
     view = _found(stored, endpoint_id)
     return EndpointCreated(**msgspec.structs.asdict(view), secret=secret)
 
 
-async def list_endpoints(services: Services) -> EndpointList:
+async def list_endpoints(runtime: Runtime) -> EndpointList:
     """Every endpoint."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         return EndpointList([_view(r) for r in await store.endpoints(conn)])
 
 
@@ -229,14 +233,18 @@ def _found(row: StoredEndpoint | None, endpoint_id: str) -> EndpointView:
     return _view(row)
 
 
-async def get_endpoint(services: Services, endpoint_id: str) -> EndpointView:
+async def get_endpoint(runtime: Runtime, endpoint_id: str) -> EndpointView:
     """One endpoint; NotFound naming `endpoint_id`."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         return _found(await store.endpoint(conn, endpoint_id), endpoint_id)
 
 
 async def update_endpoint(
-    services: Services, endpoint_id: str, change: EndpointChange
+    runtime: Runtime,
+    endpoint_id: str,
+    change: EndpointChange,
+    *,
+    allowed_networks: Sequence[Network],
 ) -> EndpointView:
     """Change the given fields (a new URL is checked as a new endpoint's is)."""
     changes: dict[str, Any] = {
@@ -245,48 +253,48 @@ async def update_endpoint(
         if getattr(change, name) is not None
     }
     if "url" in changes:
-        await _checked_url(services, changes["url"])
+        await _checked_url(changes["url"], allowed_networks)
     if "kinds" in changes:
         changes["kinds"] = _unique(changes["kinds"])
-    async with services.db.transaction() as conn:
-        row = await store.update_endpoint(conn, endpoint_id, changes, services.clock.now())
+    async with runtime.db.transaction() as conn:
+        row = await store.update_endpoint(conn, endpoint_id, changes, runtime.clock.now())
     return _found(row, endpoint_id)
 
 
 async def set_status(
-    services: Services, endpoint_id: str, status: Literal["active", "paused"]
+    runtime: Runtime, endpoint_id: str, status: Literal["active", "paused"]
 ) -> EndpointView:
     """Pause (messages wait, still recorded) or resume (also re-enables a disabled one)."""
-    async with services.db.transaction() as conn:
-        row = await store.set_status(conn, endpoint_id, status, services.clock.now())
+    async with runtime.db.transaction() as conn:
+        row = await store.set_status(conn, endpoint_id, status, runtime.clock.now())
     return _found(row, endpoint_id)
 
 
-async def delete_endpoint(services: Services, endpoint_id: str) -> None:
+async def delete_endpoint(runtime: Runtime, endpoint_id: str) -> None:
     """Delete an endpoint and what waits for it."""
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         if not await store.delete_endpoint(conn, endpoint_id):
             raise NotFound(f"no webhook endpoint {endpoint_id!r}", field="endpoint_id")
 
 
 async def rotate_secret(
-    services: Services, endpoint_id: str, rotation: SecretRotation
+    runtime: Runtime, endpoint_id: str, rotation: SecretRotation
 ) -> SecretRotated:
     """A new secret signs from now on; the old one too, for `overlap_seconds`."""
-    now = services.clock.now()
+    now = runtime.clock.now()
     secret = new_secret(secrets.token_bytes(32))
     until = now + timedelta(seconds=rotation.overlap_seconds)
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         row = await store.rotate_secret(conn, endpoint_id, secret, until, now)
     _found(row, endpoint_id)
     return SecretRotated(endpoint_id=endpoint_id, secret=secret, previous_secret_until=until)
 
 
 async def list_deliveries(
-    services: Services, endpoint_id: str, status: Status | None, before: int | None, limit: int
+    runtime: Runtime, endpoint_id: str, status: Status | None, before: int | None, limit: int
 ) -> DeliveryList:
     """An endpoint's deliveries, newest first."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         _found(await store.endpoint(conn, endpoint_id), endpoint_id)
         rows = await store.list_deliveries(conn, endpoint_id, status, before, limit + 1)
     views = [
@@ -310,12 +318,12 @@ async def list_deliveries(
     return DeliveryList(deliveries=views, next_before=views[-1].seq if more and views else None)
 
 
-async def redeliver(services: Services, endpoint_id: str, message_id: str | None) -> Redelivered:
+async def redeliver(runtime: Runtime, endpoint_id: str, message_id: str | None) -> Redelivered:
     """Put one dead letter (`message_id`) or all of the endpoint's back in line; a message that
     is not a dead letter is a Conflict naming `message_id`."""
-    async with services.db.transaction() as conn:
+    async with runtime.db.transaction() as conn:
         _found(await store.endpoint(conn, endpoint_id), endpoint_id)
-        count = await store.redeliver(conn, endpoint_id, message_id, services.clock.now())
+        count = await store.redeliver(conn, endpoint_id, message_id, runtime.clock.now())
         if message_id is not None and count == 0:
             status = await store.delivery_status(conn, endpoint_id, message_id)
             if status is None:

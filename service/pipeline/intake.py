@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -34,17 +35,22 @@ from service.engine import Event, InvalidEvent, Ruleset, validate_event_attribut
 from service.engine.events import check_occurred_at
 from service.errors import DomainError, NotBooked, Unprocessable
 from service.operations.members import MEMBER_ID_PATTERN
-from service.services import Services
+from service.runtime import Runtime
 from service.settings import Settings
 from service.store.database import Connection, DatabaseUnavailable
 from service.store.member_sets import load_set, lock_set
 from service.store.referrals import is_deadlock
 from service.store.set_writes import apply_histogram, save_rows
 
+if TYPE_CHECKING:
+    from service.http.metrics import Metrics
+    from service.pipeline.grouping import EventGroups
+
 __all__ = [
     "Accepted",
     "EventIn",
     "EventResult",
+    "IntakeOptions",
     "Outcome",
     "ingest",
     "ingest_batch",
@@ -83,15 +89,34 @@ class Accepted(msgspec.Struct, frozen=True):
     skew: timedelta
 
     @classmethod
-    def of(cls, services: Services) -> Accepted:
-        """The span as of the service's clock now."""
-        return cls.at(services.settings, services.clock.now())
+    def at(cls, settings: Settings, now: datetime) -> Accepted:
+        """The span the settings accept as of `now`."""
+        return IntakeOptions.of(settings).accepted(now)
+
+
+@dataclass(frozen=True)
+class IntakeOptions:
+    """What the intake takes from the settings (the span of `occurred_at` it accepts, the
+    size of a batch's sets), and the metrics it reports to, if any."""
+
+    earliest: datetime
+    max_skew: timedelta
+    batch_set_events: int
+    metrics: Metrics | None = None
 
     @classmethod
-    def at(cls, settings: Settings, now: datetime) -> Accepted:
-        """The span the settings accept as of `now` (a command without a service's clock)."""
-        earliest = datetime.combine(settings.event_earliest, time(0), tzinfo=UTC)
-        return cls(now, earliest, timedelta(seconds=settings.event_max_skew_seconds))
+    def of(cls, settings: Settings, metrics: Metrics | None = None) -> IntakeOptions:
+        """The options `settings` say, reporting to `metrics`."""
+        return cls(
+            earliest=datetime.combine(settings.event_earliest, time(0), tzinfo=UTC),
+            max_skew=timedelta(seconds=settings.event_max_skew_seconds),
+            batch_set_events=settings.batch_set_events,
+            metrics=metrics,
+        )
+
+    def accepted(self, now: datetime) -> Accepted:
+        """The span accepted as of `now`."""
+        return Accepted(now, self.earliest, self.max_skew)
 
 
 class Checked(msgspec.Struct, frozen=True):
@@ -164,16 +189,18 @@ async def _run_once(
     return decision
 
 
-async def _run(services: Services, ruleset: Ruleset, events: list[Prepared]) -> list[Outcome]:
-    now = services.clock.now()
+async def _run(
+    runtime: Runtime, metrics: Metrics | None, ruleset: Ruleset, events: list[Prepared]
+) -> list[Outcome]:
+    now = runtime.clock.now()
     extra: dict[str, date | None] = {}
     decided = [0.0]
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         for attempt in range(_ATTEMPTS):
             try:
                 async with conn.raw.transaction():
                     decision = await _run_once(conn, ruleset, events, now, extra, decided)
-                _observe(services, len(events), decided[0], decision.outcomes)
+                _observe(metrics, len(events), decided[0], decision.outcomes)
                 return decision.outcomes
             except _Again:
                 continue
@@ -183,8 +210,8 @@ async def _run(services: Services, ruleset: Ruleset, events: list[Prepared]) -> 
     raise RuntimeError(f"a set of {len(events)} events could not be decided in {_ATTEMPTS} tries")
 
 
-def _observe(services: Services, events: int, seconds: float, outcomes: list[Outcome]) -> None:
-    if services.metrics is None:
+def _observe(metrics: Metrics | None, events: int, seconds: float, outcomes: list[Outcome]) -> None:
+    if metrics is None:
         return
     failed = [
         failure.rule_id
@@ -192,7 +219,7 @@ def _observe(services: Services, events: int, seconds: float, outcomes: list[Out
         if isinstance(outcome, EventResult) and not outcome.replay
         for failure in outcome.failed_rules
     ]
-    services.metrics.observe_decided(events, seconds, failed)
+    metrics.observe_decided(events, seconds, failed)
 
 
 def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | DomainError:
@@ -206,36 +233,42 @@ def _checked_for(ruleset: Ruleset, item: Checked | DomainError) -> Checked | Dom
 
 
 async def run_set(
-    services: Services, items: Sequence[Checked | DomainError], source: str = "group"
+    runtime: Runtime,
+    options: IntakeOptions,
+    items: Sequence[Checked | DomainError],
+    source: str = "group",
 ) -> list[Outcome]:
     """Decide and book a set of checked events (refusals pass through), one answer each;
     `source` (`group` or `batch`) labels the set-size metric."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     checked = [_checked_for(ruleset, item) for item in items]
     todo = [i for i, item in enumerate(checked) if not isinstance(item, DomainError)]
     outcomes: list[Any] = list(checked)
     if not todo:
         return outcomes
     events = [checked[i].prepared for i in todo]  # type: ignore[union-attr]
-    if services.metrics is not None:
-        services.metrics.observe_set(source, len(events))
+    metrics = options.metrics
+    if metrics is not None:
+        metrics.observe_set(source, len(events))
     try:
-        answers = await _run(services, ruleset, events)
+        answers = await _run(runtime, metrics, ruleset, events)
     except DatabaseUnavailable:
         raise
     except Exception:
         if len(events) == 1:
             raise
         logger.exception("a set of %d events failed; deciding them one by one", len(events))
-        answers = [await _alone(services, ruleset, event) for event in events]
+        answers = [await _alone(runtime, metrics, ruleset, event) for event in events]
     for i, answer in zip(todo, answers, strict=True):
         outcomes[i] = answer
     return outcomes
 
 
-async def _alone(services: Services, ruleset: Ruleset, event: Prepared) -> Outcome:
+async def _alone(
+    runtime: Runtime, metrics: Metrics | None, ruleset: Ruleset, event: Prepared
+) -> Outcome:
     try:
-        return (await _run(services, ruleset, [event]))[0]
+        return (await _run(runtime, metrics, ruleset, [event]))[0]
     except (DomainError, DatabaseUnavailable) as refusal:
         if isinstance(refusal, DatabaseUnavailable):
             raise
@@ -250,26 +283,33 @@ async def _alone(services: Services, ruleset: Ruleset, event: Prepared) -> Outco
         )
 
 
-async def ingest(services: Services, event_in: EventIn) -> EventResult:
+async def ingest(
+    runtime: Runtime,
+    options: IntakeOptions,
+    event_in: EventIn,
+    *,
+    groups: EventGroups[Checked, Outcome] | None = None,
+) -> EventResult:
     """Process one event exactly once and answer what it did (or what it did the first time);
-    concurrent posts of this process share a set (group commit)."""
-    checked = prepare(services.rules.current, event_in, Accepted.of(services))
-    groups = services.event_groups
+    with `groups`, concurrent posts of this process share a set (group commit)."""
+    checked = prepare(runtime.rules.current, event_in, options.accepted(runtime.clock.now()))
     outcome: Outcome
     if groups is not None:
         outcome = await groups.submit(checked)
     else:
-        outcome = (await run_set(services, [checked]))[0]
+        outcome = (await run_set(runtime, options, [checked]))[0]
     if isinstance(outcome, DomainError):
         raise outcome
     return outcome
 
 
-async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Outcome]:
+async def ingest_batch(
+    runtime: Runtime, options: IntakeOptions, events: Sequence[EventIn]
+) -> list[Outcome]:
     """Process up to 1,000 events in sets of up to LOYALTY_BATCH_SET_EVENTS, one after the
     other (a member's events in order across them): a result per event, in order."""
-    ruleset = services.rules.current
-    accepted = Accepted.of(services)
+    ruleset = runtime.rules.current
+    accepted = options.accepted(runtime.clock.now())
     items: list[Checked | DomainError] = []
     for event_in in events:
         try:
@@ -277,7 +317,7 @@ async def ingest_batch(services: Services, events: Sequence[EventIn]) -> list[Ou
         except DomainError as refusal:
             items.append(refusal)
     outcomes: list[Outcome] = []
-    size = services.settings.batch_set_events
+    size = options.batch_set_events
     for start in range(0, len(items), size):
-        outcomes += await run_set(services, items[start : start + size], "batch")
+        outcomes += await run_set(runtime, options, items[start : start + size], "batch")
     return outcomes

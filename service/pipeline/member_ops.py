@@ -20,7 +20,7 @@ from service.decide.rows import changed_rows
 from service.decide.state import SetState
 from service.decide.step import Step
 from service.engine import Ruleset
-from service.services import Services
+from service.runtime import Runtime
 from service.store import redemptions as redemption_store
 from service.store.database import Connection
 from service.store.member_sets import load_set, lock_set
@@ -36,7 +36,7 @@ _ATTEMPTS = 5
 
 
 async def run_member_op(
-    services: Services,
+    runtime: Runtime,
     member_id: str,
     operate: MemberOp[T],
     *,
@@ -50,8 +50,8 @@ async def run_member_op(
     """Run `operate` on the locked member and save what it decided; (answer, True). With
     `skip_locked`, a member someone else holds is left alone: (None, False). `then` runs in
     the same transaction after the save (an erasure's pseudonymisation)."""
-    ruleset = ruleset or services.rules.current
-    now = now or services.clock.now()
+    ruleset = ruleset or runtime.rules.current
+    now = now or runtime.clock.now()
     reads = dict(reads or {})
     if stock:
         reads["stock"] = stock
@@ -60,7 +60,7 @@ async def run_member_op(
     lock = LockPlan(members=[member_id], stock=stock or [], skip_locked=skip_locked)
     for attempt in range(_ATTEMPTS):
         try:
-            async with services.db.transaction() as conn:
+            async with runtime.db.transaction() as conn:
                 locked = await lock_set(conn, lock)
                 if member_id not in locked.profiles:
                     return None, False  # type: ignore[return-value]
@@ -76,7 +76,7 @@ async def run_member_op(
                     await then(conn)
             return answer, True
         except PoolNotStored as missing:
-            async with services.db.transaction() as conn:
+            async with runtime.db.transaction() as conn:
                 codes = missing.reward.coupon.codes if missing.reward.coupon else None
                 await redemption_store.seed_pool(conn, missing.reward.id, codes or [])
         except CodeTaken:

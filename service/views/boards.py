@@ -30,7 +30,7 @@ from service.decide.scoring import scored
 from service.engine import Event, Ruleset
 from service.engine.board_load import period_text
 from service.errors import InvalidInput, NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import boards as board_store
 from service.store.boards import BoardRow, MemberStanding, Neighbourhood
 from service.store.database import Connection
@@ -157,7 +157,7 @@ def _entry(row: BoardRow, rank: int, viewer: str | None) -> BoardEntry:
 
 
 async def top(
-    services: Services,
+    runtime: Runtime,
     board_id: str,
     *,
     period: str,
@@ -166,11 +166,11 @@ async def top(
     viewer: str | None,
 ) -> BoardPage:
     """The first `limit` members of a board; `viewer` is the calling member, if any."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     board = _board(ruleset, board_id)
-    key = _period_key(ruleset, board, period, services.clock.now())
+    key = _period_key(ruleset, board, period, runtime.clock.now())
     _check_segment(board, segment, required=True)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         rows = await board_store.top_rows(conn, board.id, key, segment or "", limit)
     return BoardPage(
         board=board.id,
@@ -184,7 +184,7 @@ async def top(
 
 
 async def standing(
-    services: Services,
+    runtime: Runtime,
     board_id: str,
     member_id: str,
     *,
@@ -193,11 +193,11 @@ async def standing(
     viewer: str | None,
 ) -> Standing:
     """A member's rank, score, neighbours and gap; `viewer` is the calling member, if any."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     board = _board(ruleset, board_id)
-    key = _period_key(ruleset, board, period, services.clock.now())
+    key = _period_key(ruleset, board, period, runtime.clock.now())
     _check_segment(board, segment, required=False)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await board_store.member_standing_row(
             conn, member_id, board.id, key, segment, board.segment
         )

@@ -16,7 +16,7 @@ from service.core.periods import period_bounds
 from service.engine.board_load import period_text
 from service.engine.files import BadgeDef
 from service.errors import NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import ledger as ledger_store
 from service.store.ledger import Counter
 from service.views.progress_view import (
@@ -64,11 +64,11 @@ class GameCatalog(msgspec.Struct, kw_only=True):
     as_of: datetime
 
 
-async def game_catalog(services: Services, member_id: str) -> GameCatalog:
+async def game_catalog(runtime: Runtime, member_id: str) -> GameCatalog:
     """The program's badges, running challenges and streaks, each with the member's progress."""
-    ruleset, now = services.rules.current, services.clock.now()
-    held = {b.id: b for b in (await badges_view(services, member_id)).badges}
-    async with services.db.connection() as conn:
+    ruleset, now = runtime.rules.current, runtime.clock.now()
+    held = {b.id: b for b in (await badges_view(runtime, member_id)).badges}
+    async with runtime.db.connection() as conn:
         state = await ledger_store.load_state(
             conn, member_id, with_profile=True, game=member_progress_read(ruleset, now)
         )
@@ -80,7 +80,7 @@ async def game_catalog(services: Services, member_id: str) -> GameCatalog:
         _badge_progress(badge, held.get(badge.id), attributes, state.counters)
         for badge in ruleset.program.badges.values()
     ]
-    challenges = (await challenges_view(services, member_id)).active
+    challenges = (await challenges_view(runtime, member_id)).active
     return GameCatalog(
         badges=badges,
         badges_earned=sum(1 for b in badges if b.earned),
@@ -149,9 +149,9 @@ class Boards(msgspec.Struct, kw_only=True):
     as_of: datetime
 
 
-def boards(services: Services) -> Boards:
+def boards(runtime: Runtime) -> Boards:
     """Every board of the active program with its current period's key and bounds."""
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     tz = ruleset.program.timezone
     out = []
     for board in ruleset.program.leaderboards:

@@ -33,8 +33,8 @@ from service.engine.events import check_occurred_at, validate_member_attributes
 from service.errors import InvalidInput, Unprocessable
 from service.operations.members import MEMBER_ID_PATTERN
 from service.operations.rules import RuleFiles, load_draft
-from service.pipeline.intake import Accepted
-from service.services import Services
+from service.pipeline.intake import Accepted, IntakeOptions
+from service.runtime import Runtime
 from service.store.database import Database
 
 __all__ = [
@@ -193,17 +193,22 @@ def _made_up_snapshot(ruleset: Ruleset, member_id: str, member: DryRunMember) ->
     )
 
 
-async def dry_run(services: Services, request: DryRunRequest) -> DryRun:
+async def dry_run(
+    runtime: Runtime, request: DryRunRequest, *, intake_options: IntakeOptions
+) -> DryRun:
     """Evaluate one event under the draft `request.files` (else the active ruleset), for a
-    made-up (`member`), stored (`member_id`) or new member; writes nothing."""
+    made-up (`member`), stored (`member_id`) or new member, checked as the intake would
+    (`intake_options`); writes nothing."""
     _one_member(request)
     if request.files is None:
-        ruleset: Ruleset = services.rules.current  # one version for the whole dry run
+        ruleset: Ruleset = runtime.rules.current  # one version for the whole dry run
         used: RulesetUsed = "active"
     else:
-        ruleset = await load_draft(dict(request.files), services.rules.current.version)
+        ruleset = await load_draft(dict(request.files), runtime.rules.current.version)
         used = "draft"
-    return await dry_run_on(services.db, ruleset, used, Accepted.of(services), request)
+    return await dry_run_on(
+        runtime.db, ruleset, used, intake_options.accepted(runtime.clock.now()), request
+    )
 
 
 def _one_member(request: DryRunRequest) -> None:

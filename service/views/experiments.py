@@ -15,7 +15,7 @@ from service.core.experiments import HOLDOUT, arm_of
 from service.core.stats import welch
 from service.engine import Ruleset
 from service.errors import InvalidInput, NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import experiments as experiment_store
 from service.store.database import Database
 
@@ -43,14 +43,14 @@ class MemberArm(msgspec.Struct, kw_only=True):
     exposed_at: datetime | None
 
 
-async def member_arm(services: Services, experiment_id: str, member_id: str) -> MemberArm:
+async def member_arm(runtime: Runtime, experiment_id: str, member_id: str) -> MemberArm:
     """The member's arm; NotFound for an experiment the active rules do not declare."""
-    experiment = services.rules.current.experiments.get(experiment_id)
+    experiment = runtime.rules.current.experiments.get(experiment_id)
     if experiment is None:
         raise NotFound(
             f"no experiment '{experiment_id}' in the active rules", field="experiment_id"
         )
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await experiment_store.arm_of_member(conn, member_id, experiment_id)
     return MemberArm(
         experiment_id=experiment_id,
@@ -193,11 +193,11 @@ def build_report(
 
 
 async def report(
-    services: Services, experiment_id: str, window_days: int = DEFAULT_WINDOW
+    runtime: Runtime, experiment_id: str, window_days: int = DEFAULT_WINDOW
 ) -> ExperimentReport:
     """The lift report as of now; NotFound for an experiment the active rules do not declare."""
     return await report_on(
-        services.db, services.rules.current, experiment_id, window_days, services.clock.now()
+        runtime.db, runtime.rules.current, experiment_id, window_days, runtime.clock.now()
     )
 
 

@@ -10,7 +10,7 @@ import msgspec
 
 from service.engine.events import InvalidEvent, validate_member_attributes
 from service.errors import InvalidInput
-from service.services import Services
+from service.runtime import Runtime
 from service.store import member_search as search_store
 from service.store.member_search import FoundMember, SearchFilter
 
@@ -54,7 +54,7 @@ class MemberPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
-def _attribute(services: Services, q: MemberQuery) -> tuple[str, Any] | None:
+def _attribute(runtime: Runtime, q: MemberQuery) -> tuple[str, Any] | None:
     if q.attribute is None and q.value is None:
         return None
     if q.attribute is None or q.value is None:
@@ -62,7 +62,7 @@ def _attribute(services: Services, q: MemberQuery) -> tuple[str, Any] | None:
         raise InvalidInput(
             f"'attribute' and 'value' go together: {missing} is missing", field=missing
         )
-    declared = services.rules.current.program.member_attributes
+    declared = runtime.rules.current.program.member_attributes
     spec = declared.get(q.attribute)
     value: Any = q.value
     if spec is not None and not spec.type.startswith("string"):
@@ -73,16 +73,16 @@ def _attribute(services: Services, q: MemberQuery) -> tuple[str, Any] | None:
                 f"'{q.value}' is not a {spec.type} (attribute {q.attribute})", field="value"
             ) from None
     try:
-        checked = validate_member_attributes(services.rules.current, {q.attribute: value})
+        checked = validate_member_attributes(runtime.rules.current, {q.attribute: value})
     except InvalidEvent as exc:
         field = "value" if spec is not None else "attribute"
         raise InvalidInput(f"{exc.field_path}: {exc.reason}", field=field) from None
     return q.attribute, checked[q.attribute]
 
 
-async def search_members(services: Services, q: MemberQuery) -> MemberPage:
+async def search_members(runtime: Runtime, q: MemberQuery) -> MemberPage:
     """A page of members matching every filter given, erased members never among them."""
-    program = services.rules.current.program
+    program = runtime.rules.current.program
     tiers = program.tiers
     if q.tier is not None and tiers is not None and tiers.level(q.tier) is None:
         known = ", ".join(lv.id for lv in tiers.levels)
@@ -97,7 +97,7 @@ async def search_members(services: Services, q: MemberQuery) -> MemberPage:
     f = SearchFilter(
         id_prefix=q.id_prefix,
         name_prefix=q.name,
-        attribute=_attribute(services, q),
+        attribute=_attribute(runtime, q),
         tier=q.tier,
         active_since=q.active_after,
         inactive_since=q.active_before,
@@ -105,7 +105,7 @@ async def search_members(services: Services, q: MemberQuery) -> MemberPage:
         lowest_level=levels[0],
         after=q.cursor,
     )
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         rows = await search_store.search_members(conn, f, q.limit + 1)
     out = [_summary(row, row.engagement or levels[0]) for row in rows[: q.limit]]
     more = len(rows) > q.limit

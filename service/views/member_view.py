@@ -10,7 +10,7 @@ import msgspec
 from service.core.ledger import mature
 from service.decide.answers import BalancesView, balances_view
 from service.errors import InvalidInput, NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.views.engagement_view import EngagementShown, engagement_shown
@@ -90,11 +90,11 @@ class LedgerPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None
 
 
-async def member_view(services: Services, member_id: str) -> MemberView:
+async def member_view(runtime: Runtime, member_id: str) -> MemberView:
     """The member as of now; NotFound for a member never seen."""
-    now = services.clock.now()
-    async with services.db.connection() as conn:
-        ruleset = services.rules.current
+    now = runtime.clock.now()
+    async with runtime.db.connection() as conn:
+        ruleset = runtime.rules.current
         # One round trip: the state, the profile and the game state.
         state = await ledger_store.load_state(
             conn, member_id, with_profile=True, game=member_progress_read(ruleset, now)
@@ -140,7 +140,7 @@ Limit = Annotated[int, msgspec.Meta(ge=1, le=200)]
 
 
 async def ledger_page(
-    services: Services, member_id: str, limit: int, cursor: str | None
+    runtime: Runtime, member_id: str, limit: int, cursor: str | None
 ) -> LedgerPage:
     """A page of the member's ledger, newest first."""
     before = 2**62
@@ -148,7 +148,7 @@ async def ledger_page(
         if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise InvalidInput("cursor is not one this API gave out", field="cursor")
         before = int(cursor)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         if await member_store.fetch_member(conn, member_id) is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
         rows = await ledger_store.fetch_entries(conn, member_id, before, limit + 1)

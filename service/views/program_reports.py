@@ -18,7 +18,7 @@ import msgspec
 from service.decide.rollups import month_of
 from service.engine import Ruleset
 from service.errors import InvalidInput
-from service.services import Services
+from service.runtime import Runtime
 from service.store import program_rollups as store
 from service.store.program_rollups import Figure
 
@@ -140,12 +140,12 @@ class Liability(msgspec.Struct, frozen=True, kw_only=True):
 _BALANCES = ["available", "pending", "held", "debt"]
 
 
-async def liability(services: Services) -> Liability:
+async def liability(runtime: Runtime) -> Liability:
     """The liability now, by expiry month, and over the last 90 days."""
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     today = _today(ruleset, now)
     start = today - timedelta(days=89)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         totals = await store.totals(conn, _BALANCES, start - timedelta(days=1))
         recent = await store.figures(conn, _BALANCES, start, _END)
         expiring = await store.figures(conn, ["expiring"], _EPOCH, _END)
@@ -202,12 +202,12 @@ class Breakage(msgspec.Struct, frozen=True, kw_only=True):
     forecast: list[MonthPoints]
 
 
-async def breakage(services: Services, months: int = 12) -> Breakage:
+async def breakage(runtime: Runtime, months: int = 12) -> Breakage:
     """The last `months` months (this one included) and the `months` ahead."""
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     this_month = month_of(_today(ruleset, now))
     first = _months_back(this_month, months - 1)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         figures = await store.figures(conn, ["earned", "expired"], first, _END)
         ahead = await store.figures(conn, ["expiring"], this_month, _END)
         ever: dict[str, int] = defaultdict(int)
@@ -292,11 +292,11 @@ _POINTS = ["earned", "spent", "expired", "reversed", "adjusted", "redemptions"]
 
 
 async def points(
-    services: Services, since: date | None = None, until: date | None = None
+    runtime: Runtime, since: date | None = None, until: date | None = None
 ) -> PointsReport:
     """Points per day of the window, and per rule and reward over it."""
-    window = _window(services.rules.current, services.clock.now(), since, until)
-    async with services.db.connection() as conn:
+    window = _window(runtime.rules.current, runtime.clock.now(), since, until)
+    async with runtime.db.connection() as conn:
         figures = await store.figures(conn, _POINTS, window.since, window.until)
     per_day: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_POINTS, 0))
     rules: dict[str, int] = defaultdict(int)
@@ -347,20 +347,20 @@ class TierReport(msgspec.Struct, frozen=True, kw_only=True):
     moves: list[MovesInMonth]
 
 
-async def tiers(services: Services, months: int = 12) -> TierReport:
+async def tiers(runtime: Runtime, months: int = 12) -> TierReport:
     """The tier distribution now, and the tier moves of the last `months` months."""
-    ruleset = services.rules.current
+    ruleset = runtime.rules.current
     ladder = [t.id for t in ruleset.program.tiers.levels] if ruleset.program.tiers else []
-    distribution, moves = await _members_and_moves(services, "tier", ladder, months)
+    distribution, moves = await _members_and_moves(runtime, "tier", ladder, months)
     return TierReport(distribution=distribution, moves=moves)
 
 
 async def _members_and_moves(
-    services: Services, what: str, names: list[str], months: int
+    runtime: Runtime, what: str, names: list[str], months: int
 ) -> tuple[list[MemberCount], list[MovesInMonth]]:
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     first = _months_back(month_of(_today(ruleset, now)), months - 1)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         totals = await store.totals(conn, [f"{what}_members"], _END)
         moved = await store.figures(conn, [f"{what}_moves"], first, _END)
     counts = {t.key: _int(t.value) for t in totals}
@@ -395,13 +395,13 @@ class EngagementLevels(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def engagement_levels(
-    services: Services, since: date | None = None, until: date | None = None
+    runtime: Runtime, since: date | None = None, until: date | None = None
 ) -> EngagementLevels:
     """The level distribution per day of the window (by default the last 90 days)."""
-    ruleset = services.rules.current
-    window = _window(ruleset, services.clock.now(), since, until)
+    ruleset = runtime.rules.current
+    window = _window(ruleset, runtime.clock.now(), since, until)
     names = [level.id for level in ruleset.program.engagement.levels]
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         before = await store.totals(conn, ["engagement_members"], window.since - timedelta(days=1))
         figures = await store.figures(conn, ["engagement_members"], window.since, window.until)
     running: dict[str, int] = {n: 0 for n in names}
@@ -415,7 +415,7 @@ async def engagement_levels(
         for f in changes.get(day, []):
             running[f.key] = running.get(f.key, 0) + _int(f.value)
         days.append(LevelDay(day=day, levels=dict(running)))
-    now_counts, moves = await _members_and_moves(services, "engagement", names, 12)
+    now_counts, moves = await _members_and_moves(runtime, "engagement", names, 12)
     return EngagementLevels(levels=names, days=days, now=now_counts, moves=moves)
 
 
@@ -444,13 +444,13 @@ class ActiveMembers(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def active_members(
-    services: Services, since: date | None = None, until: date | None = None
+    runtime: Runtime, since: date | None = None, until: date | None = None
 ) -> ActiveMembers:
     """ActivePeriod members per day, week and month of the window (weeks and months that overlap
     it, counted whole)."""
-    window = _window(services.rules.current, services.clock.now(), since, until)
+    window = _window(runtime.rules.current, runtime.clock.now(), since, until)
     first = min(window.since - timedelta(days=window.since.weekday()), month_of(window.since))
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         figures = await store.figures(
             conn, ["active_day", "active_week", "active_month"], first, window.until
         )
@@ -509,13 +509,13 @@ class Cohorts(msgspec.Struct, frozen=True, kw_only=True):
     cohorts: list[SignupCohort]
 
 
-async def cohorts(services: Services, weeks: int = 12) -> Cohorts:
+async def cohorts(runtime: Runtime, weeks: int = 12) -> Cohorts:
     """The last `weeks` cohorts (this week's included)."""
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     today = _today(ruleset, now)
     this_week = today - timedelta(days=today.weekday())
     first = this_week - timedelta(weeks=weeks - 1)
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         figures = await store.figures(conn, ["cohort_members", "cohort_active"], first, _END)
     sizes = _by(figures, "cohort_members")
     active: dict[tuple[date, date], int] = defaultdict(int)
@@ -561,14 +561,14 @@ class Purchases(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def purchases(
-    services: Services, since: date | None = None, until: date | None = None
+    runtime: Runtime, since: date | None = None, until: date | None = None
 ) -> Purchases:
     """Purchases per day of the window and per month overlapping it (months counted whole)."""
-    ruleset = services.rules.current
-    window = _window(ruleset, services.clock.now(), since, until)
+    ruleset = runtime.rules.current
+    window = _window(ruleset, runtime.clock.now(), since, until)
     first = month_of(window.since)
     metrics = ["purchases", "purchase_amount", "active_month"]
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         figures = await store.figures(conn, metrics, first, _month_end(window.until))
     count, amount, active = (_by(figures, m) for m in metrics)
     days = [
@@ -622,9 +622,9 @@ class TopMembers(msgspec.Struct, frozen=True, kw_only=True):
     members: list[TopMember]
 
 
-async def top_members(services: Services, limit: int = 10) -> TopMembers:
+async def top_members(runtime: Runtime, limit: int = 10) -> TopMembers:
     """The `limit` members with the most available points."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         rows = await store.top_balances(conn, limit)
     return TopMembers(members=[TopMember(**msgspec.structs.asdict(r)) for r in rows])
 
@@ -649,9 +649,9 @@ class ExperimentSummaries(msgspec.Struct, frozen=True, kw_only=True):
     experiments: list[ExperimentSummary]
 
 
-async def experiment_summaries(services: Services) -> ExperimentSummaries:
+async def experiment_summaries(runtime: Runtime) -> ExperimentSummaries:
     """Exposures and points per arm of every experiment, over all time."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         totals = await store.totals(conn, ["exposures", "exposure_points"], _END)
     arms: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for t in totals:

@@ -29,7 +29,7 @@ from service.operations.tiers import (
     move_views,
     tier_read,
 )
-from service.services import Services
+from service.runtime import Runtime
 from service.store import ledger as ledger_store
 from service.store import members as member_store
 from service.store import progress as progress_store
@@ -230,11 +230,11 @@ async def _require_member(conn: Connection, member_id: str) -> StoredProfile:
     return profile
 
 
-async def challenges_view(services: Services, member_id: str) -> ChallengesView:
+async def challenges_view(runtime: Runtime, member_id: str) -> ChallengesView:
     """Active challenges (progress, target, step, time left) and completed windows."""
-    ruleset, now = services.rules.current, services.clock.now()
+    ruleset, now = runtime.rules.current, runtime.clock.now()
     tz = ruleset.program.timezone
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         await _require_member(conn, member_id)
         rows = await progress_store.challenge_rows(conn, member_id)
     stored = {(r.challenge_id, r.window_key): r for r in rows}
@@ -321,10 +321,10 @@ class BadgesView(msgspec.Struct, kw_only=True):
     badges: list[BadgeView]
 
 
-async def badges_view(services: Services, member_id: str) -> BadgesView:
+async def badges_view(runtime: Runtime, member_id: str) -> BadgesView:
     """Badges held, with the date earned and, for levelled ones, progress to the next level."""
-    ruleset = services.rules.current
-    async with services.db.connection() as conn:
+    ruleset = runtime.rules.current
+    async with runtime.db.connection() as conn:
         profile = await _require_member(conn, member_id)
         held, levels = await progress_store.badge_rows(conn, member_id)
         state = await ledger_store.load_state(conn, member_id)

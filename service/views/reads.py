@@ -9,7 +9,7 @@ import msgspec
 
 from service.decide.answers import EventResult
 from service.errors import Forbidden, NotFound
-from service.services import Services
+from service.runtime import Runtime
 from service.store import reads as read_store
 from service.store import redemptions as redemption_store
 from service.views.redemption_view import Redemption, member_of, redemption_of
@@ -30,9 +30,9 @@ class StoredEvent(msgspec.Struct, kw_only=True):
     result: EventResult
 
 
-async def event_view(services: Services, member_id: str, event_id: str) -> StoredEvent:
+async def event_view(runtime: Runtime, member_id: str, event_id: str) -> StoredEvent:
     """The member's event and its stored answer; NotFound when there is none."""
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await read_store.fetch_event(conn, member_id, event_id)
     if row is None:
         raise NotFound(f"member '{member_id}' has no event '{event_id}'", field="event_id")
@@ -42,7 +42,7 @@ async def event_view(services: Services, member_id: str, event_id: str) -> Store
 
 
 async def redemption_view(
-    services: Services, redemption_id: str, member: str | None = None
+    runtime: Runtime, redemption_id: str, member: str | None = None
 ) -> Redemption:
     """One redemption; with `member` (a member token's), only one of that member's."""
     try:
@@ -55,7 +55,7 @@ async def redemption_view(
         raise
     if member is not None and member_id != member:
         raise Forbidden("a member token can only reach its own member", code="other_member")
-    async with services.db.connection() as conn:
+    async with runtime.db.connection() as conn:
         row = await redemption_store.fetch(conn, member_id, redemption_id)
     if row is None:
         raise NotFound(

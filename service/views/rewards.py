@@ -8,7 +8,7 @@ import msgspec
 
 from service.errors import InvalidInput, NotFound
 from service.operations.holds import release_due_holds
-from service.services import Services
+from service.runtime import Runtime
 from service.store import members as member_store
 from service.store import redemptions as store
 from service.views.redemption_view import RedemptionPage, member_of, redemption_of
@@ -40,10 +40,10 @@ class Catalog(msgspec.Struct, kw_only=True):
     rewards: list[RewardView]
 
 
-async def catalog(services: Services) -> Catalog:
+async def catalog(runtime: Runtime) -> Catalog:
     """The rewards of the ruleset in force, with the stock left of each."""
-    ruleset = services.rules.current
-    async with services.db.connection() as conn:
+    ruleset = runtime.rules.current
+    async with runtime.db.connection() as conn:
         issued = await store.stock_issued(conn)
     return Catalog(
         ruleset_version=ruleset.version,
@@ -65,11 +65,11 @@ async def catalog(services: Services) -> Catalog:
 
 
 async def list_redemptions(
-    services: Services, member_id: str, limit: int, cursor: str | None
+    runtime: Runtime, member_id: str, limit: int, cursor: str | None
 ) -> RedemptionPage:
     """The member's redemptions, newest first; timed-out holds are released before listing."""
-    now = services.clock.now()
-    async with services.db.connection() as conn:
+    now = runtime.clock.now()
+    async with runtime.db.connection() as conn:
         if await member_store.fetch_member(conn, member_id) is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
         before = None
@@ -86,8 +86,8 @@ async def list_redemptions(
         r.status == "held" and r.hold_expires_at is not None and r.hold_expires_at <= now
         for r in rows
     ):
-        await release_due_holds(services, member_id, now)
-        async with services.db.connection() as conn:
+        await release_due_holds(runtime, member_id, now)
+        async with runtime.db.connection() as conn:
             rows = await store.page(conn, member_id, before, limit + 1)
     items = [redemption_of(row) for row in rows[:limit]]
     more = len(rows) > limit

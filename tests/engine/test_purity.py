@@ -18,7 +18,7 @@ FORBIDDEN = (
     "service.operations",
     "service.pipeline",
     "service.views",
-    "service.services",
+    "service.runtime",
 )
 
 
