@@ -10,7 +10,7 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,20 +42,29 @@ def _no_ruleset(settings: Settings, url: str) -> bool:
     return problem is not None
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
+@contextlib.contextmanager
+def _long_running(settings: Settings) -> Iterator[str | None]:
+    """What `serve` and `worker` start with: logging, SIGTERM as SystemExit (uvicorn re-raises
+    it after its graceful shutdown; as SystemExit the embedded PostgreSQL is stopped cleanly on
+    the way out), the migrated database; its URL, or None when no ruleset can be active (said
+    on stderr: exit 2)."""
     from service.http.logs import configure_logging
-    from service.http.servers import uvicorn_options
     from service.store.migrate import migrate
 
     configure_logging(settings.log_level)
-    # uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
-    # embedded PostgreSQL be stopped cleanly on the way out.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     with database_url(settings) as url:
         migrate(url)
-        if _no_ruleset(settings, url):
+        yield None if _no_ruleset(settings, url) else url
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.http.servers import uvicorn_options
+
+    with _long_running(settings) as url:
+        if url is None:
             return 2
         os.environ["DATABASE_URL"] = url
         workers = settings.workers
@@ -114,7 +123,8 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
     from service.auth import generate_key
-    from service.store import keys as key_store
+    from service.errors import Conflict
+    from service.operations.keys import store_key
 
     scopes = [s for chunk in args.scope for s in chunk.split(",") if s]
     try:
@@ -122,16 +132,11 @@ async def _keys_create(conn: Connection, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if any(key.name == args.name for key in await key_store.list_keys(conn)):
+    try:
+        await store_key(conn, issued, None)
+    except Conflict:
         print(f"error: a key named '{args.name}' exists", file=sys.stderr)
         return 2
-    await key_store.insert_key(
-        conn,
-        key_id=issued.key_id,
-        name=issued.name,
-        secret_hash=issued.secret_hash,
-        scopes=issued.scopes,
-    )
     await _audit(
         conn,
         "createKey",
@@ -344,15 +349,10 @@ def _ledger(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from service.http.logs import configure_logging
-    from service.store.migrate import migrate
     from service.worker import run_standalone
 
-    configure_logging(settings.log_level)
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    with database_url(settings) as url:
-        migrate(url)
-        if _no_ruleset(settings, url):
+    with _long_running(settings) as url:
+        if url is None:
             return 2
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_standalone(settings, url, once=args.once))

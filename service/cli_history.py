@@ -94,9 +94,8 @@ def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> in
     import msgspec
 
     from service.engine import RulesetInvalid, load_ruleset_from_files
-    from service.operations.backtest import BacktestReport, backtest
+    from service.operations.backtest import BacktestReport, backtest_at
     from service.replay.report_text import render
-    from service.store.database import Database
 
     directory = Path(args.dir) if args.dir else settings.rules_path
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yaml"))}
@@ -114,19 +113,14 @@ def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> in
         return 2
 
     async def run() -> BacktestReport:
-        db = Database(url, min_size=0, max_size=2, timeout=60)
-        await db.open()
-        try:
-            return await backtest(
-                db,
-                draft,
-                since=since,
-                until=until,
-                members=args.members,
-                on_progress=_Bar() if sys.stderr.isatty() or args.progress else None,
-            )
-        finally:
-            await db.close()
+        return await backtest_at(
+            url,
+            draft,
+            since=since,
+            until=until,
+            members=args.members,
+            on_progress=_Bar() if sys.stderr.isatty() or args.progress else None,
+        )
 
     report = asyncio.run(run())
     sys.stderr.write("\n")

@@ -29,7 +29,7 @@ from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
 
-__all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest"]
+__all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest", "backtest_at"]
 
 NOTES = [
     "operations are decided in the order they were decided live, each at the moment it was",
@@ -77,6 +77,27 @@ class BacktestReport(msgspec.Struct, kw_only=True):
 
 Progress = Callable[[int, int], None]
 """Called with (period events done, period events in all) as pages finish."""
+
+
+async def backtest_at(
+    url: str,
+    draft: Ruleset,
+    *,
+    since: datetime,
+    until: datetime,
+    members: int | None = None,
+    on_progress: Progress | None = None,
+) -> BacktestReport:
+    """`backtest` on a pool of its own to the database at `url` (the CLI's run, a job's thread),
+    closed when it is done."""
+    db = Database(url, min_size=0, max_size=2, timeout=60)
+    await db.open()
+    try:
+        return await backtest(
+            db, draft, since=since, until=until, members=members, on_progress=on_progress
+        )
+    finally:
+        await db.close()
 
 
 async def backtest(

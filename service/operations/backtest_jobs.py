@@ -22,10 +22,9 @@ import msgspec
 
 from service.active_ruleset import NoActiveRuleset
 from service.errors import InvalidInput, NotFound
-from service.operations.backtest import BacktestReport, backtest
+from service.operations.backtest import BacktestReport, backtest_at
 from service.operations.rules import RuleFiles, load_draft
 from service.runtime import Runtime
-from service.store.database import Database
 
 __all__ = ["BacktestJob", "BacktestRequest", "job", "start"]
 
@@ -126,19 +125,14 @@ def _run(job: BacktestJob, url: str, draft: object, members: int | None) -> None
         )
 
     async def run() -> BacktestReport:
-        db = Database(url, min_size=0, max_size=2, timeout=60)
-        await db.open()
-        try:
-            return await backtest(
-                db,
-                draft,  # type: ignore[arg-type]
-                since=job.since,
-                until=job.until,
-                members=members,
-                on_progress=progress,
-            )
-        finally:
-            await db.close()
+        return await backtest_at(
+            url,
+            draft,  # type: ignore[arg-type]
+            since=job.since,
+            until=job.until,
+            members=members,
+            on_progress=progress,
+        )
 
     try:
         report = asyncio.run(run())

@@ -10,11 +10,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from service.auth import SCOPES, ApiKeyPrincipal, generate_key
+from service.auth import SCOPES, ApiKeyPrincipal, IssuedKey, generate_key
+from service.core.cursors import position_before
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.runtime import Runtime
 from service.store import audit as audit_store
 from service.store import keys as key_store
+from service.store.database import Connection
 from service.store.keys import StoredKey
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "list_keys",
     "record",
     "revoke_key",
+    "store_key",
 ]
 
 KEY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+\- ]{0,63}(?!\n)$"
@@ -82,21 +85,27 @@ def _check_grant(creator: ApiKeyPrincipal, scopes: list[str]) -> None:
         )
 
 
+async def store_key(conn: Connection, issued: IssuedKey, created_by: str | None) -> None:
+    """Store a newly issued key (its secret only as a hash), in the caller's transaction;
+    Conflict naming `name` when a key of that name exists (`loyalty keys create` too)."""
+    if any(key.name == issued.name for key in await key_store.list_keys(conn)):
+        raise Conflict(f"a key named '{issued.name}' exists already", field="name")
+    await key_store.insert_key(
+        conn,
+        key_id=issued.key_id,
+        name=issued.name,
+        secret_hash=issued.secret_hash,
+        scopes=issued.scopes,
+        created_by=created_by,
+    )
+
+
 async def create_key(runtime: Runtime, creator: ApiKeyPrincipal, body: KeyIn) -> CreatedKey:
     """Store a new key with `body.scopes` (each held by `creator`); its token is answered once."""
     _check_grant(creator, body.scopes)
     issued = generate_key(body.name, body.scopes)
     async with runtime.db.transaction() as conn:
-        if any(key.name == body.name for key in await key_store.list_keys(conn)):
-            raise Conflict(f"a key named '{body.name}' exists already", field="name")
-        await key_store.insert_key(
-            conn,
-            key_id=issued.key_id,
-            name=issued.name,
-            secret_hash=issued.secret_hash,
-            scopes=issued.scopes,
-            created_by=creator.name,
-        )
+        await store_key(conn, issued, creator.name)
         rows = await key_store.list_keys(conn)
     key = next(k for k in rows if k.key_id == issued.key_id)
     return CreatedKey(**msgspec.structs.asdict(_view(key)), token=issued.token)
@@ -178,11 +187,7 @@ async def record(
 
 async def audit_page(runtime: Runtime, limit: int, cursor: str | None) -> AuditPage:
     """A page of the audit log, newest first."""
-    before = 2**62
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
-            raise InvalidInput("cursor is not one this API gave out", field="cursor")
-        before = int(cursor)
+    before = position_before(cursor)
     async with runtime.db.connection() as conn:
         rows = await audit_store.page(conn, before, limit + 1)
     entries = [AuditEntry(**msgspec.structs.asdict(r)) for r in rows[:limit]]

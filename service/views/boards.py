@@ -156,6 +156,18 @@ def _entry(row: BoardRow, rank: int, viewer: str | None) -> BoardEntry:
     )
 
 
+def _board_period(
+    runtime: Runtime, board_id: str, period: str, segment: str | None, *, segment_required: bool
+) -> tuple[Board, str]:
+    """The active ruleset's board and the key of the period asked for (as of now); the
+    segment checked against the board's."""
+    ruleset = runtime.rules.current
+    board = _board(ruleset, board_id)
+    key = _period_key(ruleset, board, period, runtime.clock.now())
+    _check_segment(board, segment, required=segment_required)
+    return board, key
+
+
 async def top(
     runtime: Runtime,
     board_id: str,
@@ -166,10 +178,7 @@ async def top(
     viewer: str | None,
 ) -> BoardPage:
     """The first `limit` members of a board; `viewer` is the calling member, if any."""
-    ruleset = runtime.rules.current
-    board = _board(ruleset, board_id)
-    key = _period_key(ruleset, board, period, runtime.clock.now())
-    _check_segment(board, segment, required=True)
+    board, key = _board_period(runtime, board_id, period, segment, segment_required=True)
     async with runtime.db.connection() as conn:
         rows = await board_store.top_rows(conn, board.id, key, segment or "", limit)
     return BoardPage(
@@ -193,10 +202,7 @@ async def standing(
     viewer: str | None,
 ) -> Standing:
     """A member's rank, score, neighbours and gap; `viewer` is the calling member, if any."""
-    ruleset = runtime.rules.current
-    board = _board(ruleset, board_id)
-    key = _period_key(ruleset, board, period, runtime.clock.now())
-    _check_segment(board, segment, required=False)
+    board, key = _board_period(runtime, board_id, period, segment, segment_required=False)
     async with runtime.db.connection() as conn:
         row = await board_store.member_standing_row(
             conn, member_id, board.id, key, segment, board.segment

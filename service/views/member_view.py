@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import msgspec
 
+from service.core.cursors import position_before
 from service.core.ledger import mature
 from service.decide.answers import BalancesView, balances_view
-from service.errors import InvalidInput, NotFound
+from service.errors import NotFound
 from service.runtime import Runtime
 from service.store import ledger as ledger_store
 from service.store import members as member_store
@@ -143,11 +144,7 @@ async def ledger_page(
     runtime: Runtime, member_id: str, limit: int, cursor: str | None
 ) -> LedgerPage:
     """A page of the member's ledger, newest first."""
-    before = 2**62
-    if cursor is not None:
-        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
-            raise InvalidInput("cursor is not one this API gave out", field="cursor")
-        before = int(cursor)
+    before = position_before(cursor)
     async with runtime.db.connection() as conn:
         if await member_store.fetch_member(conn, member_id) is None:
             raise NotFound(f"no member '{member_id}'", field="member_id")
