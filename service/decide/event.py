@@ -389,6 +389,22 @@ def _stored(
     )
 
 
+def _evaluated(
+    step: Step, ruleset: Ruleset, state: MemberState, tier: Any, event: Event
+) -> Evaluation:
+    """The rules run on `event` over the member as the engine sees them (tier as of now,
+    the challenge windows and budgets in play)."""
+    snapshot = snapshot_of(
+        ruleset,
+        state,
+        tier,
+        challenge_windows(ruleset, event.occurred_at),
+        step.budgets,
+        event.occurred_at,
+    )
+    return evaluate(ruleset, snapshot, event, step.now)
+
+
 def react_to_level(
     step: Step, ruleset: Ruleset, state: MemberState, cause: str, move: LevelMove
 ) -> tuple[MemberState, list[Effect], list[Lot]]:
@@ -399,15 +415,7 @@ def react_to_level(
         return state, [], []
     tiers = ruleset.program.tiers
     tier = review_now(tiers, state, step.now) if tiers is not None else None
-    snapshot = snapshot_of(
-        ruleset,
-        state,
-        tier,
-        challenge_windows(ruleset, internal.occurred_at),
-        step.budgets,
-        internal.occurred_at,
-    )
-    evaluation = evaluate(ruleset, snapshot, internal, step.now)
+    evaluation = _evaluated(step, ruleset, state, tier, internal)
     booking = _Booking(internal, None)
     for effect in by_arm(step, ruleset, internal, evaluation.effects):
         state = _apply(step, ruleset, state, booking, effect)
@@ -428,15 +436,7 @@ def decide_event(
     tiers = ruleset.program.tiers
     tier_before = review_now(tiers, state, step.now) if tiers is not None else None
     state, note = link_referral(ruleset, code_owners, state, event)
-    snapshot = snapshot_of(
-        ruleset,
-        state,
-        tier_before,
-        challenge_windows(ruleset, event.occurred_at),
-        step.budgets,
-        event.occurred_at,
-    )
-    evaluation = evaluate(ruleset, snapshot, event, step.now)
+    evaluation = _evaluated(step, ruleset, state, tier_before, event)
     booking = _Booking(event, note)
     state = step.matured(step.put(state))
     state, moves, level = _book_event(step, ruleset, state, booking, evaluation, tier_before)
