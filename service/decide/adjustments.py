@@ -12,9 +12,10 @@ from typing import Any
 
 import msgspec
 
-from service.core.ledger import Entry, ExpiryPolicy, InsufficientPoints, adjust
+from service.core.ledger import Entry, InsufficientPoints, adjust
 from service.decide.answers import BalancesView, balances_view
 from service.decide.idempotency import header_key, replay_or_conflict
+from service.decide.policy import expiry_policy
 from service.decide.redemptions import open_member
 from service.decide.rows import AdjustmentRow
 from service.decide.state import StoredAdjustment
@@ -63,11 +64,6 @@ class AdjustRequest(msgspec.Struct, frozen=True, kw_only=True):
     adjustment_id: str
 
 
-def _policy(ruleset: Ruleset) -> ExpiryPolicy:
-    expiry = ruleset.program.points.expiry
-    return ExpiryPolicy(kind=expiry.kind, days=expiry.days or 0)
-
-
 def _entry(e: Entry) -> AdjustmentEntry:
     return AdjustmentEntry(
         kind=e.kind, balance=e.balance, points=e.points, lot_id=e.lot_id, reason=e.reason, at=e.at
@@ -97,7 +93,7 @@ def decide_adjustment(step: Step, ruleset: Ruleset, request: AdjustRequest) -> A
             member_id=request.member_id,
             points=request.points,
             now=step.now,
-            policy=_policy(ruleset),
+            policy=expiry_policy(ruleset),
             allow_negative=points.allow_negative_balance,
             reason=f"{request.reason} (adjustment {adjustment_id})",
             lot_id=adjustment_id if request.points > 0 else None,

@@ -17,7 +17,6 @@ import msgspec
 from msgspec.structs import replace
 
 from service.core.ledger import (
-    ExpiryPolicy,
     Lot,
     earn,
     expiry_for,
@@ -38,6 +37,7 @@ from service.decide.engaging import LevelMove, changed_event, settle_engagement
 from service.decide.experimenting import by_arm
 from service.decide.idempotency import event_key, replay_or_conflict
 from service.decide.plan import challenge_windows
+from service.decide.policy import expiry_policy
 from service.decide.referral import link_referral, reverse_referrer, reward_referrer
 from service.decide.rows import BadgeLevelRow, BadgeRow, EventRow, StreakUnitRow
 from service.decide.scoring import scored
@@ -91,11 +91,6 @@ class _Booking:
     @property
     def earned(self) -> int:
         return sum(lot.points for lot in self.lots)
-
-
-def _policy(ruleset: Ruleset) -> ExpiryPolicy:
-    expiry = ruleset.program.points.expiry
-    return ExpiryPolicy(kind=expiry.kind, days=expiry.days or 0)
 
 
 def _refund(step: Step, ruleset: Ruleset, state: MemberState, booking: _Booking) -> MemberState:
@@ -169,7 +164,7 @@ def _earn(
         now=step.now,
         occurred_at=event.occurred_at,
         pending_until=pending_until(event.occurred_at, pending_days),
-        expires_at=expiry_for(event.occurred_at, _policy(ruleset)),
+        expires_at=expiry_for(event.occurred_at, expiry_policy(ruleset)),
         reason=effect.reason,
         event_id=event.id,
         rule_id=effect.rule_id,

@@ -17,7 +17,6 @@ from msgspec.structs import replace
 
 from service.core.ledger import (
     Draw,
-    ExpiryPolicy,
     Hold,
     InsufficientPoints,
     commit_hold,
@@ -26,6 +25,7 @@ from service.core.ledger import (
     spend,
 )
 from service.decide.idempotency import header_key, replay_or_conflict
+from service.decide.policy import expiry_policy
 from service.decide.rows import CodeReturnRow, CodeRow, StockRow
 from service.decide.state import MemberState, Redemption, RedemptionStatus, SetState
 from service.decide.step import Step
@@ -81,11 +81,6 @@ def hold_of(redemption: Redemption) -> Hold:
     )
 
 
-def _policy(ruleset: Ruleset) -> ExpiryPolicy:
-    expiry = ruleset.program.points.expiry
-    return ExpiryPolicy(kind=expiry.kind, days=expiry.days or 0)
-
-
 def give_back(
     step: Step,
     ruleset: Ruleset,
@@ -102,7 +97,7 @@ def give_back(
         state.balances,
         hold_of(redemption),
         now=now,
-        policy=_policy(ruleset),
+        policy=expiry_policy(ruleset),
         reason=reason,
     )
     state = step.book(state, change, actor)

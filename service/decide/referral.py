@@ -14,7 +14,6 @@ from msgspec.structs import replace
 
 from service.core.ledger import (
     Change,
-    ExpiryPolicy,
     earn,
     expiry_for,
     pending_until,
@@ -23,6 +22,7 @@ from service.core.ledger import (
 )
 from service.core.referrals import link_refusal
 from service.decide.plan import referral_code
+from service.decide.policy import expiry_policy
 from service.decide.state import MemberState, Referral
 from service.decide.step import Step
 from service.decide.tiering import add_metrics, local_day, metric_amounts, review_now, settle_tier
@@ -91,11 +91,6 @@ def _book_referrer(
     return referrer
 
 
-def _policy(ruleset: Ruleset) -> ExpiryPolicy:
-    expiry = ruleset.program.points.expiry
-    return ExpiryPolicy(kind=expiry.kind, days=expiry.days or 0)
-
-
 def reward_referrer(
     step: Step,
     ruleset: Ruleset,
@@ -127,7 +122,7 @@ def reward_referrer(
                 now=step.now,
                 occurred_at=event.occurred_at,
                 pending_until=pending_until(event.occurred_at, pending_days),
-                expires_at=expiry_for(event.occurred_at, _policy(ruleset)),
+                expires_at=expiry_for(event.occurred_at, expiry_policy(ruleset)),
                 reason=effect.reason,
                 rule_id=effect.rule_id,
                 ruleset_version=effect.ruleset_version,

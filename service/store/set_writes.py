@@ -18,6 +18,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
 from service.decide.rows import Rows
+from service.store.boards import apply_bucket_changes
 from service.store.database import Connection
 from service.store.tables import (
     adjustments,
@@ -400,15 +401,6 @@ def _save_sql(fields: tuple[str, ...], rollups: bool, histogram: bool) -> str:
     return f"WITH {ctes}\nSELECT {counted} AS generated" + "".join(f", {x}" for x in shared)
 
 
-_HISTOGRAM_SQL = """
-INSERT INTO board_buckets AS h (board_id, period_key, segment, level, bucket, shard, members)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[], $5::int[], $6::int[],
-                     $7::bigint[])
-ON CONFLICT (board_id, period_key, segment, level, bucket, shard) DO UPDATE
-SET members = h.members + excluded.members
-"""
-
-
 class CodeTaken(Exception):
     """A generated coupon code was issued by another redemption first: draw another."""
 
@@ -436,16 +428,5 @@ async def save_rows(conn: Connection, rows: Rows) -> None:
 async def apply_histogram(conn: Connection, rows: Rows) -> None:
     """Add the leaderboard score moves to the histogram counters (sorted: no deadlocks), for a
     set whose save did not (`FOLD_HISTOGRAM_UP_TO`)."""
-    changes = rows.histogram
-    if not changes or len(rows.events) <= FOLD_HISTOGRAM_UP_TO:
-        return
-    await conn.raw.execute(
-        _HISTOGRAM_SQL,
-        [c.board_id for c in changes],
-        [c.period_key for c in changes],
-        [c.segment for c in changes],
-        [c.level for c in changes],
-        [c.bucket for c in changes],
-        [c.shard for c in changes],
-        [c.members for c in changes],
-    )
+    if rows.histogram and len(rows.events) > FOLD_HISTOGRAM_UP_TO:
+        await apply_bucket_changes(conn, rows.histogram)
