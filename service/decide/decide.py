@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -71,6 +70,6 @@ def decide(
         budgets = step.budgets
         log.extend(step.log)
         outcomes.append(result)
-    zone = ZoneInfo(ruleset.program.timezone) if rollups else None
-    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, zone, webhooks)
+    tz = ruleset.program.timezone if rollups else None
+    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, tz, webhooks)
     return Decision(outcomes=outcomes, rows=rows)

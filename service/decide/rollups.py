@@ -3,7 +3,8 @@ reports read (points earned per rule, spent per reward, expired, reversed; the b
 points scheduled to expire per month; purchases; members per tier and engagement level and the
 moves between them; experiment exposures), each on a local day of the program's time zone.
 
-Pure: the rows of a decision, the members before and after it, and the zone in; deltas out. The
+Pure: the rows of a decision, the members before and after it, and the time zone in; deltas
+out. The
 save adds them to shared counter rows (`program_rollups`), so one set writes one shard
 (`shard_of`), and a report sums the shards. Active members are counted by the save itself
 (`ActivityRow`): whether a day is a member's first of its week is known only to the store.
@@ -20,11 +21,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from service.core.ledger import Lot
+from service.core.periods import local_date
 from service.decide.state import MemberState
 
 if TYPE_CHECKING:
@@ -49,12 +50,12 @@ TOTALS_DAY = date(1970, 1, 1)
 
 
 class RollupRow(msgspec.Struct, frozen=True, kw_only=True):
-    """An amount to add to one figure (`metric`, `key`) of one local day, in one shard."""
+    """An amount to add to one figure (`metric`, `key`) of one local day (the set's shard is
+    `Rows.rollup_shard`)."""
 
     metric: str
     day: date
     key: str
-    shard: int
     value: Decimal
 
 
@@ -63,7 +64,6 @@ class ActivityRow(msgspec.Struct, frozen=True, kw_only=True):
 
     member_id: str
     day: date
-    shard: int
 
 
 def shard_of(member_ids: Iterable[str]) -> int:
@@ -78,15 +78,14 @@ def month_of(day: date) -> date:
 
 
 class _Deltas:
-    __slots__ = ("shard", "total", "zone")
+    __slots__ = ("total", "tz")
 
-    def __init__(self, zone: ZoneInfo, shard: int) -> None:
-        self.zone = zone
-        self.shard = shard
+    def __init__(self, tz: str) -> None:
+        self.tz = tz
         self.total: dict[tuple[str, date, str], Decimal] = defaultdict(Decimal)
 
     def local(self, at: datetime) -> date:
-        return at.astimezone(self.zone).date()
+        return local_date(at, self.tz)
 
     def add(self, metric: str, at: datetime | date, key: str, value: int | Decimal) -> None:
         day = at if not isinstance(at, datetime) else self.local(at)
@@ -94,7 +93,7 @@ class _Deltas:
 
     def rows(self) -> list[RollupRow]:
         return [
-            RollupRow(metric=m, day=d, key=k, shard=self.shard, value=v)
+            RollupRow(metric=m, day=d, key=k, value=v)
             for (m, d, k), v in sorted(self.total.items())
             if v
         ]
@@ -164,10 +163,15 @@ def _purchases(
         out.add("purchase_amount", day, "", order.amount)
 
 
+def _move_key(source: str | None, target: str | None) -> str:
+    return f"{source or ''}>{target or ''}"
+
+
 def _tier_moves(out: _Deltas, lines: Iterable[TierMoveRow]) -> None:
+    """Tier moves per day (members per tier: `_tier_members`)."""
     for m in lines:
         if m.from_tier != m.to_tier:
-            out.add("tier_moves", m.at, f"{m.from_tier or ''}>{m.to_tier or ''}", 1)
+            out.add("tier_moves", m.at, _move_key(m.from_tier, m.to_tier), 1)
 
 
 def _tier_members(out: _Deltas, before: MemberState, after: MemberState) -> None:
@@ -183,26 +187,23 @@ def _tier_members(out: _Deltas, before: MemberState, after: MemberState) -> None
 
 
 def _engagement_moves(out: _Deltas, lines: Iterable[EngagementMoveRow]) -> None:
+    """Members per engagement level as amounts to add on the day of each move (every level
+    a member ever had has its history line), and the moves themselves."""
     for m in lines:
-        _move(out, "engagement", m.at, m.from_level, m.to_level)
-
-
-def _move(out: _Deltas, what: str, at: datetime, source: str | None, target: str | None) -> None:
-    """Members per tier (or level) as amounts to add, and the move itself."""
-    if source == target:
-        return
-    if source is not None:
-        out.add(f"{what}_members", at, source, -1)
-    if target is not None:
-        out.add(f"{what}_members", at, target, 1)
-    out.add(f"{what}_moves", at, f"{source or ''}>{target or ''}", 1)
+        if m.from_level == m.to_level:
+            continue
+        if m.from_level is not None:
+            out.add("engagement_members", m.at, m.from_level, -1)
+        out.add("engagement_members", m.at, m.to_level, 1)
+        out.add("engagement_moves", m.at, _move_key(m.from_level, m.to_level), 1)
 
 
 def rollup_rows(
-    rows: Rows, before: dict[str, MemberState], after: dict[str, MemberState], zone: ZoneInfo
+    rows: Rows, before: dict[str, MemberState], after: dict[str, MemberState], tz: str
 ) -> list[RollupRow]:
-    """The figures a decision's rows add, merged per (metric, day, key), in one shard."""
-    out = _Deltas(zone, shard_of(after))
+    """The figures a decision's rows add, merged per (metric, day, key), on the local days
+    of zone `tz` (the program's)."""
+    out = _Deltas(tz)
     rewards = {
         rid: r.reward_id or "" for member in after.values() for rid, r in member.redemptions.items()
     }
@@ -223,7 +224,7 @@ def rollup_rows(
     return out.rows()
 
 
-def activity_rows(rows: Rows, zone: ZoneInfo, shard: int) -> list[ActivityRow]:
-    """Each (member, local day) on which the set's accepted events occurred, once."""
-    seen = sorted({(e.member_id, e.occurred_at.astimezone(zone).date()) for e in rows.events})
-    return [ActivityRow(member_id=m, day=d, shard=shard) for m, d in seen]
+def activity_rows(rows: Rows, tz: str) -> list[ActivityRow]:
+    """Each (member, local day of zone `tz`) on which the set's accepted events occurred, once."""
+    seen = sorted({(e.member_id, local_date(e.occurred_at, tz)) for e in rows.events})
+    return [ActivityRow(member_id=m, day=d) for m, d in seen]

@@ -10,7 +10,6 @@ from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -409,6 +408,8 @@ class Rows(msgspec.Struct, kw_only=True):
     """Amounts to add to the program's daily figures (shared counter rows, one shard)."""
     activity: list[ActivityRow] = []
     """The (member, local day) pairs the events occurred on: active members are counted."""
+    rollup_shard: int = 0
+    """The shard of the shared rollup rows this set adds to (`rollups.shard_of`)."""
 
     def is_empty(self) -> bool:
         """True when there is nothing to write."""
@@ -615,13 +616,13 @@ def changed_rows(
     budgets_after: dict[str, int],
     log: Log,
     now: datetime,
-    zone: ZoneInfo | None,
+    tz: str | None,
     webhooks: Collection[str] | None = None,
 ) -> Rows:
     """The rows that take the store from `before` to `after` (plus the logged rows), with
     the outbox messages of the `webhooks` kinds (None: of every kind; the store keeps those
     an endpoint wants), and what they add to the program's daily figures on the local days of
-    `zone` (the program's; None: none, for a store that keeps no rollups)."""
+    `tz` (the program's time zone; None: none, for a store that keeps no rollups)."""
     rows = Rows()
     _logged_rows(rows, log)
     for member_id in sorted(after):
@@ -638,7 +639,8 @@ def changed_rows(
         if budgets_before.get(rule_id) != spent
     ]
     rows.webhooks = outbox_messages(rows, log, before, after, now, webhooks)
-    if zone is not None:
-        rows.rollups = rollup_rows(rows, before, after, zone)
-        rows.activity = activity_rows(rows, zone, shard_of(after))
+    if tz is not None:
+        rows.rollups = rollup_rows(rows, before, after, tz)
+        rows.activity = activity_rows(rows, tz)
+        rows.rollup_shard = shard_of(after)
     return rows

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from service.decide.plan import LockPlan, member_plan
 from service.decide.redemptions import PoolNotStored
@@ -56,7 +55,7 @@ async def run_member_op(
     if stock:
         reads["stock"] = stock
     plan = member_plan(ruleset, member_id, now, **reads)
-    zone = ZoneInfo(ruleset.program.timezone)
+    tz = ruleset.program.timezone
     lock = LockPlan(members=[member_id], stock=stock or [], skip_locked=skip_locked)
     for attempt in range(_ATTEMPTS):
         try:
@@ -69,7 +68,13 @@ async def run_member_op(
                 answer = operate(step, loaded)
                 after = {**loaded.members, **step.changed}
                 rows = changed_rows(
-                    loaded.members, after, loaded.budgets, step.budgets, step.log, now, zone
+                    loaded.members,
+                    after,
+                    loaded.budgets,
+                    step.budgets,
+                    step.log,
+                    now,
+                    tz,
                 )
                 await save_rows(conn, rows)
                 if then is not None:

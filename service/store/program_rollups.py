@@ -200,7 +200,6 @@ async def stored(conn: Connection) -> list[Figure]:
 async def rebuild(conn: Connection, timezone: str) -> int:
     """Replace the rollups with the figures computed from the source tables (in the caller's
     transaction); the number of figure rows written."""
-    status = ""
     for sql in _REBUILD[:-1]:
         await conn.raw.execute(sql, *([timezone] if "$1" in sql else []))
     status = await conn.raw.execute(_REBUILD[-1], timezone)

@@ -416,8 +416,7 @@ async def save_rows(conn: Connection, rows: Rows) -> None:
         return
     params: list[Any] = [getattr(rows, name) for name in fields]
     if rollups:
-        shard = (rows.rollups or rows.activity)[0].shard
-        params.extend([rows.rollups, rows.activity, shard])
+        params.extend([rows.rollups, rows.activity, rows.rollup_shard])
     if histogram:
         params.append(rows.histogram)
     generated = await conn.raw.fetchval(_save_sql(fields, rollups, histogram), *params)

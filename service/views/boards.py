@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -110,7 +109,7 @@ async def record(
     loaded = await load_set(conn, read_plan(ruleset, [event], [member_id], now), locked)
     before = loaded.members
     after = {member_id: scored(ruleset, before[member_id], event, points_earned)}
-    rows = changed_rows(before, after, {}, {}, Log(), now, ZoneInfo(ruleset.program.timezone))
+    rows = changed_rows(before, after, {}, {}, Log(), now, ruleset.program.timezone)
     await save_rows(conn, rows)
     await apply_histogram(conn, rows)
 
