@@ -16,20 +16,13 @@ import argparse
 import asyncio
 import os
 import statistics
-import threading
 import time
 from typing import Any
 
-import uvicorn
-
-from bench.reports_bench import NOW, RULES
-from bench.reports_bench import _load as load_rollups
-from service.app import create_app
-from service.auth import generate_key
+from bench.live import LiveServer, insert_admin_key, start_browser
+from bench.reports_bench import NOW, RULES, load_rollups
 from service.core.clock import FixedClock
 from service.settings import Settings, load_settings
-from service.store import keys as key_store
-from service.store.database import Database
 from service.store.migrate import migrate
 
 TIMINGS = """
@@ -51,64 +44,6 @@ def _settings(url: str) -> Settings:
         rate_limit_events_per_minute=0,
         rules_dir=str(RULES),
     )
-
-
-def _admin_key(url: str) -> str:
-    issued = generate_key(f"bench-{time.time_ns()}", ["admin"])
-
-    async def insert() -> None:
-        db = Database(url, min_size=0, max_size=1)
-        await db.open()
-        try:
-            async with db.transaction() as conn:
-                await key_store.insert_key(
-                    conn,
-                    key_id=issued.key_id,
-                    name=issued.name,
-                    secret_hash=issued.secret_hash,
-                    scopes=issued.scopes,
-                )
-        finally:
-            await db.close()
-
-    asyncio.run(insert())
-    return issued.token
-
-
-def _serve(settings: Settings) -> tuple[uvicorn.Server, str]:
-    config = uvicorn.Config(
-        create_app(settings, clock=FixedClock(NOW)),
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="error",
-        loop="asyncio",
-    )
-    server = uvicorn.Server(config)
-    threading.Thread(target=server.run, name="dashboard-bench", daemon=True).start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, f"http://127.0.0.1:{port}"
-
-
-def _browser() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1366,768",
-    ):
-        options.add_argument(argument)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 def _sign_in(driver: Any, url: str, key: str) -> None:
@@ -134,10 +69,11 @@ def main() -> None:
     migrate(url)
     if not args.no_load:
         asyncio.run(load_rollups(url, args.members, 365))
-    server, base = _serve(_settings(url))
-    driver = _browser()
+    server = LiveServer(_settings(url), FixedClock(NOW))
+    base = server.start()
+    driver = start_browser()
     try:
-        _sign_in(driver, base, _admin_key(url))
+        _sign_in(driver, base, insert_admin_key(url, f"bench-{time.time_ns()}"))
         first_byte, first_chart, all_charts = [], [], []
         for n in range(args.loads + 1):
             driver.get(base + "/dashboard")
@@ -158,7 +94,7 @@ def main() -> None:
         print(_line("every chart drawn", all_charts))
     finally:
         driver.quit()
-        server.should_exit = True
+        server.stop()
 
 
 if __name__ == "__main__":

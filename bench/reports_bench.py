@@ -21,19 +21,14 @@ import os
 import statistics
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import asyncpg
 
-from service.active_ruleset import ActiveRuleset
-from service.core.clock import FixedClock
-from service.runtime import Runtime
-from service.store.database import Database
+from bench.runtime import open_runtime
 from service.store.migrate import migrate
 from service.views import program_reports as reports
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-RULES = Path(__file__).resolve().parents[1] / "rules"
 
 # (metric, keys): every figure a day has, as the saves write it
 _DAILY = [
@@ -77,7 +72,7 @@ def _ms(samples: list[float]) -> str:
     return f"median {statistics.median(ordered) * 1000:8.2f} ms   p99 {p99 * 1000:8.2f} ms"
 
 
-async def _load(url: str, members: int, days: int) -> None:
+async def load_rollups(url: str, members: int, days: int) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute("TRUNCATE members, balances, program_rollups")
@@ -183,13 +178,8 @@ def _reports(days: int) -> list[tuple[str, object]]:
 
 async def _bench(url: str, members: int, days: int, reads: int, load: bool) -> None:
     if load:
-        await _load(url, members, days)
-    db = Database(url, min_size=1, max_size=2)
-    await db.open()
-    rules = ActiveRuleset(db)
-    await rules.start(RULES)
-    runtime = Runtime(db=db, clock=FixedClock(NOW), rules=rules)
-    try:
+        await load_rollups(url, members, days)
+    async with open_runtime(url, NOW) as runtime:
         print(f"{'report':<30} latency over {reads} runs")
         for label, run in _reports(days):
             await run(runtime)  # type: ignore[operator]  # warm the statement cache
@@ -199,9 +189,6 @@ async def _bench(url: str, members: int, days: int, reads: int, load: bool) -> N
                 await run(runtime)  # type: ignore[operator]
                 samples.append(time.perf_counter() - started)
             print(f"{label:<30} {_ms(samples)}")
-    finally:
-        await rules.stop()
-        await db.close()
 
 
 def main() -> None:

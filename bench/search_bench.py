@@ -21,21 +21,16 @@ import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
-from service.active_ruleset import ActiveRuleset
-from service.core.clock import FixedClock
-from service.runtime import Runtime
-from service.store.database import Database
+from bench.runtime import open_runtime
 from service.store.migrate import migrate
 from service.views.member_search import MemberQuery, search_members
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FIRST = ["Anna", "Bea", "Carl", "Dana", "Emil", "Frida", "Gustav", "Hanna", "Ivan", "Jonas"]
 LAST = ["Berg", "Ek", "Lind", "Nord", "Strand", "Holm", "Dahl", "Sund", "Vik", "Ström"]
-RULES = Path(__file__).resolve().parents[1] / "rules"
 
 
 def _ms(samples: list[float]) -> str:
@@ -141,12 +136,7 @@ async def _bench(url: str, count: int, reads: int, load: bool) -> None:
     rng = random.Random(7)
     if load:
         await _load(url, count, rng)
-    db = Database(url, min_size=1, max_size=2)
-    await db.open()
-    rules = ActiveRuleset(db)
-    await rules.start(RULES)
-    runtime = Runtime(db=db, clock=FixedClock(NOW), rules=rules)
-    try:
+    async with open_runtime(url, NOW) as runtime:
         print(f"{'search (limit 50)':<36} {'found':>5}  latency over {reads} runs")
         for label, params in SEARCHES:
             query = MemberQuery(limit=50, **params)  # type: ignore[arg-type]
@@ -157,9 +147,6 @@ async def _bench(url: str, count: int, reads: int, load: bool) -> None:
                 await search_members(runtime, query)
                 samples.append(time.perf_counter() - started)
             print(f"{label:<36} {len(page.members):>5}  {_ms(samples)}")
-    finally:
-        await rules.stop()
-        await db.close()
 
 
 def main() -> None:

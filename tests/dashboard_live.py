@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,19 +17,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from helpers import bearer, purchase, refund
 
-from service.app import create_app
-from service.auth import generate_key
+from bench.live import CHROMEDRIVER, CHROMIUM, LiveServer, insert_admin_key, start_browser
 from service.core.clock import FixedClock
-from service.http.servers import uvicorn_options
 from service.settings import Settings, load_settings
-from service.store import keys as key_store
-from service.store.database import Database
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 REPO = Path(__file__).resolve().parents[1]
 RULES_DIR = REPO / "rules"
 
@@ -85,32 +76,6 @@ def require_browser() -> None:
     pytest.skip(why)
 
 
-def start_browser() -> Any:
-    """Headless Chromium at a laptop's size (1366x768), driven by Debian's chromedriver."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1366,768",
-        "--force-device-scale-factor=1",
-        "--lang=en-US",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})  # console errors
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    # the page's own viewport at 1366x768 (the window's size counts the browser's frame)
-    metrics = {"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    return driver
-
-
 @dataclass
 class Live:
     """The running server: its URL, the admin key, a member's token, and its clock."""
@@ -149,28 +114,6 @@ def _drop(admin_url: str, url: str) -> None:
     asyncio.run(drop())
 
 
-def _admin_key(url: str) -> str:
-    issued = generate_key("pm-dashboard", ["admin"])
-
-    async def insert() -> None:
-        db = Database(url, min_size=0, max_size=1)
-        await db.open()
-        try:
-            async with db.transaction() as conn:
-                await key_store.insert_key(
-                    conn,
-                    key_id=issued.key_id,
-                    name=issued.name,
-                    secret_hash=issued.secret_hash,
-                    scopes=issued.scopes,
-                )
-        finally:
-            await db.close()
-
-    asyncio.run(insert())
-    return issued.token
-
-
 def _settings(url: str) -> Settings:
     return load_settings(
         {},
@@ -185,33 +128,6 @@ def _settings(url: str) -> Settings:
         rate_limit_events_per_minute=0,
         db_timeout_seconds=30,
     )
-
-
-class _Server:
-    """uvicorn serving the app on a free port, in a thread with its own event loop."""
-
-    def __init__(self, settings: Settings, clock: FixedClock) -> None:
-        options = {**uvicorn_options(settings), "host": "127.0.0.1", "port": 0, "workers": 1}
-        options["loop"] = "asyncio"  # the thread's own loop, not a process-wide policy
-        config = uvicorn.Config(
-            create_app(settings, clock=clock), lifespan="on", log_level="error", **options
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="dashboard-live", daemon=True)
-
-    def start(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            assert self.thread.is_alive(), "the live server stopped while starting"
-            assert time.monotonic() < deadline, "the live server did not start"
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def _seed(http: httpx.Client, admin: str, clock: FixedClock) -> None:
@@ -257,8 +173,8 @@ def serve_seeded(pg_admin_url: str, template_db: str) -> Iterator[Live]:
     require_browser()
     url = _database(pg_admin_url, template_db)
     clock = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # the suite's Monday
-    server = _Server(_settings(url), clock)
-    admin = _admin_key(url)
+    server = LiveServer(_settings(url), clock)
+    admin = insert_admin_key(url)
     base = server.start()
     http = httpx.Client(base_url=base, timeout=30)
     try:
