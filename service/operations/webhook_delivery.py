@@ -24,13 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import msgspec
 
 from service.active_ruleset import NoActiveRuleset
 from service.core.streaks import unit_of
 from service.core.webhooks import backoff, message_id, signatures
-from service.operations.webhook_targets import TargetRefused, check_target
+from service.operations.webhook_client import WebhookClient
+from service.operations.webhook_targets import Address, TargetRefused, check_target
 from service.runtime import Runtime
 from service.settings import Settings
 from service.store import webhooks as store
@@ -60,17 +60,14 @@ class PassResult(msgspec.Struct):
     disabled: list[str] = []
 
 
-def new_client(settings: Settings) -> aiohttp.ClientSession:
-    """The HTTP client passes send with (aiohttp: about a third of httpx's CPU per request,
-    measured): keep-alive connections up to the concurrency, the per-request timeout, no proxy
-    settings from the environment, no cookies kept; redirects are refused per request."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=settings.webhook_concurrency, ttl_dns_cache=10),
-        timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds),
-        trust_env=False,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"user-agent": "loyalty-webhooks/1"},
-        auto_decompress=False,
+def new_client(settings: Settings) -> WebhookClient:
+    """The HTTP client passes send with (`webhook_client`): keep-alive connections up to the
+    concurrency per endpoint address, the per-request timeout, redirects not followed."""
+    return WebhookClient(
+        timeout=settings.webhook_timeout_seconds,
+        idle_limit=settings.webhook_concurrency,
+        user_agent="loyalty-webhooks/1",
+        max_answer=_MAX_ANSWER,
     )
 
 
@@ -94,14 +91,14 @@ class _Pass:
         self,
         runtime: Runtime,
         settings: Settings,
-        client: aiohttp.ClientSession,
+        client: WebhookClient,
         endpoints: list[StoredEndpoint],
     ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.client = client
         self.endpoints = {e.endpoint_id: e for e in endpoints}
-        self.refused: dict[str, str | None] = {}
+        self.targets: dict[str, list[Address] | str] = {}  # a URL's addresses, or why refused
         self.results: list[dict[str, Any]] = []
         self.outcome: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [ok, failed]
         self.last_error: dict[str, str] = {}
@@ -109,21 +106,22 @@ class _Pass:
         self.deadline = time.monotonic() + settings.webhook_timeout_seconds
         self.rng = random.Random()  # jitter, not a secret
 
-    async def _refusal(self, endpoint: StoredEndpoint) -> str | None:
+    async def _target(self, endpoint: StoredEndpoint) -> list[Address] | str:
+        """The checked addresses of the endpoint's host, resolved once per pass, or why the
+        URL is refused."""
         url = endpoint.url
-        if url not in self.refused:
+        if url not in self.targets:
             try:
-                await check_target(url, self.settings.allowed_networks)
-                self.refused[url] = None
+                self.targets[url] = await check_target(url, self.settings.allowed_networks)
             except TargetRefused as exc:
-                self.refused[url] = f"refused: {exc}"
-        return self.refused[url]
+                self.targets[url] = f"refused: {exc}"
+        return self.targets[url]
 
     async def _send(self, d: DueDelivery) -> tuple[int | None, str | None]:
         endpoint = self.endpoints[d.endpoint_id]
-        refusal = await self._refusal(endpoint)
-        if refusal is not None:
-            return None, refusal
+        addresses = await self._target(endpoint)
+        if isinstance(addresses, str):
+            return None, addresses
         body = _body(d)
         now = self.runtime.clock.now()
         stamp = int(now.timestamp())
@@ -136,19 +134,11 @@ class _Pass:
             ),
         }
         try:
-            async with (
-                self.semaphore,  # the whole exchange within the session's total timeout
-                self.client.post(
-                    endpoint.url, data=body, headers=headers, allow_redirects=False
-                ) as response,
-            ):
-                await response.content.read(_MAX_ANSWER)  # read: the connection is reused
-                if not response.content.at_eof():
-                    response.close()  # an answer too large to read is not read on
-                status = response.status
+            async with self.semaphore:  # the whole exchange within the client's timeout
+                status = await self.client.post(endpoint.url, body, headers, addresses)
         except TimeoutError:
             return None, "timed out"
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             return None, f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
         if 200 <= status < 300:
             return status, None
@@ -210,7 +200,7 @@ def _lanes(due: list[DueDelivery], now: datetime) -> list[list[DueDelivery]]:
 
 async def run_delivery_pass(
     runtime: Runtime,
-    client: aiohttp.ClientSession,
+    client: WebhookClient,
     *,
     settings: Settings,
     metrics: Metrics | None,

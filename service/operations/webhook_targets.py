@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import urlsplit
 
-__all__ = ["Network", "TargetRefused", "check_target", "check_url_shape"]
+__all__ = ["Address", "Network", "TargetRefused", "check_target", "check_url_shape"]
 
 Network = IPv4Network | IPv6Network
 
@@ -54,13 +54,18 @@ def _refusal(address: IPv4Address | IPv6Address) -> str | None:
     return None
 
 
-async def check_target(url: str, allowed: Sequence[Network]) -> None:
-    """Refuse (TargetRefused) a URL that is malformed, does not resolve, or resolves to a
-    loopback, link-local, private or otherwise non-public address outside `allowed`."""
+Address = IPv4Address | IPv6Address
+
+
+async def check_target(url: str, allowed: Sequence[Network]) -> list[Address]:
+    """The addresses a URL's host resolves to, every one of them checked: TargetRefused for a
+    URL that is malformed, does not resolve, or resolves to a loopback, link-local, private or
+    otherwise non-public address outside `allowed`. A sender connects to these, not to a
+    second resolution (which DNS could answer differently)."""
     host, port = check_url_shape(url)
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
-        addresses = [literal]
+        addresses: list[Address] = [literal]
     except ValueError:
         loop = asyncio.get_running_loop()
         try:
@@ -77,3 +82,4 @@ async def check_target(url: str, allowed: Sequence[Network]) -> None:
                 f"the host {host!r} resolves to {address}, a {kind} address "
                 "(allowed only when LOYALTY_WEBHOOK_ALLOW_NETWORKS lists its network)"
             )
+    return list(dict.fromkeys(addresses))  # getaddrinfo repeats an address per protocol
