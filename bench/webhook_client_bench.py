@@ -5,8 +5,8 @@ kept-alive connections, 32 at a time.
 
 Run: .venv/bin/python -m bench.webhook_client_bench [--requests 20000] [--rounds 3]
 
-Prints, per client and round, the client process's CPU per request and requests per second;
-the rounds alternate the clients, since the two cores are shared.
+Prints, per client and round, the client process's CPU per request, the receiver's, and
+requests per second; the rounds alternate the clients, since the two cores are shared.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+from bench import procs
 from service.operations.webhook_client import WebhookClient
 
 BODY = (
@@ -96,11 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         cpu: dict[str, list[float]] = {name: [] for name in clients}
         for round_no in range(args.rounds):
             for name, run in clients.items():
+                before = procs.cpu_seconds(procs.tree(receiver.pid))
                 us, rate = asyncio.run(run(url, args.requests))
+                received = procs.cpu_used(receiver.pid, before)
                 cpu[name].append(us)
                 print(
                     f"round {round_no + 1}: {name:13} {us:6.0f} us CPU per request, "
-                    f"{rate:7.0f} requests/s",
+                    f"{rate:7.0f} requests/s; the receiver "
+                    f"{received / (args.requests + min(2000, args.requests)) * 1e6:.0f} us",
                     flush=True,
                 )
         medians = {name: statistics.median(values) for name, values in cpu.items()}
