@@ -116,7 +116,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     """Most requests one delivery worker has in flight at once."""
     webhook_scan_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 60.0
     """Seconds between the searches for time-driven messages (`points.expiring`,
-    `streak.at_risk`)."""
+    `streak.at_risk`), and the removals of old delivered messages."""
+    webhook_keep_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
+    """Days after it was written that a message whose every delivery is delivered is kept
+    (listed with its deliveries); then the worker removes it. A message with a pending
+    delivery or a dead letter is kept whatever its age. 0 keeps every message."""
 
     @property
     def data_path(self) -> Path:

@@ -14,7 +14,12 @@ import pytest
 from helpers import bearer, get, post, purchase
 from webhook_receiver import Receiver
 
-from service.operations.webhook_delivery import find_time_driven, new_client, run_delivery_pass
+from service.operations.webhook_delivery import (
+    find_time_driven,
+    new_client,
+    prune_delivered,
+    run_delivery_pass,
+)
 
 ENDPOINTS = "/v1/admin/webhooks/endpoints"
 EVENT_KINDS = [
@@ -269,6 +274,55 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
     )
     assert refused.status_code == 409
     assert refused.json()["errors"][0]["field"] == "message_id"
+
+
+async def _metric(client, name: str) -> float:
+    text = (await client.get("/metrics")).text
+    return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+async def test_messages_delivered_everywhere_are_removed_after_the_keep_days_and_no_other(
+    client, make_key, runtime, receiver, clock, settings, db
+):
+    """p1 was delivered to A alone; p2 waits for B (paused); p3 is a dead letter of A and waits
+    for B. After the keep days only p1 goes; once B and the dead letter are delivered, the rest."""
+    settings = msgspec.structs.replace(settings, webhook_retry_seconds=1)
+    key = await make_key("admin")
+    a = (await _subscribe(client, key, receiver))["endpoint_id"]
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
+    await _drain(runtime, settings)
+    b = (await _subscribe(client, key, receiver))["endpoint_id"]
+    await client.post(f"{ENDPOINTS}/{b}/pause", headers=bearer(key))
+    await post(client, key, "/v1/events", purchase("p2", "bob", "10.00"))
+    await _drain(runtime, settings)
+    receiver.mode = "fail"
+    await post(client, key, "/v1/events", purchase("p3", "carol", "10.00"))
+    async with new_client(settings) as http:
+        await _pass(runtime, http, settings)
+        clock.advance(timedelta(seconds=10))
+        assert (await _pass(runtime, http, settings)).dead == 1
+    assert await _metric(client, "loyalty_webhook_dead_letters") == 1.0
+    assert await _metric(client, "loyalty_webhook_queued") == 0.0  # B's wait: B is paused
+    clock.advance(timedelta(days=31))
+    assert await prune_delivered(runtime, keep_days=0) == 0  # 0 keeps every message
+    assert await prune_delivered(runtime, keep_days=30) == 1
+    listed = await _deliveries(client, key, a)
+    assert sorted((d["status"], d["message_id"]) for d in listed) == sorted(
+        [("delivered", listed[1]["message_id"]), ("dead", listed[0]["message_id"])]
+    )
+    assert [d["status"] for d in await _deliveries(client, key, b)] == ["pending", "pending"]
+    receiver.mode = "ok"
+    for endpoint_id in (a, b):  # A was disabled: failing for longer than the retry period
+        await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
+    await client.post(f"{ENDPOINTS}/{a}/dead-letters/redeliver", headers=bearer(key))
+    await _drain(runtime, settings)
+    assert await prune_delivered(runtime, keep_days=40) == 0  # not that old yet
+    assert await prune_delivered(runtime, keep_days=30) == 2
+    assert await _deliveries(client, key, a) == [] and await _deliveries(client, key, b) == []
+    async with db.connection() as conn:  # no route lists messages without deliveries
+        assert await conn.raw.fetchval("SELECT count(*) FROM webhook_messages") == 0
+    accepted = sorted(m["data"]["event_id"] for m in receiver.accepted)
+    assert accepted == ["p1", "p2", "p2", "p3", "p3"]
 
 
 async def test_a_redirect_is_not_followed_but_failed(client, make_key, runtime, receiver, settings):

@@ -40,7 +40,14 @@ from service.store.webhooks import DueDelivery, StoredEndpoint
 if TYPE_CHECKING:
     from service.http.metrics import Metrics
 
-__all__ = ["PassResult", "find_time_driven", "new_client", "run_delivery_pass", "run_webhooks"]
+__all__ = [
+    "PassResult",
+    "find_time_driven",
+    "new_client",
+    "prune_delivered",
+    "run_delivery_pass",
+    "run_webhooks",
+]
 
 logger = logging.getLogger("service.webhooks")
 
@@ -327,6 +334,28 @@ async def find_time_driven(runtime: Runtime) -> int:
         return await store.insert_time_messages(conn, messages)
 
 
+_PRUNE_BATCH = 5_000
+_PRUNE_BATCHES = 20
+"""At most 100,000 messages removed per scan (a transaction per batch): a backlog of old
+messages, after an upgrade, is worked off over several scans rather than in one long one."""
+
+
+async def prune_delivered(runtime: Runtime, *, keep_days: int) -> int:
+    """Remove the messages written more than `keep_days` ago (0: none) whose every delivery
+    was delivered, with their deliveries; how many."""
+    if keep_days <= 0:
+        return 0
+    before = runtime.clock.now() - timedelta(days=keep_days)
+    removed = 0
+    for _ in range(_PRUNE_BATCHES):
+        async with runtime.db.transaction() as conn:
+            batch = await store.prune_delivered(conn, before, _PRUNE_BATCH)
+        removed += batch
+        if batch < _PRUNE_BATCH:
+            break
+    return removed
+
+
 async def run_webhooks(
     runtime: Runtime,
     interval: float,
@@ -336,8 +365,9 @@ async def run_webhooks(
     metrics: Metrics | None,
 ) -> None:
     """Delivery passes until `stop` is set: at once again after a full batch, else every
-    `interval` seconds; the time-driven search every LOYALTY_WEBHOOK_SCAN_SECONDS. Errors are
-    logged, never fatal."""
+    `interval` seconds; the time-driven search, and the removal of messages older than
+    LOYALTY_WEBHOOK_KEEP_DAYS, every LOYALTY_WEBHOOK_SCAN_SECONDS. Errors are logged, never
+    fatal."""
     scan_every = settings.webhook_scan_seconds
     next_scan = 0.0
     async with new_client(settings) as client:
@@ -347,6 +377,7 @@ async def run_webhooks(
                 if time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + scan_every
                     await find_time_driven(runtime)
+                    await prune_delivered(runtime, keep_days=settings.webhook_keep_days)
                 result = await run_delivery_pass(
                     runtime, client, settings=settings, metrics=metrics
                 )

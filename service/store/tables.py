@@ -720,6 +720,11 @@ Index(
     postgresql_where=text("status = 'pending'"),
 )
 Index("ix_webhook_deliveries_listing", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.seq)
+Index(
+    "ix_webhook_deliveries_dead",
+    webhook_deliveries.c.seq,
+    postgresql_where=text("status = 'dead'"),
+)
 
 # -- program rollups: the daily figures the reports read (service.decide.rollups) -------------
 
