@@ -276,6 +276,39 @@ async def test_dead_letters_after_the_retry_period_disable_the_endpoint_and_can_
     assert refused.json()["errors"][0]["field"] == "message_id"
 
 
+async def test_an_endpoint_answering_nothing_is_left_alone_until_its_earliest_retry(
+    client, make_key, runtime, receiver, clock, settings
+):
+    """A pass that only failed on an endpoint sets when it is next worth trying: passes before
+    then take nothing of it (not even a new member's message, due at once), so a receiver that
+    is down does not make every pass read its backlog; resuming it tries it at once."""
+    key = await make_key("admin")
+    endpoint_id = (await _subscribe(client, key, receiver))["endpoint_id"]
+    receiver.mode = "fail"
+    await post(client, key, "/v1/events", purchase("p1", "alice", "10.00"))
+    await post(client, key, "/v1/events", purchase("p2", "bob", "10.00"))
+    async with new_client(settings) as http:
+        first = await _pass(runtime, http, settings)
+        assert (first.taken, first.failed) == (2, 2)
+        await post(client, key, "/v1/events", purchase("p3", "carol", "10.00"))
+        assert (await _pass(runtime, http, settings)).taken == 0
+        assert receiver.requests == 2
+        clock.advance(timedelta(seconds=6))  # past the first retry (5 s at most)
+        receiver.mode = "ok"
+        again = await _pass(runtime, http, settings)
+        assert (again.taken, again.delivered) == (3, 3)
+        receiver.mode = "fail"
+        await post(client, key, "/v1/events", purchase("p4", "dan", "10.00"))
+        assert (await _pass(runtime, http, settings)).failed == 1
+        await post(client, key, "/v1/events", purchase("p5", "eve", "10.00"))
+        assert (await _pass(runtime, http, settings)).taken == 0
+        receiver.mode = "ok"
+        await client.post(f"{ENDPOINTS}/{endpoint_id}/resume", headers=bearer(key))
+        resumed = await _pass(runtime, http, settings)
+        assert (resumed.taken, resumed.delivered) == (1, 1)  # eve's; dan's waits its backoff
+    assert sorted(receiver.by_member()) == ["alice", "bob", "carol", "eve"]
+
+
 async def _metric(client, name: str) -> float:
     text = (await client.get("/metrics")).text
     return float(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))

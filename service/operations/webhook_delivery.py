@@ -65,6 +65,8 @@ class PassResult(msgspec.Struct):
     failed: int = 0
     dead: int = 0
     disabled: list[str] = []
+    full: bool = False
+    """An endpoint had at least its share of lanes due: more may be waiting."""
 
 
 def new_client(settings: Settings) -> WebhookClient:
@@ -109,6 +111,7 @@ class _Pass:
         self.results: list[dict[str, Any]] = []
         self.outcome: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [ok, failed]
         self.last_error: dict[str, str] = {}
+        self.retry_at: dict[str, datetime] = {}  # an endpoint's earliest retry set here
         self.semaphore = asyncio.Semaphore(settings.webhook_concurrency)
         self.deadline = time.monotonic() + settings.webhook_timeout_seconds
         self.rng = random.Random()  # jitter, not a secret
@@ -177,7 +180,10 @@ class _Pass:
             expired = now >= d.retry_from + timedelta(seconds=settings.webhook_retry_seconds)
             row["status"] = "dead" if expired else "pending"
             wait = backoff(attempts, self.rng.random(), settings.webhook_backoff_max_seconds)
-            row["next_attempt_at"] = now + wait
+            row["next_attempt_at"] = retry = now + wait
+            if not expired:
+                earliest = self.retry_at.get(d.endpoint_id)
+                self.retry_at[d.endpoint_id] = retry if earliest is None else min(earliest, retry)
         self.results.append(row)
         return str(row["status"])
 
@@ -214,21 +220,28 @@ async def run_delivery_pass(
 ) -> PassResult:
     """Take, send and record one batch of due deliveries, in one transaction, as the webhook
     `settings` say (batch, concurrency, timeouts, retries, allowed networks); counted in
-    `metrics`, if given."""
+    `metrics`, if given. Each active endpoint gets a share of the batch; one that answered
+    nothing is left alone until the earliest retry its failures set."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as conn:
-        due = await store.take_due(conn, now, settings.webhook_batch)
+        endpoints = await store.endpoints(conn)
+        share = max(1, settings.webhook_batch // max(1, _active(endpoints)))
+        due = await store.take_due(conn, now, settings.webhook_batch, share)
         if not due:
             return PassResult()
-        sending = _Pass(runtime, settings, client, await store.endpoints(conn))
+        sending = _Pass(runtime, settings, client, endpoints)
         await asyncio.gather(*(sending.lane(lane) for lane in _lanes(due, now)))
         await store.record_attempts(conn, sending.results)
         ok = [e for e, (good, _) in sending.outcome.items() if good]
-        bad = [e for e, (good, failed) in sending.outcome.items() if failed and not good]
+        bad = {
+            e: sending.retry_at.get(e)
+            for e, (good, failed) in sending.outcome.items()
+            if failed and not good
+        }
         await store.mark_endpoints(conn, ok, bad, now)
         before = now - timedelta(seconds=settings.webhook_retry_seconds)
         disabled = await store.dead_letter_disabled(conn, before, now, sending.last_error)
-    result = PassResult(taken=len(due), disabled=disabled)
+    result = PassResult(taken=len(due), disabled=disabled, full=_full_share(due, share))
     for row in sending.results:
         if row["status"] == "delivered":
             result.delivered += 1
@@ -240,6 +253,18 @@ async def run_delivery_pass(
     for endpoint_id in disabled:
         logger.warning("webhook endpoint %s disabled: failing too long", endpoint_id)
     return result
+
+
+def _active(endpoints: list[StoredEndpoint]) -> int:
+    return sum(e.status == "active" for e in endpoints)
+
+
+def _full_share(due: list[DueDelivery], share: int) -> bool:
+    """Whether an endpoint had `share` lanes due (the most a pass takes of it)."""
+    lanes: dict[str, set[str]] = defaultdict(set)
+    for d in due:
+        lanes[d.endpoint_id].add(d.member_id)
+    return any(len(members) >= share for members in lanes.values())
 
 
 def _wanting(endpoints: list[StoredEndpoint], kind: str) -> list[StoredEndpoint]:
@@ -381,10 +406,10 @@ async def run_webhooks(
                 result = await run_delivery_pass(
                     runtime, client, settings=settings, metrics=metrics
                 )
-                # a full batch leaves more due: on at once; a smaller one drained what was due,
+                # a full share leaves more due: on at once; a smaller one drained what was due,
                 # so wait: a pass per interval costs a handful of statements however many it
                 # sends, where passes back to back would cost them per message or two
-                busy = result.taken >= settings.webhook_batch and result.delivered > 0
+                busy = result.full and result.delivered > 0
             except Exception:
                 logger.exception("webhook pass failed; retrying")
             if busy:

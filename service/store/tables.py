@@ -665,10 +665,13 @@ webhook_endpoints = Table(
     Column("failing_since", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("retry_at", DateTime(timezone=True)),
     CheckConstraint("status IN ('active', 'paused', 'disabled')", name="status"),
 )
 """Where webhooks go: a URL, the kinds it wants, its signing secret (and the previous one during
-a rotation's overlap), and whether it is active, paused or disabled (with the reason why)."""
+a rotation's overlap), and whether it is active, paused or disabled (with the reason why).
+`retry_at`: while it answers nothing, the earliest retry its last pass set (passes leave it
+alone until then)."""
 
 webhook_messages = Table(
     "webhook_messages",
@@ -716,6 +719,7 @@ Index(
 )
 Index(
     "ix_webhook_deliveries_pending",
+    webhook_deliveries.c.endpoint_id,
     webhook_deliveries.c.seq,
     postgresql_where=text("status = 'pending'"),
 )

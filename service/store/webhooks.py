@@ -165,12 +165,14 @@ async def endpoint(
 async def update_endpoint(
     conn: Connection, endpoint_id: str, changes: dict[str, Any], now: datetime
 ) -> StoredEndpoint | None:
-    """Change some of an endpoint's fields (names from this module's columns); the new row."""
+    """Change some of an endpoint's fields (names from this module's columns); the new row.
+    A changed endpoint is tried at the next pass (its wait, if failing, is cleared)."""
     allowed = {"url", "description", "kinds", "expiring_days", "at_risk_hours"}
     assert set(changes) <= allowed, changes
     names = sorted(changes)
     assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(names, 3))
     sets = f"{assignments}, updated_at = $2" if assignments else "updated_at = $2"
+    sets += ", retry_at = NULL"
     row = await conn.raw.fetchrow(
         f"UPDATE webhook_endpoints SET {sets} WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
         endpoint_id,
@@ -183,11 +185,11 @@ async def update_endpoint(
 async def set_status(
     conn: Connection, endpoint_id: str, status: str, now: datetime
 ) -> StoredEndpoint | None:
-    """Pause, or (re)activate an endpoint: activating clears why it was disabled and its
-    failure clock. The new row, or None."""
+    """Pause, or (re)activate an endpoint: activating clears why it was disabled, its
+    failure clock and its wait (it is tried at the next pass). The new row, or None."""
     return _endpoint(
         await conn.raw.fetchrow(
-            "UPDATE webhook_endpoints SET status = $2, updated_at = $3, "
+            "UPDATE webhook_endpoints SET status = $2, updated_at = $3, retry_at = NULL, "
             "disabled_reason = CASE WHEN $2 = 'active' THEN NULL ELSE disabled_reason END, "
             "failing_since = CASE WHEN $2 = 'active' THEN NULL ELSE failing_since END "
             f"WHERE endpoint_id = $1 RETURNING {_ENDPOINT_COLUMNS}",
@@ -256,6 +258,9 @@ async def redeliver(
         message_id,
         now,
     )
+    await conn.raw.execute(
+        "UPDATE webhook_endpoints SET retry_at = NULL WHERE endpoint_id = $1", endpoint_id
+    )
     return int(str(tag).split()[-1])
 
 
@@ -299,16 +304,21 @@ class DueDelivery:
 
 
 _HEADS = """
-SELECT d.endpoint_id, d.member_id, d.seq FROM webhook_deliveries d
-JOIN webhook_endpoints e ON e.endpoint_id = d.endpoint_id AND e.status = 'active'
-WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-  AND NOT EXISTS (
-    SELECT 1 FROM webhook_deliveries p
-     WHERE p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
-       AND p.status = 'pending' AND p.seq < d.seq)
-ORDER BY d.seq LIMIT $2
-FOR UPDATE OF d SKIP LOCKED
+SELECT h.endpoint_id, h.member_id, h.seq
+  FROM webhook_endpoints e
+ CROSS JOIN LATERAL (
+   SELECT d.endpoint_id, d.member_id, d.seq FROM webhook_deliveries d
+    WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
+      AND NOT EXISTS (
+        SELECT 1 FROM webhook_deliveries p
+         WHERE p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
+           AND p.status = 'pending' AND p.seq < d.seq)
+    ORDER BY d.seq LIMIT $2
+    FOR UPDATE OF d SKIP LOCKED) h
+ WHERE e.status = 'active' AND (e.retry_at IS NULL OR e.retry_at <= $1)
 """
+# Each active endpoint's own pending deliveries, in seq order on its index: a paused endpoint's
+# backlog is not read at all, nor that of an endpoint left alone until its retry_at.
 
 _LANES = """
 SELECT d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts, d.retry_from,
@@ -322,11 +332,14 @@ SELECT d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts, d.retry_from
 """
 
 
-async def take_due(conn: Connection, now: datetime, limit: int) -> list[DueDelivery]:
-    """Lock the first due delivery of up to `limit` lanes no other pass holds, then the
-    lanes' next pending ones (in `seq` order, up to `limit` in all); in a transaction. A lane
-    is to be sent up to its first delivery that is not due yet."""
-    heads = await conn.raw.fetch(_HEADS, now, limit)
+async def take_due(
+    conn: Connection, now: datetime, limit: int, per_endpoint: int
+) -> list[DueDelivery]:
+    """Lock the first due delivery of up to `per_endpoint` lanes of each active endpoint no
+    other pass holds, then the lanes' next pending ones (in `seq` order, up to `limit` in all,
+    at least one per lane); in a transaction. A lane is to be sent up to its first delivery
+    that is not due yet."""
+    heads = await conn.raw.fetch(_HEADS, now, per_endpoint)
     if not heads:
         return []
     rows = await conn.raw.fetch(
@@ -367,21 +380,25 @@ async def record_attempts(conn: Connection, attempts: Sequence[dict[str, Any]]) 
 
 
 async def mark_endpoints(
-    conn: Connection, succeeded: list[str], failed: list[str], now: datetime
+    conn: Connection, succeeded: list[str], failed: dict[str, datetime | None], now: datetime
 ) -> None:
     """An endpoint that answered once is healthy; one that only failed starts (or keeps) its
-    failure clock."""
+    failure clock, and passes leave it alone until its earliest retry (`failed`'s value;
+    None: none to wait for)."""
     if succeeded:
         await conn.raw.execute(
-            "UPDATE webhook_endpoints SET failing_since = NULL "
-            "WHERE endpoint_id = ANY($1::text[]) AND failing_since IS NOT NULL",
+            "UPDATE webhook_endpoints SET failing_since = NULL, retry_at = NULL "
+            "WHERE endpoint_id = ANY($1::text[]) "
+            "AND (failing_since IS NOT NULL OR retry_at IS NOT NULL)",
             succeeded,
         )
     if failed:
         await conn.raw.execute(
-            "UPDATE webhook_endpoints SET failing_since = $2 "
-            "WHERE endpoint_id = ANY($1::text[]) AND failing_since IS NULL",
-            failed,
+            "UPDATE webhook_endpoints AS e SET failing_since = coalesce(e.failing_since, $3), "
+            "retry_at = x.retry_at FROM unnest($1::text[], $2::timestamptz[]) "
+            "AS x(endpoint_id, retry_at) WHERE e.endpoint_id = x.endpoint_id",
+            list(failed),
+            list(failed.values()),
             now,
         )
 
@@ -492,7 +509,8 @@ WITH done AS (
   SELECT m.seq FROM webhook_messages m
    WHERE m.created_at < $1
      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
-                      WHERE p.seq = m.seq AND p.status = 'pending')
+                      WHERE p.endpoint_id = ANY(ARRAY(SELECT endpoint_id FROM webhook_endpoints))
+                        AND p.seq = m.seq AND p.status = 'pending')
      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries x
                       WHERE x.seq = m.seq AND x.status = 'dead')
    ORDER BY m.seq LIMIT $2),
