@@ -19,7 +19,7 @@ import contextlib
 import logging
 import random
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ class PassResult(msgspec.Struct):
     dead: int = 0
     disabled: list[str] = []
     full: bool = False
-    """An endpoint had at least its share of lanes due: more may be waiting."""
+    """An endpoint had at least its share of the batch taken: more may be waiting."""
 
 
 def new_client(settings: Settings) -> WebhookClient:
@@ -260,11 +260,10 @@ def _active(endpoints: list[StoredEndpoint]) -> int:
 
 
 def _full_share(due: list[DueDelivery], share: int) -> bool:
-    """Whether an endpoint had `share` lanes due (the most a pass takes of it)."""
-    lanes: dict[str, set[str]] = defaultdict(set)
-    for d in due:
-        lanes[d.endpoint_id].add(d.member_id)
-    return any(len(members) >= share for members in lanes.values())
+    """Whether an endpoint had `share` deliveries taken (its share of the batch): more of it
+    are likely waiting."""
+    taken = Counter(d.endpoint_id for d in due)
+    return any(count >= share for count in taken.values())
 
 
 def _wanting(endpoints: list[StoredEndpoint], kind: str) -> list[StoredEndpoint]:

@@ -712,8 +712,7 @@ period), delivered, or dead (a dead letter, until redelivered)."""
 
 Index(
     "ix_webhook_deliveries_lane",
-    webhook_deliveries.c.endpoint_id,
-    webhook_deliveries.c.member_id,
+    text("(endpoint_id || ' ' || member_id)"),
     webhook_deliveries.c.seq,
     postgresql_where=text("status = 'pending'"),
 )

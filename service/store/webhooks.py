@@ -303,7 +303,13 @@ class DueDelivery:
         self.created_at: datetime = row["created_at"]
 
 
-_HEADS = """
+_LANE_OF = "{0}.endpoint_id || ' ' || {0}.member_id"
+"""A delivery's lane as one key, which only the lane index serves (endpoint ids have no space):
+with the queue's own index leading with endpoint_id, equalities on the two columns let the
+planner read the endpoint's whole queue per lane when its statistics are stale (11.6 s for 500
+of 14,000 pending, measured)."""
+
+_HEADS = f"""
 SELECT h.endpoint_id, h.member_id, h.seq
   FROM webhook_endpoints e
  CROSS JOIN LATERAL (
@@ -311,7 +317,7 @@ SELECT h.endpoint_id, h.member_id, h.seq
     WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
       AND NOT EXISTS (
         SELECT 1 FROM webhook_deliveries p
-         WHERE p.endpoint_id = d.endpoint_id AND p.member_id = d.member_id
+         WHERE {_LANE_OF.format("p")} = {_LANE_OF.format("d")}
            AND p.status = 'pending' AND p.seq < d.seq)
     ORDER BY d.seq LIMIT $2
     FOR UPDATE OF d SKIP LOCKED) h
@@ -320,11 +326,11 @@ SELECT h.endpoint_id, h.member_id, h.seq
 # Each active endpoint's own pending deliveries, in seq order on its index: a paused endpoint's
 # backlog is not read at all, nor that of an endpoint left alone until its retry_at.
 
-_LANES = """
+_LANES = f"""
 SELECT d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts, d.retry_from,
        d.next_attempt_at, m.kind, m.payload, m.created_at
   FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(endpoint_id, member_id, seq)
-  JOIN webhook_deliveries d ON d.endpoint_id = h.endpoint_id AND d.member_id = h.member_id
+  JOIN webhook_deliveries d ON {_LANE_OF.format("d")} = {_LANE_OF.format("h")}
    AND d.status = 'pending' AND d.seq >= h.seq
   JOIN webhook_messages m ON m.message_id = d.message_id
  ORDER BY d.seq LIMIT $4
