@@ -17,17 +17,22 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
+from service.decide.rows import Rows
 from service.engine import Ruleset
 from service.operations.replay import Page, Rulesets, member_pages
+from service.replay.booked import stored_side
+from service.replay.compare import store_of
 from service.replay.memory import MemoryStore
 from service.replay.operations import EventOp, Operation, apply, settle_clock
 from service.replay.report import LaneReport, LaneTally
 from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
+from service.store.history import StoredRows
 
 __all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest", "backtest_at"]
 
@@ -121,7 +126,9 @@ async def backtest(
     seen = 0
     page_members = min(500, members) if members else 500
     async for page in member_pages(db, until=until, page_members=page_members):
-        run.page(page)
+        async with db.connection() as conn:
+            stored = await history.stored_rows(conn, page.members)
+        run.page(page, stored)
         seen += len(page.members)
         if on_progress is not None:
             on_progress(run.events, total if members is None else max(run.events, 1))
@@ -178,7 +185,7 @@ class _Run:
         assert version is not None, "an operation without a ruleset and none active"
         return self.rulesets.get(version)
 
-    def page(self, page: Page) -> None:
+    def page(self, page: Page, stored: StoredRows) -> None:
         store = page.store
         store.budgets = self.budgets_booked
         before = dict(self.budgets_booked)
@@ -188,21 +195,21 @@ class _Run:
                 apply(store, self._booked(op), op)
             else:
                 period.append(op)
-        other = _copy(store)
         for rule_id, spent in self.budgets_booked.items():  # what this page spent before
             gained = spent - before.get(rule_id, 0)
             self.budgets_draft[rule_id] = self.budgets_draft.get(rule_id, 0) + gained
-        other.budgets = self.budgets_draft
-        last: Ruleset | None = None
-        for op in period:
-            ruleset = self._booked(op)
-            last = ruleset
-            is_event = isinstance(op, EventOp)
-            a = apply(store, ruleset, op)
-            self.booked.count(ruleset, a.outcome, a.rows, is_event)
-            b = apply(other, self.draft, op)
-            self.drafted.count(self.draft, b.outcome, b.rows, is_event)
-            self.events += is_event
+        booked = self._stored(page, period, stored)
+        if booked is None:
+            other = _copy(store)
+            other.budgets = self.budgets_draft
+            self._both(store, other, period)
+        else:
+            other, store = store, booked  # the draft goes on from the start, in place
+            other.budgets = self.budgets_draft
+            for op in period:
+                self.drafted.count(self.draft, *_applied(other, self.draft, op))
+                self.events += isinstance(op, EventOp)
+        last = self._booked(period[-1]) if period else None
         current = last or (self.rulesets.get(self.fallback) if self.fallback else None)
         for member_id in page.members:
             if current is not None:
@@ -211,6 +218,38 @@ class _Run:
         self.booked.end_of_page({m: store.member(m) for m in page.members})
         self.drafted.end_of_page({m: other.member(m) for m in page.members})
         self._most_affected(page, period)
+
+    def _both(self, store: MemoryStore, other: MemoryStore, period: list[Operation]) -> None:
+        """Decide the period on both sides: the booked versions over `store`, the draft over
+        `other`."""
+        for op in period:
+            ruleset = self._booked(op)
+            self.booked.count(ruleset, *_applied(store, ruleset, op))
+            self.drafted.count(self.draft, *_applied(other, self.draft, op))
+            self.events += isinstance(op, EventOp)
+
+    def _stored(
+        self, page: Page, period: list[Operation], stored: StoredRows
+    ) -> MemoryStore | None:
+        """Count the booked side of the period from what it stored (`service.replay.booked`),
+        and return the store of its rows; None (nothing counted) when the page must be decided
+        again: the stored rows are not the period's alone, or a version in the period has a
+        global budget (drawn in member order across pages) or is not the only one."""
+        versions = {self._booked(op).version for op in period}
+        if len(versions) > 1:
+            return None
+        ruleset = self._booked(period[0]) if period else None
+        if ruleset is not None and any(rule.budget is not None for rule in ruleset.rules):
+            return None
+        side = stored_side(page.operations, stored, page.store, self.since, self.until)
+        if side is None:
+            return None
+        for op in period:
+            result = side.results[(op.member_id, op.event_id)] if isinstance(op, EventOp) else None
+            self.booked.count_booked(self._booked(op), result)
+        if ruleset is not None:
+            self.booked.count_rows(ruleset, side.rows)
+        return store_of(stored, page.store)
 
     def _most_affected(self, page: Page, period: list[Operation]) -> None:
         a, b = self.booked, self.drafted
@@ -248,6 +287,12 @@ class _Run:
         for tally in (a, b):  # what is kept per member lives one page
             tally.member_points.clear()
             tally.event_points.clear()
+
+
+def _applied(store: MemoryStore, ruleset: Ruleset, op: Operation) -> tuple[Any, Rows, bool]:
+    """What `LaneTally.count` takes of an operation decided over `store`."""
+    a = apply(store, ruleset, op)
+    return a.outcome, a.rows, isinstance(op, EventOp)
 
 
 def _copy(store: MemoryStore) -> MemoryStore:
