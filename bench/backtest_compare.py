@@ -24,7 +24,7 @@ from bench.backtest_bench import _draft
 
 ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
-import asyncio, json, resource, sys
+import asyncio, json, resource, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 import msgspec
@@ -34,18 +34,21 @@ folder, url = sys.argv[1], sys.argv[2]
 files = {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(folder).glob("*.yaml"))}
 draft = load_ruleset_from_files(files, origin=folder)
 before = resource.getrusage(resource.RUSAGE_SELF)
+wall = time.perf_counter()
 report = asyncio.run(backtest_at(url, draft, since=datetime(2026, 3, 1, tzinfo=UTC),
                                  until=datetime(2026, 4, 1, tzinfo=UTC)))
+wall = time.perf_counter() - wall
 after = resource.getrusage(resource.RUSAGE_SELF)
 cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 plain = msgspec.to_builtins(report)
 plain.pop("seconds"); plain.pop("events_per_second")
-sys.stdout.write(json.dumps({"cpu": cpu, "report": plain}))
+sys.stdout.write(json.dumps({"cpu": cpu, "wall": wall, "report": plain}))
 """
 
 
-def _run(tree: Path, folder: str, url: str) -> tuple[float, str, int]:
-    """(CPU seconds, the report as JSON text without timings, events) of one backtest."""
+def _run(tree: Path, folder: str, url: str) -> tuple[float, float, str, int]:
+    """(CPU seconds, wall seconds, the report as JSON text without timings, events) of one
+    backtest."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, folder, url],
         env={**os.environ, "PYTHONPATH": str(tree)},
@@ -57,7 +60,7 @@ def _run(tree: Path, folder: str, url: str) -> tuple[float, str, int]:
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
     out = json.loads(done.stdout)
-    return out["cpu"], json.dumps(out["report"]), out["report"]["events"]
+    return out["cpu"], out["wall"], json.dumps(out["report"]), out["report"]["events"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         events = 0
         for n in range(args.rounds):
             for side in ("old", "new"):
-                seconds, report, events = _run(getattr(args, side), folder, args.database)
+                seconds, wall, report, events = _run(getattr(args, side), folder, args.database)
                 cpu[side].append(seconds)
                 reports[side].add(report)
-                print(f"round {n + 1} {side}: {seconds:.2f} CPU s", flush=True)
+                print(f"round {n + 1} {side}: {seconds:.2f} CPU s, {wall:.2f} s wall", flush=True)
     same = reports["old"] == reports["new"] and len(reports["old"]) == 1
     for side in ("old", "new"):
         best = min(cpu[side])
