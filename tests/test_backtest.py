@@ -127,11 +127,11 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
             report = await backtest(
                 db, draft, since=START, until=END, on_progress=lambda d, t: progress.append((d, t))
             )
-            # the booked side read from the stored rows is the booked side decided again, and
-            # a period the stored rows go past is decided again
-            for until in (END, START + timedelta(days=12)):
+            # the booked side read from the stored rows is the booked side decided again; over
+            # a period the stored rows of some members go past, those are decided again
+            for until, read_members in ((END, 40), (START + timedelta(days=20), 1)):
                 read, decided, used = await _read_and_decided(db, draft, until)
-                assert used == [until == END], used
+                assert used == [(read_members, len(MEMBERS))]
                 assert read == decided
         finally:
             await db.close()
@@ -166,18 +166,18 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
 
 async def _read_and_decided(
     db: Database, draft: Any, until: datetime
-) -> tuple[dict[str, Any], dict[str, Any], list[bool]]:
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[int, int]]]:
     """The report (but timings) with the booked side read from the stored rows where it can
-    be, and with every page decided again; and per page, whether the stored rows were read."""
+    be, and with every page decided again; and per page, (members read, members)."""
     from service.operations import backtest as module
 
-    used: list[bool] = []
-    real = module.stored_side
+    used: list[tuple[int, int]] = []
+    real = module.readable
 
-    def reading(*args: Any) -> Any:
-        side = real(*args)
-        used.append(side is not None)
-        return side
+    def reading(operations: Any, rows: Any, groups: Any, until: datetime) -> set[str]:
+        read = real(operations, rows, groups, until)
+        used.append((len(read), sum(len(g) for g in groups)))
+        return read
 
     def plain(report: Any) -> dict[str, Any]:
         out = msgspec.to_builtins(report)
@@ -185,12 +185,12 @@ async def _read_and_decided(
         return out
 
     try:
-        module.stored_side = reading  # type: ignore[assignment]
+        module.readable = reading  # type: ignore[assignment]
         read = await backtest(db, draft, since=START, until=until)
-        module.stored_side = lambda *args: None  # type: ignore[assignment]
+        module.readable = lambda *args: set()  # type: ignore[assignment]
         decided = await backtest(db, draft, since=START, until=until)
     finally:
-        module.stored_side = real  # type: ignore[assignment]
+        module.readable = real  # type: ignore[assignment]
     return plain(read), plain(decided), used
 
 

@@ -24,10 +24,10 @@ import msgspec
 from service.decide.rows import Rows
 from service.engine import Ruleset
 from service.operations.replay import Page, Rulesets, member_pages
-from service.replay.booked import stored_side
+from service.replay.booked import readable, rows_of, stored_side
 from service.replay.compare import store_of
 from service.replay.memory import MemoryStore
-from service.replay.operations import EventOp, Operation, apply, settle_clock
+from service.replay.operations import EventOp, Operation, RedeemOp, SettleOp, apply, settle_clock
 from service.replay.report import LaneReport, LaneTally
 from service.store import history
 from service.store import rulesets as ruleset_store
@@ -198,58 +198,51 @@ class _Run:
         for rule_id, spent in self.budgets_booked.items():  # what this page spent before
             gained = spent - before.get(rule_id, 0)
             self.budgets_draft[rule_id] = self.budgets_draft.get(rule_id, 0) + gained
-        booked = self._stored(page, period, stored)
-        if booked is None:
-            other = _copy(store)
-            other.budgets = self.budgets_draft
-            self._both(store, other, period)
-        else:
-            other, store = store, booked  # the draft goes on from the start, in place
-            other.budgets = self.budgets_draft
-            for op in period:
-                self.drafted.count(self.draft, *_applied(other, self.draft, op))
-                self.events += isinstance(op, EventOp)
+        read = self._readable(page, period, stored)
+        every = bool(read) and len(read) == len(page.members)
+        mine = stored if every else rows_of(stored, read)
+        side = stored_side(mine, store, self.since, self.until) if read else None
+        ended = store_of(mine, store) if read else store
+        other = store if every else _copy(store)  # the draft goes on from the start
+        other.budgets = self.budgets_draft
+        for op in period:
+            ruleset = self._booked(op)
+            if side is not None and op.member_id in read:
+                key = (op.member_id, op.event_id) if isinstance(op, EventOp) else None
+                self.booked.count_booked(ruleset, side.results[key] if key else None)
+            else:
+                self.booked.count(ruleset, *_applied(store, ruleset, op))
+            self.drafted.count(self.draft, *_applied(other, self.draft, op))
+            self.events += isinstance(op, EventOp)
+        if side is not None and period:
+            self.booked.count_rows(self._booked(period[0]), side.rows)
+        booked = {m: ended if m in read else store for m in page.members}
         last = self._booked(period[-1]) if period else None
         current = last or (self.rulesets.get(self.fallback) if self.fallback else None)
         for member_id in page.members:
             if current is not None:
-                settle_clock(store, current, member_id, self.until)
+                settle_clock(booked[member_id], current, member_id, self.until)
             settle_clock(other, self.draft, member_id, self.until)
-        self.booked.end_of_page({m: store.member(m) for m in page.members})
+        self.booked.end_of_page({m: booked[m].member(m) for m in page.members})
         self.drafted.end_of_page({m: other.member(m) for m in page.members})
         self._most_affected(page, period)
 
-    def _both(self, store: MemoryStore, other: MemoryStore, period: list[Operation]) -> None:
-        """Decide the period on both sides: the booked versions over `store`, the draft over
-        `other`."""
-        for op in period:
-            ruleset = self._booked(op)
-            self.booked.count(ruleset, *_applied(store, ruleset, op))
-            self.drafted.count(self.draft, *_applied(other, self.draft, op))
-            self.events += isinstance(op, EventOp)
-
-    def _stored(
-        self, page: Page, period: list[Operation], stored: StoredRows
-    ) -> MemoryStore | None:
-        """Count the booked side of the period from what it stored (`service.replay.booked`),
-        and return the store of its rows; None (nothing counted) when the page must be decided
-        again: the stored rows are not the period's alone, or a version in the period has a
-        global budget (drawn in member order across pages) or is not the only one."""
+    def _readable(self, page: Page, period: list[Operation], stored: StoredRows) -> set[str]:
+        """The members whose booked side is read from what their period stored
+        (`service.replay.booked`), not decided again: none when a version in the period has a
+        global budget (drawn in member order across pages) or is not the only one, or when the
+        members decided again would share stock or coupon codes with a redemption read."""
         versions = {self._booked(op).version for op in period}
-        if len(versions) > 1:
-            return None
-        ruleset = self._booked(period[0]) if period else None
-        if ruleset is not None and any(rule.budget is not None for rule in ruleset.rules):
-            return None
-        side = stored_side(page.operations, stored, page.store, self.since, self.until)
-        if side is None:
-            return None
-        for op in period:
-            result = side.results[(op.member_id, op.event_id)] if isinstance(op, EventOp) else None
-            self.booked.count_booked(self._booked(op), result)
-        if ruleset is not None:
-            self.booked.count_rows(ruleset, side.rows)
-        return store_of(stored, page.store)
+        if len(versions) != 1:
+            return set()
+        if any(rule.budget is not None for rule in self._booked(period[0]).rules):
+            return set()
+        read = readable(page.operations, stored, page.groups or [page.members], self.until)
+        if len(read) < len(page.members) and any(
+            isinstance(op, RedeemOp | SettleOp) and op.member_id in read for op in period
+        ):
+            return set()
+        return read
 
     def _most_affected(self, page: Page, period: list[Operation]) -> None:
         a, b = self.booked, self.drafted
