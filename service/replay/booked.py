@@ -26,7 +26,7 @@ import msgspec
 from service.decide import EventResult
 from service.decide.rows import Rows, UsageRow
 from service.replay.memory import MemoryStore
-from service.replay.operations import EraseOp, Operation
+from service.replay.operations import EraseOp, EventOp, Operation
 from service.store.history import StoredRows
 
 __all__ = ["StoredSide", "readable", "rows_of", "stored_side"]
@@ -89,8 +89,11 @@ def readable(
 
 
 def _unlike(operations: Sequence[Operation], rows: StoredRows, until: datetime) -> set[str]:
-    """Members whose stored rows hold what their operations before `until` did not write."""
+    """Members whose stored rows hold what their operations before `until` did not write (an
+    event stored since the operations were read, too)."""
     out = {op.member_id for op in operations if isinstance(op, EraseOp)}
+    events = {(op.member_id, op.event_id) for op in operations if isinstance(op, EventOp)}
+    out.update(e.member_id for e in rows.events if (e.member_id, e.event_id) not in events)
     out.update(e.member_id for e in rows.events if e.received_at >= until)
     out.update(a.member_id for a in rows.adjustments if a.created_at >= until)
     out.update(
