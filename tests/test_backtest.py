@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from databases import FreshProgram
 from litestar.testing import AsyncTestClient
 from processes import LOYALTY
@@ -126,6 +127,12 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
             report = await backtest(
                 db, draft, since=START, until=END, on_progress=lambda d, t: progress.append((d, t))
             )
+            # the booked side read from the stored rows is the booked side decided again; over
+            # a period the stored rows of some members go past, those are decided again
+            for until, read_members in ((END, 40), (START + timedelta(days=20), 1)):
+                read, decided, used = await _read_and_decided(db, draft, until)
+                assert used == [(read_members, len(MEMBERS))]
+                assert read == decided
         finally:
             await db.close()
         booked = await _booked(live.url)
@@ -155,6 +162,36 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
     assert sum(e.draft or 0 for e in top.events) - sum(e.booked or 0 for e in top.events) == (
         top.difference
     )
+
+
+async def _read_and_decided(
+    db: Database, draft: Any, until: datetime
+) -> tuple[dict[str, Any], dict[str, Any], list[tuple[int, int]]]:
+    """The report (but timings) with the booked side read from the stored rows where it can
+    be, and with every page decided again; and per page, (members read, members)."""
+    from service.operations import backtest as module
+
+    used: list[tuple[int, int]] = []
+    real = module.readable
+
+    def reading(operations: Any, rows: Any, groups: Any, until: datetime) -> set[str]:
+        read = real(operations, rows, groups, until)
+        used.append((len(read), sum(len(g) for g in groups)))
+        return read
+
+    def plain(report: Any) -> dict[str, Any]:
+        out = msgspec.to_builtins(report)
+        del out["seconds"], out["events_per_second"]
+        return out
+
+    try:
+        module.readable = reading  # type: ignore[assignment]
+        read = await backtest(db, draft, since=START, until=until)
+        module.readable = lambda *args: set()  # type: ignore[assignment]
+        decided = await backtest(db, draft, since=START, until=until)
+    finally:
+        module.readable = real  # type: ignore[assignment]
+    return plain(read), plain(decided), used
 
 
 def _cli_backtest(url: str, *extra: str) -> subprocess.CompletedProcess[str]:

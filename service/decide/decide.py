@@ -47,8 +47,9 @@ def decide(
     rollups: bool = True,
 ) -> Decision:
     """Decide every event of a set in order: what each answers, and what to write (the outbox
-    messages of the `webhooks` kinds: None for every kind; the program's rollups unless not
-    `rollups`: a replay's memory store keeps neither)."""
+    messages of the `webhooks` kinds: None for every kind; the program's rollups and the
+    leaderboards' histogram counters unless not `rollups`: a replay's memory store keeps none
+    of them)."""
     members = dict(start.members)
     budgets = dict(start.budgets)
     log = Log()
@@ -71,5 +72,7 @@ def decide(
         log.extend(step.log)
         outcomes.append(result)
     tz = ruleset.program.timezone if rollups else None
-    rows = changed_rows(start.members, members, start.budgets, budgets, log, now, tz, webhooks)
+    rows = changed_rows(
+        start.members, members, start.budgets, budgets, log, now, tz, webhooks, histogram=rollups
+    )
     return Decision(outcomes=outcomes, rows=rows)

@@ -492,7 +492,9 @@ def _activity_rows(rows: Rows, before: MemberState, after: MemberState) -> None:
         rows.attributes.append(AttributesRow(member_id=member, attributes=after.profile.attributes))
 
 
-def _progress_rows(rows: Rows, before: MemberState, after: MemberState, now: datetime) -> None:
+def _progress_rows(
+    rows: Rows, before: MemberState, after: MemberState, now: datetime, histogram: bool
+) -> None:
     member = after.member_id
     for (challenge_id, window), c in after.challenges.items():
         if before.challenges.get((challenge_id, window)) != c:
@@ -537,11 +539,14 @@ def _progress_rows(rows: Rows, before: MemberState, after: MemberState, now: dat
     if after.referral is not None and after.referral != before.referral:
         r = after.referral
         rows.referrals.append(ReferralRow(member_id=member, **msgspec.structs.asdict(r)))
-    _board_rows(rows, before, after, now)
+    _board_rows(rows, before, after, now, histogram)
 
 
-def _board_rows(rows: Rows, before: MemberState, after: MemberState, now: datetime) -> None:
-    """The member's changed leaderboard scores, and the histogram counters they move."""
+def _board_rows(
+    rows: Rows, before: MemberState, after: MemberState, now: datetime, histogram: bool
+) -> None:
+    """The member's changed leaderboard scores, and the histogram counters they move (unless
+    not `histogram`)."""
     member = after.member_id
     moved = []
     for (board_id, period_key, segment), score in after.boards.items():
@@ -558,7 +563,8 @@ def _board_rows(rows: Rows, before: MemberState, after: MemberState, now: dateti
                 )
             )
             moved.append((board_id, period_key, segment, old_score, score))
-    rows.histogram.extend(bucket_changes(member, moved))
+    if histogram:
+        rows.histogram.extend(bucket_changes(member, moved))
 
 
 def _merged_histogram(changes: list[BucketChange]) -> list[BucketChange]:
@@ -618,11 +624,14 @@ def changed_rows(
     now: datetime,
     tz: str | None,
     webhooks: Collection[str] | None = None,
+    *,
+    histogram: bool = True,
 ) -> Rows:
     """The rows that take the store from `before` to `after` (plus the logged rows), with
     the outbox messages of the `webhooks` kinds (None: of every kind; the store keeps those
     an endpoint wants), and what they add to the program's daily figures on the local days of
-    `tz` (the program's time zone; None: none, for a store that keeps no rollups)."""
+    `tz` (the program's time zone; None: none, for a store that keeps no rollups); the
+    leaderboards' histogram counters unless not `histogram` (a store that keeps none)."""
     rows = Rows()
     _logged_rows(rows, log)
     for member_id in sorted(after):
@@ -631,7 +640,7 @@ def changed_rows(
             continue
         _ledger_rows(rows, old, new)
         _activity_rows(rows, old, new)
-        _progress_rows(rows, old, new, now)
+        _progress_rows(rows, old, new, now, histogram)
     rows.histogram = _merged_histogram(rows.histogram)
     rows.budgets = [
         BudgetRow(rule_id=rule_id, spent=spent)

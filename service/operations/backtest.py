@@ -17,17 +17,22 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
+from service.decide.rows import Rows
 from service.engine import Ruleset
 from service.operations.replay import Page, Rulesets, member_pages
+from service.replay.booked import readable, rows_of, stored_side
+from service.replay.compare import store_of
 from service.replay.memory import MemoryStore
-from service.replay.operations import EventOp, Operation, apply, settle_clock
+from service.replay.operations import EventOp, Operation, RedeemOp, SettleOp, apply, settle_clock
 from service.replay.report import LaneReport, LaneTally
 from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
+from service.store.history import StoredRows
 
 __all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest", "backtest_at"]
 
@@ -121,7 +126,9 @@ async def backtest(
     seen = 0
     page_members = min(500, members) if members else 500
     async for page in member_pages(db, until=until, page_members=page_members):
-        run.page(page)
+        async with db.connection() as conn:
+            stored = await history.stored_rows(conn, page.members)
+        run.page(page, stored)
         seen += len(page.members)
         if on_progress is not None:
             on_progress(run.events, total if members is None else max(run.events, 1))
@@ -178,7 +185,7 @@ class _Run:
         assert version is not None, "an operation without a ruleset and none active"
         return self.rulesets.get(version)
 
-    def page(self, page: Page) -> None:
+    def page(self, page: Page, stored: StoredRows) -> None:
         store = page.store
         store.budgets = self.budgets_booked
         before = dict(self.budgets_booked)
@@ -188,29 +195,54 @@ class _Run:
                 apply(store, self._booked(op), op)
             else:
                 period.append(op)
-        other = _copy(store)
         for rule_id, spent in self.budgets_booked.items():  # what this page spent before
             gained = spent - before.get(rule_id, 0)
             self.budgets_draft[rule_id] = self.budgets_draft.get(rule_id, 0) + gained
+        read = self._readable(page, period, stored)
+        every = bool(read) and len(read) == len(page.members)
+        mine = stored if every else rows_of(stored, read)
+        side = stored_side(mine, store, self.since, self.until) if read else None
+        ended = store_of(mine, store) if read else store
+        other = store if every else _copy(store)  # the draft goes on from the start
         other.budgets = self.budgets_draft
-        last: Ruleset | None = None
         for op in period:
             ruleset = self._booked(op)
-            last = ruleset
-            is_event = isinstance(op, EventOp)
-            a = apply(store, ruleset, op)
-            self.booked.count(ruleset, a.outcome, a.rows, is_event)
-            b = apply(other, self.draft, op)
-            self.drafted.count(self.draft, b.outcome, b.rows, is_event)
-            self.events += is_event
+            if side is not None and op.member_id in read:
+                key = (op.member_id, op.event_id) if isinstance(op, EventOp) else None
+                self.booked.count_booked(ruleset, side.results[key] if key else None)
+            else:
+                self.booked.count(ruleset, *_applied(store, ruleset, op))
+            self.drafted.count(self.draft, *_applied(other, self.draft, op))
+            self.events += isinstance(op, EventOp)
+        if side is not None and period:
+            self.booked.count_rows(self._booked(period[0]), side.rows)
+        booked = {m: ended if m in read else store for m in page.members}
+        last = self._booked(period[-1]) if period else None
         current = last or (self.rulesets.get(self.fallback) if self.fallback else None)
         for member_id in page.members:
             if current is not None:
-                settle_clock(store, current, member_id, self.until)
+                settle_clock(booked[member_id], current, member_id, self.until)
             settle_clock(other, self.draft, member_id, self.until)
-        self.booked.end_of_page({m: store.member(m) for m in page.members})
+        self.booked.end_of_page({m: booked[m].member(m) for m in page.members})
         self.drafted.end_of_page({m: other.member(m) for m in page.members})
         self._most_affected(page, period)
+
+    def _readable(self, page: Page, period: list[Operation], stored: StoredRows) -> set[str]:
+        """The members whose booked side is read from what their period stored
+        (`service.replay.booked`), not decided again: none when a version in the period has a
+        global budget (drawn in member order across pages) or is not the only one, or when the
+        members decided again would share stock or coupon codes with a redemption read."""
+        versions = {self._booked(op).version for op in period}
+        if len(versions) != 1:
+            return set()
+        if any(rule.budget is not None for rule in self._booked(period[0]).rules):
+            return set()
+        read = readable(page.operations, stored, page.groups or [page.members], self.until)
+        if len(read) < len(page.members) and any(
+            isinstance(op, RedeemOp | SettleOp) and op.member_id in read for op in period
+        ):
+            return set()
+        return read
 
     def _most_affected(self, page: Page, period: list[Operation]) -> None:
         a, b = self.booked, self.drafted
@@ -248,6 +280,12 @@ class _Run:
         for tally in (a, b):  # what is kept per member lives one page
             tally.member_points.clear()
             tally.event_points.clear()
+
+
+def _applied(store: MemoryStore, ruleset: Ruleset, op: Operation) -> tuple[Any, Rows, bool]:
+    """What `LaneTally.count` takes of an operation decided over `store`."""
+    a = apply(store, ruleset, op)
+    return a.outcome, a.rows, isinstance(op, EventOp)
 
 
 def _copy(store: MemoryStore) -> MemoryStore:

@@ -75,6 +75,8 @@ class Page(msgspec.Struct, kw_only=True):
     members: list[str]
     operations: list[Operation]
     store: MemoryStore
+    groups: list[list[str]] = []
+    """The members a referral ties together, group by group (every member is in one)."""
 
 
 async def member_pages(
@@ -93,6 +95,7 @@ async def member_pages(
     done: set[str] = set()
     after = ""
     pending: list[str] = []
+    groups: list[list[str]] = []
     while True:
         async with db.connection() as conn:
             ids = await history.member_page(conn, after, page_members, only)
@@ -101,6 +104,7 @@ async def member_pages(
                 group = components.of(member_id)
                 done.update(group)
                 pending.extend(group)
+                groups.append(group)
         last = not ids or len(ids) < page_members
         if pending and (last or (not one_page and len(pending) >= page_members)):
             async with db.connection() as conn:
@@ -110,8 +114,9 @@ async def member_pages(
                 members=sorted(pending),
                 operations=[operation_of(r) for r in rows],
                 store=MemoryStore(profiles, owners),
+                groups=groups,
             )
-            pending = []
+            pending, groups = [], []
         if last:
             return
         after = ids[-1]

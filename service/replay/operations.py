@@ -144,7 +144,8 @@ class Applied(msgspec.Struct, kw_only=True):
 
 _EMPTY = Rows()
 _NO_WEBHOOKS: frozenset[str] = frozenset()
-"""The memory store keeps no outbox: a replay builds no webhook message."""
+"""The memory store keeps no outbox: a replay builds no webhook message (nor rollups, nor the
+leaderboards' histogram counters: it keeps none of those shared rows either)."""
 _ATTEMPTS = 5
 
 
@@ -243,7 +244,15 @@ def _member_op(
             return Applied(outcome=refusal, rows=_EMPTY)
         after = {**loaded.members, **step.changed}
         rows = changed_rows(
-            loaded.members, after, loaded.budgets, step.budgets, step.log, now, None, _NO_WEBHOOKS
+            loaded.members,
+            after,
+            loaded.budgets,
+            step.budgets,
+            step.log,
+            now,
+            None,
+            _NO_WEBHOOKS,
+            histogram=False,
         )
         if store.save(rows):
             return Applied(outcome=answer if isinstance(answer, DomainError) else None, rows=rows)

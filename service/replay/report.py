@@ -12,7 +12,7 @@ import msgspec
 
 from service.decide import EventResult
 from service.decide.rows import Rows
-from service.engine import PointsEffect, Ruleset, StreakEffect
+from service.engine import BadgeEffect, PointsEffect, Ruleset, StreakEffect
 from service.engine.ruleset import CompiledCap
 from service.errors import DomainError
 from service.replay.memory import MemberTables
@@ -77,12 +77,15 @@ class LaneTally:
         self.member_points: Counter[str] = Counter()
         self.event_points: dict[tuple[str, str], int] = {}
 
-    def count(self, ruleset: Ruleset, outcome: object, rows: Rows, is_event: bool) -> None:
-        """One operation decided in the period."""
-        r = self.report
+    def _version(self, ruleset: Ruleset) -> None:
         if ruleset.version not in self._versions:
             self._versions.add(ruleset.version)
             self._rulesets[ruleset.version] = ruleset
+
+    def count(self, ruleset: Ruleset, outcome: object, rows: Rows, is_event: bool) -> None:
+        """One operation decided in the period."""
+        r = self.report
+        self._version(ruleset)
         if is_event:
             r.events += 1
             if isinstance(outcome, DomainError):
@@ -94,17 +97,46 @@ class LaneTally:
         self._entries(rows)
         self._rows(ruleset, rows)
 
+    def count_booked(self, ruleset: Ruleset, result: EventResult | None) -> None:
+        """One operation of the period as it was booked: an event's stored answer (None: not
+        an event), counted as `count` counts the rows its decision wrote (the tier moves it
+        answered, a row per badge granted, a row per badge level); the points and the cap
+        usage of the page's period come once, to `count_rows`."""
+        self._version(ruleset)
+        if result is None:
+            return
+        r = self.report
+        r.events += 1
+        self._event(result)
+        for move in result.tier_moves:
+            key = f"{move.from_tier or '-'} -> {move.to_tier or '-'}"
+            r.tier_moves[key] = r.tier_moves.get(key, 0) + 1
+        granted = [e for e in result.effects if isinstance(e, BadgeEffect)]
+        for badge_id in dict.fromkeys(e.badge for e in granted):
+            r.badges[badge_id] = r.badges.get(badge_id, 0) + 1
+        for e in granted:
+            if e.level:
+                key = f"{e.badge} ({e.level_name or str(e.level)})"
+                r.badges[key] = r.badges.get(key, 0) + 1
+
+    def count_rows(self, ruleset: Ruleset, rows: Rows) -> None:
+        """Points earned and reversed, and caps reached, of stored rows of the period
+        (`ruleset`: the version that booked them)."""
+        self._entries(rows)
+        self._rows(ruleset, rows)
+
     def _entries(self, rows: Rows) -> None:
         """Points earned (by rule) and taken back by refunds (by the rule of the lot)."""
         r = self.report
-        lot_rules = {lot.lot_id: lot.rule_id for lot in rows.lots}
+        lot_rules = {(lot.member_id, lot.lot_id): lot.rule_id for lot in rows.lots}
         for entry in rows.entries:
             if entry.kind == "earn" and entry.rule_id is not None:
                 rule = r.rules.setdefault(entry.rule_id, RulePoints())
                 rule.earned += entry.points
                 r.points_earned += entry.points
             elif entry.kind == "reverse" and entry.lot_id is not None:
-                rule_id = entry.rule_id or lot_rules.get(entry.lot_id) or "(no rule)"
+                lot_rule = lot_rules.get((entry.member_id, entry.lot_id))
+                rule_id = entry.rule_id or lot_rule or "(no rule)"
                 rule = r.rules.setdefault(rule_id, RulePoints())
                 rule.reversed -= entry.points
                 r.points_reversed -= entry.points
