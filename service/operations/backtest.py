@@ -126,8 +126,10 @@ async def backtest(
     seen = 0
     page_members = min(500, members) if members else 500
     async for page in member_pages(db, until=until, page_members=page_members):
-        async with db.connection() as conn:
-            stored = await history.stored_rows(conn, page.members)
+        stored = None
+        if run.may_read(page):  # else the page is decided again whole: its rows are not read
+            async with db.connection() as conn:
+                stored = await history.stored_rows(conn, page.members)
         run.page(page, stored)
         seen += len(page.members)
         if on_progress is not None:
@@ -185,7 +187,17 @@ class _Run:
         assert version is not None, "an operation without a ruleset and none active"
         return self.rulesets.get(version)
 
-    def page(self, page: Page, stored: StoredRows) -> None:
+    def may_read(self, page: Page) -> bool:
+        """Whether the page's booked side may be read from its stored rows at all: not when
+        its period was decided by more than one version (or none), nor under a version with
+        a global budget (drawn in member order across pages)."""
+        versions = {self._booked(op).version for op in page.operations if op.now >= self.since}
+        if len(versions) != 1:
+            return False
+        ruleset = self.rulesets.get(versions.pop())
+        return all(rule.budget is None for rule in ruleset.rules)
+
+    def page(self, page: Page, stored: StoredRows | None) -> None:
         store = page.store
         store.budgets = self.budgets_booked
         before = dict(self.budgets_booked)
@@ -198,11 +210,13 @@ class _Run:
         for rule_id, spent in self.budgets_booked.items():  # what this page spent before
             gained = spent - before.get(rule_id, 0)
             self.budgets_draft[rule_id] = self.budgets_draft.get(rule_id, 0) + gained
-        read = self._readable(page, period, stored)
+        read = self._readable(page, period, stored) if stored is not None else set()
         every = bool(read) and len(read) == len(page.members)
-        mine = stored if every else rows_of(stored, read)
-        side = stored_side(mine, store, self.since, self.until) if read else None
-        ended = store_of(mine, store) if read else store
+        side, ended = None, store
+        if stored is not None and read:
+            mine = stored if every else rows_of(stored, read)
+            side = stored_side(mine, store, self.since, self.until)
+            ended = store_of(mine, store)
         other = store if every else _copy(store)  # the draft goes on from the start
         other.budgets = self.budgets_draft
         for op in period:
@@ -228,15 +242,9 @@ class _Run:
         self._most_affected(page, period)
 
     def _readable(self, page: Page, period: list[Operation], stored: StoredRows) -> set[str]:
-        """The members whose booked side is read from what their period stored
-        (`service.replay.booked`), not decided again: none when a version in the period has a
-        global budget (drawn in member order across pages) or is not the only one, or when the
-        members decided again would share stock or coupon codes with a redemption read."""
-        versions = {self._booked(op).version for op in period}
-        if len(versions) != 1:
-            return set()
-        if any(rule.budget is not None for rule in self._booked(period[0]).rules):
-            return set()
+        """The members of a page that `may_read` whose booked side is read from what their
+        period stored (`service.replay.booked`), not decided again: none when the members
+        decided again would share stock or coupon codes with a redemption read."""
         read = readable(page.operations, stored, page.groups or [page.members], self.until)
         if len(read) < len(page.members) and any(
             isinstance(op, RedeemOp | SettleOp) and op.member_id in read for op in period

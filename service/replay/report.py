@@ -105,19 +105,16 @@ class LaneTally:
         self._version(ruleset)
         if result is None:
             return
-        r = self.report
-        r.events += 1
+        self.report.events += 1
         self._event(result)
         for move in result.tier_moves:
-            key = f"{move.from_tier or '-'} -> {move.to_tier or '-'}"
-            r.tier_moves[key] = r.tier_moves.get(key, 0) + 1
+            self._tier_move(move.from_tier, move.to_tier)
         granted = [e for e in result.effects if isinstance(e, BadgeEffect)]
         for badge_id in dict.fromkeys(e.badge for e in granted):
-            r.badges[badge_id] = r.badges.get(badge_id, 0) + 1
+            self._badge(badge_id)
         for e in granted:
             if e.level:
-                key = f"{e.badge} ({e.level_name or str(e.level)})"
-                r.badges[key] = r.badges.get(key, 0) + 1
+                self._badge(e.badge, e.level_name or str(e.level))
 
     def count_rows(self, ruleset: Ruleset, rows: Rows) -> None:
         """Points earned and reversed, and caps reached, of stored rows of the period
@@ -145,20 +142,26 @@ class LaneTally:
             self.member_points[entry.member_id] += entry.points
 
     def _rows(self, ruleset: Ruleset, rows: Rows) -> None:
-        r = self.report
         caps = {rule.id: rule.caps for rule in ruleset.rules if rule.caps}
         for u in rows.usage:
             for cap in caps.get(u.rule_id, ()):
                 if cap.period == _period_of(u.period_key) and _at_cap(cap, u.times, u.points):
                     self._capped.add((u.member_id, u.rule_id, u.period_key, cap.period))
         for move in rows.tier_moves:
-            key = f"{move.from_tier or '-'} -> {move.to_tier or '-'}"
-            r.tier_moves[key] = r.tier_moves.get(key, 0) + 1
+            self._tier_move(move.from_tier, move.to_tier)
         for badge in rows.badges:
-            r.badges[badge.badge_id] = r.badges.get(badge.badge_id, 0) + 1
+            self._badge(badge.badge_id)
         for level in rows.badge_levels:
-            key = f"{level.badge_id} ({level.level_name})"
-            r.badges[key] = r.badges.get(key, 0) + 1
+            self._badge(level.badge_id, level.level_name)
+
+    def _tier_move(self, from_tier: str | None, to_tier: str | None) -> None:
+        key = f"{from_tier or '-'} -> {to_tier or '-'}"
+        self.report.tier_moves[key] = self.report.tier_moves.get(key, 0) + 1
+
+    def _badge(self, badge_id: str, level: str | None = None) -> None:
+        """A badge granted, or (with `level`) a badge level reached."""
+        key = badge_id if level is None else f"{badge_id} ({level})"
+        self.report.badges[key] = self.report.badges.get(key, 0) + 1
 
     def _event(self, result: EventResult) -> None:
         r = self.report
