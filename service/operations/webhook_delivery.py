@@ -111,7 +111,6 @@ class _Pass:
         self.results: list[dict[str, Any]] = []
         self.outcome: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # [ok, failed]
         self.last_error: dict[str, str] = {}
-        self.retry_at: dict[str, datetime] = {}  # an endpoint's earliest retry set here
         self.semaphore = asyncio.Semaphore(settings.webhook_concurrency)
         self.deadline = time.monotonic() + settings.webhook_timeout_seconds
         self.rng = random.Random()  # jitter, not a secret
@@ -180,10 +179,7 @@ class _Pass:
             expired = now >= d.retry_from + timedelta(seconds=settings.webhook_retry_seconds)
             row["status"] = "dead" if expired else "pending"
             wait = backoff(attempts, self.rng.random(), settings.webhook_backoff_max_seconds)
-            row["next_attempt_at"] = retry = now + wait
-            if not expired:
-                earliest = self.retry_at.get(d.endpoint_id)
-                self.retry_at[d.endpoint_id] = retry if earliest is None else min(earliest, retry)
+            row["next_attempt_at"] = now + wait
         self.results.append(row)
         return str(row["status"])
 
@@ -234,7 +230,7 @@ async def run_delivery_pass(
         await store.record_attempts(conn, sending.results)
         ok = [e for e, (good, _) in sending.outcome.items() if good]
         bad = {
-            e: sending.retry_at.get(e)
+            e: _earliest_retry(sending.results, e)
             for e, (good, failed) in sending.outcome.items()
             if failed and not good
         }
@@ -253,6 +249,17 @@ async def run_delivery_pass(
     for endpoint_id in disabled:
         logger.warning("webhook endpoint %s disabled: failing too long", endpoint_id)
     return result
+
+
+def _earliest_retry(results: list[dict[str, Any]], endpoint_id: str) -> datetime | None:
+    """When the pass's first failure of an endpoint that is still retried is next due (None:
+    every failure was dead-lettered)."""
+    retries = [
+        row["next_attempt_at"]
+        for row in results
+        if row["endpoint_id"] == endpoint_id and row["status"] == "pending"
+    ]
+    return min(retries, default=None)
 
 
 def _active(endpoints: list[StoredEndpoint]) -> int:
