@@ -208,11 +208,19 @@ async def rebuild(conn: Connection, timezone: str) -> int:
 
 # A past day's figures need no shards (saves rarely add to them): one row each, so that a
 # report reads a sixteenth of the rows. A save that adds to a folded row meanwhile inserts a
-# shard row again (folded on the next pass).
+# shard row again (folded on the next pass). The fold never waits for a shard row (a row a
+# save holds is skipped, and folded next pass), and it adds to shard 0 in the order saves lock
+# rows: a save holds rows of its one shard only, so no save can wait for the fold while the
+# fold waits for it (locking the rows as the DELETE met them deadlocked with saves of late
+# events, which PostgreSQL found only after deadlock_timeout, a second, and aborted one).
 _FOLD = """
-WITH moved AS (
-  DELETE FROM program_rollups WHERE day < $1 AND shard <> 0
-  RETURNING metric, day, key, value
+WITH taken AS MATERIALIZED (
+  SELECT metric, day, key, shard FROM program_rollups WHERE day < $1 AND shard <> 0
+  FOR UPDATE SKIP LOCKED
+), moved AS (
+  DELETE FROM program_rollups p USING taken x
+  WHERE p.metric = x.metric AND p.day = x.day AND p.key = x.key AND p.shard = x.shard
+  RETURNING p.metric, p.day, p.key, p.value
 )
 INSERT INTO program_rollups AS t (metric, day, key, shard, value)
 SELECT metric, day, key, 0, sum(value) FROM moved GROUP BY metric, day, key
