@@ -160,6 +160,7 @@ class _Pass:
         now = self.runtime.clock.now()
         attempts = d.attempts + 1
         row = {
+            "row_id": d.row_id,
             "endpoint_id": d.endpoint_id,
             "message_id": d.message_id,
             "attempts": attempts,

@@ -275,7 +275,8 @@ async def delivery_status(conn: Connection, endpoint_id: str, message_id: str) -
 
 
 class DueDelivery:
-    """A delivery taken by a pass, with its message and where it goes."""
+    """A delivery taken by a pass, with its message and where it goes (`row_id`: its row's
+    place, which the pass's lock on it keeps until the pass records what came of it)."""
 
     __slots__ = (
         "attempts",
@@ -287,6 +288,7 @@ class DueDelivery:
         "next_attempt_at",
         "payload",
         "retry_from",
+        "row_id",
         "seq",
     )
 
@@ -301,6 +303,7 @@ class DueDelivery:
         self.kind: str = row["kind"]
         self.payload: Any = row["payload"]
         self.created_at: datetime = row["created_at"]
+        self.row_id: Any = row["row_id"]
 
 
 _LANE_OF = "{0}.endpoint_id || ' ' || {0}.member_id"
@@ -327,8 +330,8 @@ SELECT h.endpoint_id, h.member_id, h.seq
 # backlog is not read at all, nor that of an endpoint left alone until its retry_at.
 
 _LANES = f"""
-SELECT d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts, d.retry_from,
-       d.next_attempt_at, m.kind, m.payload, m.created_at
+SELECT d.ctid AS row_id, d.endpoint_id, d.message_id, d.member_id, d.seq, d.attempts,
+       d.retry_from, d.next_attempt_at, m.kind, m.payload, m.created_at
   FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(endpoint_id, member_id, seq)
   JOIN webhook_deliveries d ON {_LANE_OF.format("d")} = {_LANE_OF.format("h")}
    AND d.status = 'pending' AND d.seq >= h.seq
@@ -379,12 +382,13 @@ async def take_due(
 
 
 async def record_attempts(conn: Connection, attempts: Sequence[dict[str, Any]]) -> None:
-    """Write what the pass's attempts came to, in one statement."""
+    """Write what the pass's attempts came to, in one statement, to the rows `take_due`
+    locked in this transaction (found by their place, `row_id`: a key lookup per row would
+    read the primary key's pages again)."""
     if not attempts:
         return
     columns = (
-        ("endpoint_id", "text"),
-        ("message_id", "text"),
+        ("row_id", "tid"),
         ("status", "text"),
         ("attempts", "int"),
         ("next_attempt_at", "timestamptz"),
@@ -400,7 +404,7 @@ async def record_attempts(conn: Connection, attempts: Sequence[dict[str, Any]]) 
         "next_attempt_at = x.next_attempt_at, last_attempt_at = x.last_attempt_at, "
         "last_status_code = x.last_status_code, last_error = x.last_error, "
         f"delivered_at = x.delivered_at FROM unnest({arrays}) AS x({names}) "
-        "WHERE d.endpoint_id = x.endpoint_id AND d.message_id = x.message_id",
+        "WHERE d.ctid = x.row_id",
         *([a[c] for a in attempts] for c, _ in columns),
     )
 
