@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"backtest: {report['events']:,} events of {report['members']:,} members in "
                 f"{report['seconds']:,.1f} s = {report['events_per_second']:,.0f} events/s "
-                f"(each decided twice: booked and draft), peak memory "
+                f"(the draft decides each; the booked side is read from the stored rows where "
+                f"it may be, else decided again), peak memory "
                 f"{peak / 1024:,.0f} MiB"
             )
             print(
