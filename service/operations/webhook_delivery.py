@@ -162,7 +162,6 @@ class _Pass:
         row = {
             "row_id": d.row_id,
             "endpoint_id": d.endpoint_id,
-            "message_id": d.message_id,
             "attempts": attempts,
             "last_attempt_at": now,
             "last_status_code": code,
@@ -220,7 +219,7 @@ async def run_delivery_pass(
     `metrics`, if given. Each active endpoint gets a share of the batch; one that answered
     nothing is left alone until the earliest retry its failures set."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as conn:
+    async with runtime.db.transaction(plan_each_call=True) as conn:
         endpoints = await store.endpoints(conn)
         share = max(1, settings.webhook_batch // max(1, _active(endpoints)))
         due = await store.take_due(conn, now, settings.webhook_batch, share)
@@ -380,7 +379,7 @@ async def prune_delivered(runtime: Runtime, *, keep_days: int) -> int:
     before = runtime.clock.now() - timedelta(days=keep_days)
     removed = 0
     for _ in range(_PRUNE_BATCHES):
-        async with runtime.db.transaction() as conn:
+        async with runtime.db.transaction(plan_each_call=True) as conn:
             batch = await store.prune_delivered(conn, before, _PRUNE_BATCH)
         removed += batch
         if batch < _PRUNE_BATCH:

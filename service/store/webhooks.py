@@ -303,7 +303,7 @@ class DueDelivery:
         self.kind: str = row["kind"]
         self.payload: Any = row["payload"]
         self.created_at: datetime = row["created_at"]
-        self.row_id: Any = row["row_id"]
+        self.row_id: tuple[int, int] = row["row_id"]
 
 
 _LANE_OF = "{0}.endpoint_id || ' ' || {0}.member_id"
@@ -346,28 +346,14 @@ SELECT d.ctid AS row_id, d.endpoint_id, d.message_id, d.member_id, d.seq, d.atte
 # 16,000 messages, against a key lookup per delivery).
 
 
-_PLAN_AFRESH = "SET LOCAL plan_cache_mode = force_custom_plan"
-"""The queue's statements are planned on every call, with the tables' sizes of that moment
-(the service's sessions otherwise keep one generic plan per statement, `store.database`): the
-queue grows from nothing to a backlog and back within minutes, and a plan made while it was
-empty kept checking each lane's head with a scan of the whole queue (seen: 300 ms and 128,000
-buffers per pass at 1,000 pending, in the webhooks benchmark; 2 ms planned afresh). Planning
-costs a fraction of a millisecond, once per pass."""
-
-
-async def _plan_afresh(conn: Connection) -> None:
-    """Plan the queue's statements for the rest of this transaction on every call."""
-    await conn.raw.execute(_PLAN_AFRESH)
-
-
 async def take_due(
     conn: Connection, now: datetime, limit: int, per_endpoint: int
 ) -> list[DueDelivery]:
     """Lock the first due delivery of up to `per_endpoint` lanes of each active endpoint no
     other pass holds, then the lanes' next pending ones (in `seq` order, up to `limit` in all,
-    at least one per lane); in a transaction, its statements planned afresh. A lane is to be
+    at least one per lane); in a transaction whose statements are planned on every call
+    (`Database.transaction(plan_each_call=True)`: the queue's sizes swing). A lane is to be
     sent up to its first delivery that is not due yet."""
-    await _plan_afresh(conn)
     heads = await conn.raw.fetch(_HEADS, now, per_endpoint)
     if not heads:
         return []
@@ -560,7 +546,6 @@ async def prune_delivered(conn: Connection, before: datetime, limit: int) -> int
     """Remove up to `limit` messages written before `before` whose every delivery was
     delivered (or that have none left), oldest first, with their deliveries; how many. A
     message with a pending delivery or a dead letter stays, whatever its age. In a
-    transaction, planned afresh."""
-    await _plan_afresh(conn)
+    transaction whose statements are planned on every call, as `take_due`'s."""
     tag = await conn.raw.execute(_PRUNE, before, limit)
     return int(str(tag).split()[-1])
