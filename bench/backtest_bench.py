@@ -1,7 +1,7 @@
 """Backtest speed (not a test): store a month of a shop's events, decided for real, then time
 `loyalty rules backtest` of a draft that doubles `base-earn` over it.
 
-Run: .venv/bin/python -m bench.backtest_bench [--events 1000000] [--seed 7]
+Run: .venv/bin/python -m bench.backtest_bench [--events 1000000] [--seed 7] [--jobs N]
 
 Prints the stored events, the seconds to store them, the backtest's events/s (one process,
 one core: the replay is single-threaded Python) and its peak memory (the CLI's max RSS). Uses
@@ -112,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes deciding the pages (default 1: the one-core figure); more runs the "
+        "backtest again with that many",
+    )
+    parser.add_argument(
         "--keep",
         metavar="NAME",
         help="with DATABASE_URL: store into database NAME and keep it; when NAME already holds "
@@ -136,45 +143,55 @@ def main(argv: list[str] | None = None) -> int:
             draft = Path(scratch, "draft")
             draft.mkdir()
             _draft(draft)
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    _MEASURED,
-                    "rules",
-                    "backtest",
-                    str(draft),
-                    "--since",
-                    "2026-03-01",
-                    "--until",
-                    "2026-04-01",
-                    "--format",
-                    "json",
-                ],
-                env={**os.environ, "DATABASE_URL": url},
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            peak = int(done.stderr.rsplit("max-rss-kib ", 1)[-1].split()[0] or 0)
-            if done.returncode != 0:
-                print(done.stdout[-2000:], done.stderr[-2000:])
-                return 1
-            report = json.loads(done.stdout)
-            print(
-                f"backtest: {report['events']:,} events of {report['members']:,} members in "
-                f"{report['seconds']:,.1f} s = {report['events_per_second']:,.0f} events/s "
-                f"(the draft decides each; the booked side is read from the stored rows where "
-                f"it may be, else decided again), peak memory "
-                f"{peak / 1024:,.0f} MiB"
-            )
-            print(
-                f"  draft: {report['draft']['points_net']:,} points net against "
-                f"{report['booked']['points_net']:,} booked ({report['cost_difference']} "
-                f"{report['currency']})"
-            )
+            for jobs in sorted({1, args.jobs}):
+                if _backtest(url, draft, jobs) != 0:
+                    return 1
         finally:
             release()
+    return 0
+
+
+def _backtest(url: str, draft: Path, jobs: int) -> int:
+    """Run `loyalty rules backtest` of `draft` in `jobs` processes and print its figures."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _MEASURED,
+            "rules",
+            "backtest",
+            str(draft),
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-04-01",
+            "--format",
+            "json",
+            "--jobs",
+            str(jobs),
+        ],
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    peak = int(done.stderr.rsplit("max-rss-kib ", 1)[-1].split()[0] or 0)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        return 1
+    report = json.loads(done.stdout)
+    where = "on one core" if report["jobs"] == 1 else f"in {report['jobs']} processes"
+    print(
+        f"backtest {where}: {report['events']:,} events of {report['members']:,} members in "
+        f"{report['seconds']:,.1f} s = {report['events_per_second']:,.0f} events/s (the "
+        "draft decides each; the booked side is read from the stored rows where it may be, "
+        f"else decided again), peak memory of the command's process {peak / 1024:,.0f} MiB"
+    )
+    print(
+        f"  draft: {report['draft']['points_net']:,} points net against "
+        f"{report['booked']['points_net']:,} booked ({report['cost_difference']} "
+        f"{report['currency']})"
+    )
     return 0
 
 

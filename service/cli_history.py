@@ -120,6 +120,7 @@ def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> in
             until=until,
             members=args.members,
             on_progress=_Bar() if sys.stderr.isatty() or args.progress else None,
+            jobs=args.jobs,
         )
 
     report = asyncio.run(run())
@@ -134,8 +135,19 @@ def rules_backtest(settings: Settings, args: argparse.Namespace, url: str) -> in
     return 0
 
 
+def _jobs(text: str) -> int:
+    """`--jobs`: a count of processes, 0 for one per core."""
+    import os
+
+    jobs = int(text)
+    if jobs < 0:
+        raise argparse.ArgumentTypeError("must be 0 (one per core) or more")
+    return jobs or os.cpu_count() or 1
+
+
 def add_backtest_command(rule_commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """`loyalty rules backtest DIR [--since] [--until] [--members N] [--format] [--out]`."""
+    """`loyalty rules backtest DIR [--since] [--until] [--members N] [--jobs N] [--format]
+    [--out]`."""
     sub = rule_commands.add_parser(
         "backtest",
         help="replay a stored period through the draft rules in DIR beside the booked rules "
@@ -145,6 +157,13 @@ def add_backtest_command(rule_commands: argparse._SubParsersAction) -> None:  # 
     sub.add_argument("--since", help="first day (default: 30 days before --until)")
     sub.add_argument("--until", help="the day after the last (default: now)")
     sub.add_argument("--members", type=int, help="only the first N members (a quick look)")
+    sub.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        help="decide the pages of members in N processes (default 1; 0: one per core); one "
+        "when a global budget is in play (drawn in member order)",
+    )
     sub.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     sub.add_argument("--out", help="also write the report as JSON to this file")
     sub.add_argument("--progress", action="store_true", help="a progress bar even without a tty")

@@ -133,14 +133,23 @@ async def test_the_backtest_of_a_draft_equals_publishing_it(pg_admin_url, templa
                 read, decided, used = await _read_and_decided(db, draft, until)
                 assert used == [(read_members, len(MEMBERS))]
                 assert read == decided
+            # pages of a few members (whole referral groups) decided in two processes, and in
+            # this one, give the report of one page decided here
+            apart = [
+                await backtest(db, draft, since=START, until=END, jobs=jobs, page_members=6)
+                for jobs in (2, 1)
+            ]
+            assert [a.jobs for a in apart] == [2, 1]
+            assert _plain(apart[0]) == _plain(apart[1]) == _plain(report)
         finally:
             await db.close()
         booked = await _booked(live.url)
         # the CLI prints the same report (JSON) and a table
-        done = await asyncio.to_thread(_cli_backtest, live.url, "--format", "json")
+        done = await asyncio.to_thread(_cli_backtest, live.url, "--format", "json", "--jobs", "2")
         assert done.returncode == 0, done.stdout + done.stderr
         printed = json.loads(done.stdout)
         assert printed["draft"]["points_net"] == report.draft.points_net
+        assert printed["jobs"] == 2
         table = await asyncio.to_thread(_cli_backtest, live.url, "--format", "markdown")
         assert "| base-earn |" in table.stdout, table.stdout
     async with FreshProgram(pg_admin_url, template_db, members=MEMBERS, codes=CODES) as real:
@@ -169,7 +178,7 @@ async def _read_and_decided(
 ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[int, int]]]:
     """The report (but timings) with the booked side read from the stored rows where it can
     be, and with every page decided again; and per page, (members read, members)."""
-    from service.operations import backtest as module
+    from service.operations import backtest_pages as module
 
     used: list[tuple[int, int]] = []
     real = module.readable
@@ -179,11 +188,6 @@ async def _read_and_decided(
         used.append((len(read), sum(len(g) for g in groups)))
         return read
 
-    def plain(report: Any) -> dict[str, Any]:
-        out = msgspec.to_builtins(report)
-        del out["seconds"], out["events_per_second"]
-        return out
-
     try:
         module.readable = reading  # type: ignore[assignment]
         read = await backtest(db, draft, since=START, until=until)
@@ -191,7 +195,14 @@ async def _read_and_decided(
         decided = await backtest(db, draft, since=START, until=until)
     finally:
         module.readable = real  # type: ignore[assignment]
-    return plain(read), plain(decided), used
+    return _plain(read), _plain(decided), used
+
+
+def _plain(report: Any) -> dict[str, Any]:
+    """A report without its timings and how many processes made it."""
+    out = msgspec.to_builtins(report)
+    del out["seconds"], out["events_per_second"], out["jobs"]
+    return out
 
 
 def _cli_backtest(url: str, *extra: str) -> subprocess.CompletedProcess[str]:

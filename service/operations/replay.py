@@ -29,7 +29,17 @@ from service.store import rulesets as ruleset_store
 from service.store.database import Database
 from service.store.history import StoredRows
 
-__all__ = ["ErasedDifferent", "Page", "ReplayDone", "Rulesets", "member_pages", "replay_check"]
+__all__ = [
+    "ErasedDifferent",
+    "Page",
+    "PageMembers",
+    "ReplayDone",
+    "Rulesets",
+    "load_page",
+    "member_pages",
+    "paged_members",
+    "replay_check",
+]
 
 PAGE_MEMBERS = 500
 
@@ -79,6 +89,64 @@ class Page(msgspec.Struct, kw_only=True):
     """The members a referral ties together, group by group (every member is in one)."""
 
 
+class PageMembers(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom a page holds: its members, sorted, and their referral groups."""
+
+    members: list[str]
+    groups: list[list[str]]
+
+
+async def paged_members(
+    db: Database,
+    *,
+    only: Sequence[str] | None = None,
+    one_page: bool = False,
+    size: int = PAGE_MEMBERS,
+) -> AsyncIterator[PageMembers]:
+    """Every member (or `only`) in pages of about `size` members, in whole referral groups."""
+    async with db.connection() as conn:
+        components = Components(await history.referral_links(conn))
+    done: set[str] = set()
+    after = ""
+    pending: list[str] = []
+    groups: list[list[str]] = []
+    while True:
+        async with db.connection() as conn:
+            ids = await history.member_page(conn, after, size, only)
+        for member_id in ids:
+            if member_id not in done:
+                group = components.of(member_id)
+                done.update(group)
+                pending.extend(group)
+                groups.append(group)
+        last = not ids or len(ids) < size
+        if pending and (last or (not one_page and len(pending) >= size)):
+            yield PageMembers(members=sorted(pending), groups=groups)
+            pending, groups = [], []
+        if last:
+            return
+        after = ids[-1]
+        # the scan has passed every id up to `after`: only members taken early, with a group,
+        # must still be remembered (so memory holds the groups in flight, not every member)
+        done = {m for m in done if m > after}
+
+
+async def load_page(
+    db: Database, members: PageMembers, until: datetime | None, owners: dict[str, str]
+) -> Page:
+    """A page's operations decided before `until`, and a fresh store holding its profiles
+    (`owners`: every referral code's owner)."""
+    async with db.connection() as conn:
+        rows = await history.operations(conn, members.members, until)
+        profiles = await history.profiles(conn, members.members)
+    return Page(
+        members=members.members,
+        operations=[operation_of(r) for r in rows],
+        store=MemoryStore(profiles, owners),
+        groups=members.groups,
+    )
+
+
 async def member_pages(
     db: Database,
     *,
@@ -90,39 +158,10 @@ async def member_pages(
     """Every member (or `only`) in pages of whole referral groups, with their operations
     decided before `until`, each page with a fresh store holding its profiles."""
     async with db.connection() as conn:
-        components = Components(await history.referral_links(conn))
         owners = await history.code_owners(conn)
-    done: set[str] = set()
-    after = ""
-    pending: list[str] = []
-    groups: list[list[str]] = []
-    while True:
-        async with db.connection() as conn:
-            ids = await history.member_page(conn, after, page_members, only)
-        for member_id in ids:
-            if member_id not in done:
-                group = components.of(member_id)
-                done.update(group)
-                pending.extend(group)
-                groups.append(group)
-        last = not ids or len(ids) < page_members
-        if pending and (last or (not one_page and len(pending) >= page_members)):
-            async with db.connection() as conn:
-                rows = await history.operations(conn, pending, until)
-                profiles = await history.profiles(conn, pending)
-            yield Page(
-                members=sorted(pending),
-                operations=[operation_of(r) for r in rows],
-                store=MemoryStore(profiles, owners),
-                groups=groups,
-            )
-            pending, groups = [], []
-        if last:
-            return
-        after = ids[-1]
-        # the scan has passed every id up to `after`: only members taken early, with a group,
-        # must still be remembered (so memory holds the groups in flight, not every member)
-        done = {m for m in done if m > after}
+    pages = paged_members(db, only=only, one_page=one_page, size=page_members)
+    async for members in pages:
+        yield await load_page(db, members, until, owners)
 
 
 class ReplayDone(msgspec.Struct, kw_only=True):

@@ -6,6 +6,7 @@ rows as the replay decides them, then the final state of each page's members."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 
 import msgspec
@@ -17,7 +18,7 @@ from service.engine.ruleset import CompiledCap
 from service.errors import DomainError
 from service.replay.memory import MemberTables
 
-__all__ = ["LaneReport", "LaneTally", "RulePoints"]
+__all__ = ["LaneReport", "LaneTally", "RulePoints", "TallyPart"]
 
 
 class RulePoints(msgspec.Struct, kw_only=True):
@@ -58,6 +59,33 @@ class LaneReport(msgspec.Struct, kw_only=True):
     never_fired: list[str] = []
     failed_rules: dict[str, int] = {}
     """Rules that failed at run time, and on how many events."""
+
+
+class TallyPart(msgspec.Struct, kw_only=True):
+    """What a tally counted over some whole pages, to be added to another's (`merge`)."""
+
+    report: LaneReport
+    versions: list[str]
+    matched: list[str]
+    rule_members: dict[str, int]
+
+
+_SUMMED = (
+    "events",
+    "events_refused",
+    "redemptions_refused",
+    "points_earned",
+    "points_reversed",
+)
+_COUNTED = (
+    "tiers_at_end",
+    "tier_moves",
+    "badges",
+    "challenges_completed",
+    "streak_milestones",
+    "caps_reached",
+    "failed_rules",
+)
 
 
 class LaneTally:
@@ -203,6 +231,36 @@ class LaneTally:
             r.caps_reached[key] = r.caps_reached.get(key, 0) + 1
         self._rule_members.clear()
         self._capped.clear()
+
+    def part(self) -> TallyPart:
+        """What this tally counted, between pages (a page's own is kept until its end)."""
+        assert not self._rule_members and not self._capped, "a page was not ended"
+        return TallyPart(
+            report=self.report,
+            versions=sorted(self._versions),
+            matched=sorted(self._matched),
+            rule_members=dict(self._rule_member_count),
+        )
+
+    def merge(self, part: TallyPart, ruleset_of: Callable[[str], Ruleset]) -> None:
+        """Add what another tally counted over whole pages (`ruleset_of`: the ruleset of each
+        of its versions), as if this one had counted those pages next."""
+        r, other = self.report, part.report
+        for name in _SUMMED:
+            setattr(r, name, getattr(r, name) + getattr(other, name))
+        for name in _COUNTED:
+            mine: dict[str, int] = getattr(r, name)
+            for key, n in getattr(other, name).items():
+                mine[key] = mine.get(key, 0) + n
+        for rule_id, points in other.rules.items():
+            rule = r.rules.setdefault(rule_id, RulePoints())
+            rule.earned += points.earned
+            rule.reversed += points.reversed
+            rule.fired += points.fired
+        for version in part.versions:
+            self._version(ruleset_of(version))
+        self._matched.update(part.matched)
+        self._rule_member_count.update(part.rule_members)
 
     def finish(self, budgets: dict[str, int], point_value: float | None) -> LaneReport:
         """The report, once every page is counted (`budgets`: points each budget gave)."""

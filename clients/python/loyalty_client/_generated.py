@@ -171,6 +171,7 @@ class BacktestReport(TypedDict):
     draft_version: str
     events: int
     events_per_second: float
+    jobs: NotRequired[int]
     members: int
     most_affected: list[Affected]
     notes: NotRequired[list[str]]

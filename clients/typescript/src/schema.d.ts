@@ -1530,6 +1530,8 @@ export interface components {
             draft_version: string;
             events: number;
             events_per_second: number;
+            /** @default 1 */
+            jobs: number;
             members: number;
             most_affected: components["schemas"]["Affected"][];
             notes?: string[];
