@@ -20,9 +20,15 @@ from decimal import Decimal
 import msgspec
 
 from service.engine import Ruleset
-from service.operations.backtest_pages import Affected, AffectedEvent, PageRun, RunPart
+from service.operations.backtest_pages import (
+    Affected,
+    AffectedEvent,
+    PageRun,
+    RunPart,
+    decide_page,
+)
 from service.operations.backtest_pool import PoolSetup, decide_pages
-from service.operations.replay import PageMembers, Rulesets, load_page, paged_members
+from service.operations.replay import PageMembers, Rulesets, paged_members
 from service.replay.report import LaneReport
 from service.store import history
 from service.store import rulesets as ruleset_store
@@ -121,26 +127,17 @@ async def backtest(
     rulesets = Rulesets(files)
     fallback = active.version if active else None
     run = PageRun(rulesets, draft, since, until, fallback, top)
-    seen = 0
 
     def progress() -> None:
         if on_progress is not None:
             on_progress(run.events, total if members is None else max(run.events, 1))
 
-    async def pages() -> AsyncIterator[PageMembers]:
-        """Whom each page holds, up to `members`."""
-        nonlocal seen
-        size = min(page_members, members) if members else page_members
-        async for page in paged_members(db, size=size):
-            yield page
-            seen += len(page.members)
-            if members is not None and seen >= members:
-                return
-
+    pages = _pages(db, page_members, members)
     budgeted = any(rule.budget is not None for rule in draft.rules) or rulesets.budgeted(set())
     async with db.connection() as conn:
         owners = await history.code_owners(conn)
-    if jobs > 1 and not budgeted:
+    jobs = jobs if jobs > 1 and not budgeted else 1
+    if jobs > 1:
         setup = PoolSetup(
             url=db.url,
             files=files,
@@ -156,17 +153,30 @@ async def backtest(
             run.absorb(part)
             progress()
 
-        await decide_pages(pages(), setup, jobs, absorb)
+        await decide_pages(pages, setup, jobs, absorb)
     else:
-        async for members_of_page in pages():
-            page = await load_page(db, members_of_page, until, owners)
-            stored = None
-            if run.may_read(page):  # else the page is decided again whole: its rows unread
-                async with db.connection() as conn:
-                    stored = await history.stored_rows(conn, page.members)
-            run.page(page, stored)
+        async for members_of_page in pages:
+            await decide_page(db, run, members_of_page, owners)
             progress()
-    seconds = time.perf_counter() - started
+    return _report(run, time.perf_counter() - started, jobs)
+
+
+async def _pages(
+    db: Database, page_members: int, members: int | None
+) -> AsyncIterator[PageMembers]:
+    """Whom each page holds, up to the page that reaches `members` (None: every member)."""
+    size = min(page_members, members) if members else page_members
+    seen = 0
+    async for page in paged_members(db, size=size):
+        yield page
+        seen += len(page.members)
+        if members is not None and seen >= members:
+            return
+
+
+def _report(run: PageRun, seconds: float, jobs: int) -> BacktestReport:
+    """The report of a run whose pages are all counted."""
+    draft = run.draft
     value = draft.program.points.value
     booked = run.booked.finish(run.budgets_booked, value)
     drafted = run.drafted.finish(run.budgets_draft, value)
@@ -174,12 +184,12 @@ async def backtest(
     if booked.cost is not None and drafted.cost is not None:
         cost = str(Decimal(drafted.cost) - Decimal(booked.cost))
     return BacktestReport(
-        since=since,
-        until=until,
+        since=run.since,
+        until=run.until,
         draft_version=draft.version,
         currency=draft.program.currency,
         point_value=value,
-        members=seen,
+        members=run.members,
         events=run.events,
         booked=booked,
         draft=drafted,
@@ -188,5 +198,5 @@ async def backtest(
         most_affected=run.affected,
         seconds=round(seconds, 3),
         events_per_second=round(run.events / seconds, 1) if seconds else 0.0,
-        jobs=jobs if jobs > 1 and not budgeted else 1,
+        jobs=jobs,
     )

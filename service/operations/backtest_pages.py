@@ -17,15 +17,17 @@ import msgspec
 
 from service.decide.rows import Rows
 from service.engine import Ruleset
-from service.operations.replay import Page, Rulesets
+from service.operations.replay import Page, PageMembers, Rulesets, load_page
 from service.replay.booked import readable, rows_of, stored_side
 from service.replay.compare import store_of
 from service.replay.memory import MemoryStore
 from service.replay.operations import EventOp, Operation, RedeemOp, SettleOp, apply, settle_clock
 from service.replay.report import LaneTally, TallyPart
+from service.store import history
+from service.store.database import Database
 from service.store.history import StoredRows
 
-__all__ = ["Affected", "AffectedEvent", "PageRun", "RunPart"]
+__all__ = ["Affected", "AffectedEvent", "PageRun", "RunPart", "decide_page"]
 
 
 class AffectedEvent(msgspec.Struct, kw_only=True):
@@ -48,12 +50,14 @@ class Affected(msgspec.Struct, kw_only=True):
 
 
 class RunPart(msgspec.Struct, kw_only=True):
-    """What some pages counted: each side's tally, their most affected members, events."""
+    """What some pages counted: each side's tally, their most affected members, their
+    events and members."""
 
     booked: TallyPart
     draft: TallyPart
     affected: list[Affected]
     events: int
+    members: int
 
 
 def _rank(a: Affected) -> tuple[int, str]:
@@ -82,6 +86,7 @@ class PageRun:
         self.affected: list[Affected] = []
         """The `top` most affected so far, most affected first (`_rank`)."""
         self.events = 0
+        self.members = 0
 
     def _booked(self, op: Operation) -> Ruleset:
         version = op.version or self.fallback
@@ -141,6 +146,7 @@ class PageRun:
         self.booked.end_of_page({m: booked[m].member(m) for m in page.members})
         self.drafted.end_of_page({m: other.member(m) for m in page.members})
         self._most_affected(page, period)
+        self.members += len(page.members)
 
     def part(self) -> RunPart:
         """What this run counted, to be absorbed by another (its pages' only)."""
@@ -149,6 +155,7 @@ class PageRun:
             draft=self.drafted.part(),
             affected=list(self.affected),
             events=self.events,
+            members=self.members,
         )
 
     def absorb(self, part: RunPart) -> None:
@@ -157,6 +164,7 @@ class PageRun:
         self.drafted.merge(part.draft, lambda _: self.draft)
         self.affected = sorted([*self.affected, *part.affected], key=_rank)[: self.top]
         self.events += part.events
+        self.members += part.members
 
     def _readable(self, page: Page, period: list[Operation], stored: StoredRows) -> set[str]:
         """The members of a page that `may_read` whose booked side is read from what their
@@ -203,6 +211,19 @@ class PageRun:
         for tally in (a, b):  # what is kept per member lives one page
             tally.member_points.clear()
             tally.event_points.clear()
+
+
+async def decide_page(
+    db: Database, run: PageRun, members: PageMembers, owners: dict[str, str]
+) -> None:
+    """Read a page's operations (and, where its booked side may be read, its stored rows)
+    and count it in `run` (`owners`: every referral code's owner)."""
+    page = await load_page(db, members, run.until, owners)
+    stored = None
+    if run.may_read(page):  # else the page is decided again whole: its rows are not read
+        async with db.connection() as conn:
+            stored = await history.stored_rows(conn, page.members)
+    run.page(page, stored)
 
 
 def _applied(store: MemoryStore, ruleset: Ruleset, op: Operation) -> tuple[Any, Rows, bool]:

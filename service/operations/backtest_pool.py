@@ -22,9 +22,8 @@ from datetime import datetime
 import msgspec
 
 from service.engine import load_ruleset_from_files
-from service.operations.backtest_pages import PageRun, RunPart
-from service.operations.replay import PageMembers, Rulesets, load_page
-from service.store import history
+from service.operations.backtest_pages import PageRun, RunPart, decide_page
+from service.operations.replay import PageMembers, Rulesets
 from service.store.database import Database
 
 __all__ = ["PoolSetup", "decide_pages"]
@@ -63,12 +62,7 @@ class _Worker:
     async def decide(self, members: PageMembers) -> RunPart:
         s = self.setup
         run = PageRun(self.rulesets, self.draft, s.since, s.until, s.fallback, s.top)
-        page = await load_page(self.db, members, s.until, s.code_owners)
-        stored = None
-        if run.may_read(page):
-            async with self.db.connection() as conn:
-                stored = await history.stored_rows(conn, page.members)
-        run.page(page, stored)
+        await decide_page(self.db, run, members, s.code_owners)
         return run.part()
 
 
