@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 from databases import FreshProgram
 from litestar.testing import AsyncTestClient
 from processes import LOYALTY
@@ -272,3 +273,31 @@ async def test_a_backtest_over_http_is_a_job_to_poll(client, make_key, clock):
     unknown = await client.get("/v1/admin/rules/backtests/bt-nope", headers=bearer(admin))
     assert unknown.status_code == 404
     assert "backtest_id" in unknown.text
+
+
+@pytest.mark.no_replay  # the test stores a ruleset that does not load, on purpose
+async def test_a_stored_version_that_does_not_load_keeps_the_backtest_in_one_process(
+    client, make_key, clock, db
+):
+    """`--jobs` must know whether a stored version has a budget; one whose files no longer load
+    (and that no operation of the period needs) neither fails the backtest nor sends it to
+    several processes on a guess."""
+    from helpers import bearer, purchase
+
+    admin = await make_key("admin")
+    posted = await client.post(
+        "/v1/events", json=purchase("p0", "ann", "80.00"), headers=bearer(admin)
+    )
+    assert posted.status_code == 201, posted.text
+    async with db.transaction() as conn:
+        await conn.raw.execute(
+            "INSERT INTO rulesets (version, files) VALUES ('broken', $1::jsonb)",
+            {"earn.yaml": "rules:\n  - id: [\n"},
+        )
+    clock.advance(timedelta(hours=1))
+    draft = load_ruleset_from_files(_draft_files())
+    since, until = clock.now() - timedelta(days=1), clock.now()
+    reports = [await backtest(db, draft, since=since, until=until, jobs=j) for j in (1, 2)]
+    assert [r.jobs for r in reports] == [1, 1]
+    assert [r.events for r in reports] == [1, 1]
+    assert _plain(reports[0]) == _plain(reports[1])

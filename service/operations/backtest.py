@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import msgspec
 
-from service.engine import Ruleset
+from service.engine import Ruleset, RulesetInvalid
 from service.operations.backtest_pages import (
     Affected,
     AffectedEvent,
@@ -28,22 +28,13 @@ from service.operations.backtest_pages import (
     decide_page,
 )
 from service.operations.backtest_pool import PoolSetup, decide_pages
-from service.operations.replay import PageMembers, Rulesets, paged_members
+from service.operations.replay import PAGE_MEMBERS, PageMembers, Rulesets, paged_members
 from service.replay.report import LaneReport
 from service.store import history
 from service.store import rulesets as ruleset_store
 from service.store.database import Database
 
-__all__ = [
-    "PAGE_MEMBERS",
-    "Affected",
-    "AffectedEvent",
-    "BacktestReport",
-    "backtest",
-    "backtest_at",
-]
-
-PAGE_MEMBERS = 500
+__all__ = ["Affected", "AffectedEvent", "BacktestReport", "backtest", "backtest_at"]
 
 NOTES = [
     "operations are decided in the order they were decided live, each at the moment it was",
@@ -133,10 +124,10 @@ async def backtest(
             on_progress(run.events, total if members is None else max(run.events, 1))
 
     pages = _pages(db, page_members, members)
-    budgeted = any(rule.budget is not None for rule in draft.rules) or rulesets.budgeted(set())
     async with db.connection() as conn:
         owners = await history.code_owners(conn)
-    jobs = jobs if jobs > 1 and not budgeted else 1
+    if jobs > 1 and _budgeted(draft, rulesets):
+        jobs = 1
     if jobs > 1:
         setup = PoolSetup(
             url=db.url,
@@ -159,6 +150,19 @@ async def backtest(
             await decide_page(db, run, members_of_page, owners)
             progress()
     return _report(run, time.perf_counter() - started, jobs)
+
+
+def _budgeted(draft: Ruleset, rulesets: Rulesets) -> bool:
+    """Whether the draft or a stored version has a rule with a global budget (drawn in member
+    order, page after page: the pages cannot be decided apart). A stored version that does not
+    load counts as one: the run stays in this process, where it fails as it always would if an
+    operation of the period needs that version."""
+    if any(rule.budget is not None for rule in draft.rules):
+        return True
+    try:
+        return rulesets.budgeted(set())
+    except RulesetInvalid:
+        return True
 
 
 async def _pages(

@@ -162,9 +162,12 @@ class PageRun:
         """Count the pages another run counted (`part`), as if they were decided here next."""
         self.booked.merge(part.booked, self.rulesets.get)
         self.drafted.merge(part.draft, lambda _: self.draft)
-        self.affected = sorted([*self.affected, *part.affected], key=_rank)[: self.top]
+        self._keep_most_affected(part.affected)
         self.events += part.events
         self.members += part.members
+
+    def _keep_most_affected(self, more: list[Affected]) -> None:
+        self.affected = sorted([*self.affected, *more], key=_rank)[: self.top]
 
     def _readable(self, page: Page, period: list[Operation], stored: StoredRows) -> set[str]:
         """The members of a page that `may_read` whose booked side is read from what their
@@ -207,7 +210,7 @@ class PageRun:
                     events=events[:50],
                 )
             )
-        self.affected = sorted([*self.affected, *chosen], key=_rank)[: self.top]
+        self._keep_most_affected(chosen)
         for tally in (a, b):  # what is kept per member lives one page
             tally.member_points.clear()
             tally.event_points.clear()
